@@ -1,0 +1,287 @@
+//! YUV ↔ RGB conversion with the stream's own matrix and range.
+//!
+//! Model stages work on planar RGB `f32` in 0..1; pictures travel as planar
+//! YUV at native depth. Conversion is done here, in Rust, so the matrix,
+//! range and bit depth are exactly the stream's (no 8-bit bottleneck).
+
+use crate::picture::{Chroma, Picture};
+use rayon::prelude::*;
+
+/// YUV ↔ RGB matrix coefficients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Matrix {
+    Bt601,
+    Bt709,
+    Bt2020,
+}
+
+impl Matrix {
+    /// (Kr, Kb) luma weights.
+    pub fn coefficients(self) -> (f32, f32) {
+        match self {
+            Matrix::Bt601 => (0.299, 0.114),
+            Matrix::Bt709 => (0.2126, 0.0722),
+            Matrix::Bt2020 => (0.2627, 0.0593),
+        }
+    }
+}
+
+/// How YUV samples map to 0..1 values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Colorimetry {
+    pub matrix: Matrix,
+    pub full_range: bool,
+}
+
+struct Levels {
+    y_off: f32,
+    y_scale: f32,
+    c_off: f32,
+    c_scale: f32,
+}
+
+fn levels(depth: u8, full: bool) -> Levels {
+    let max = ((1u32 << depth) - 1) as f32;
+    let shift = (1u32 << (depth - 8)) as f32;
+    if full {
+        Levels {
+            y_off: 0.0,
+            y_scale: max,
+            c_off: (1u32 << (depth - 1)) as f32,
+            c_scale: max,
+        }
+    } else {
+        Levels {
+            y_off: 16.0 * shift,
+            y_scale: 219.0 * shift,
+            c_off: 128.0 * shift,
+            c_scale: 224.0 * shift,
+        }
+    }
+}
+
+/// Planar RGB image, values nominally 0..1, `data` is C×H×W (R, G, B).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RgbImage {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<f32>,
+}
+
+impl RgbImage {
+    pub fn new(width: usize, height: usize) -> RgbImage {
+        RgbImage {
+            width,
+            height,
+            data: vec![0.0; 3 * width * height],
+        }
+    }
+    pub fn plane(&self, c: usize) -> &[f32] {
+        let n = self.width * self.height;
+        &self.data[c * n..(c + 1) * n]
+    }
+}
+
+/// Sample a chroma plane at luma position (x, y) with bilinear filtering
+/// (chroma sited at the centre of its luma block).
+#[inline]
+fn chroma_at(plane: &[u16], cw: usize, ch: usize, sx: u32, sy: u32, x: usize, y: usize) -> f32 {
+    if sx == 0 && sy == 0 {
+        return plane[y * cw + x] as f32;
+    }
+    let fx = if sx == 0 {
+        x as f32
+    } else {
+        ((x as f32 + 0.5) / 2.0 - 0.5).max(0.0)
+    };
+    let fy = if sy == 0 {
+        y as f32
+    } else {
+        ((y as f32 + 0.5) / 2.0 - 0.5).max(0.0)
+    };
+    let x0 = (fx as usize).min(cw - 1);
+    let y0 = (fy as usize).min(ch - 1);
+    let x1 = (x0 + 1).min(cw - 1);
+    let y1 = (y0 + 1).min(ch - 1);
+    let ax = fx - x0 as f32;
+    let ay = fy - y0 as f32;
+    let a = plane[y0 * cw + x0] as f32;
+    let b = plane[y0 * cw + x1] as f32;
+    let c = plane[y1 * cw + x0] as f32;
+    let d = plane[y1 * cw + x1] as f32;
+    let top = a + (b - a) * ax;
+    let bot = c + (d - c) * ax;
+    top + (bot - top) * ay
+}
+
+/// Convert a YUV picture to planar RGB 0..1.
+pub fn to_rgb(pic: &Picture, cm: Colorimetry) -> RgbImage {
+    let (w, h) = (pic.width, pic.height);
+    let (kr, kb) = cm.matrix.coefficients();
+    let kg = 1.0 - kr - kb;
+    let lv = levels(pic.depth, cm.full_range);
+    let (cw, ch) = pic.chroma.plane_size(w, h);
+    let (sx, sy) = pic.chroma.shift();
+    let mut out = RgbImage::new(w, h);
+    let n = w * h;
+    let (r_plane, rest) = out.data.split_at_mut(n);
+    let (g_plane, b_plane) = rest.split_at_mut(n);
+    r_plane
+        .par_chunks_mut(w)
+        .zip(g_plane.par_chunks_mut(w))
+        .zip(b_plane.par_chunks_mut(w))
+        .enumerate()
+        .for_each(|(y, ((rr, gr), br))| {
+            for x in 0..w {
+                let yy = (pic.planes[0][y * w + x] as f32 - lv.y_off) / lv.y_scale;
+                let cb = (chroma_at(&pic.planes[1], cw, ch, sx, sy, x, y) - lv.c_off) / lv.c_scale;
+                let cr = (chroma_at(&pic.planes[2], cw, ch, sx, sy, x, y) - lv.c_off) / lv.c_scale;
+                let r = yy + 2.0 * (1.0 - kr) * cr;
+                let b = yy + 2.0 * (1.0 - kb) * cb;
+                let g = (yy - kr * r - kb * b) / kg;
+                rr[x] = r;
+                gr[x] = g;
+                br[x] = b;
+            }
+        });
+    out
+}
+
+#[inline]
+fn quantise(v: f32, max: f32) -> u16 {
+    v.round().clamp(0.0, max) as u16
+}
+
+/// Convert planar RGB (clamped to 0..1) to a YUV picture of the given layout.
+/// Chroma is the box average of the luma block it covers.
+pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> Picture {
+    let (w, h) = (img.width, img.height);
+    let (kr, kb) = cm.matrix.coefficients();
+    let kg = 1.0 - kr - kb;
+    let lv = levels(depth, cm.full_range);
+    let max = ((1u32 << depth) - 1) as f32;
+    let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
+    let mut y_plane = vec![0u16; w * h];
+    y_plane.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        for x in 0..w {
+            let i = y * w + x;
+            let (rv, gv, bv) = (
+                r[i].clamp(0.0, 1.0),
+                g[i].clamp(0.0, 1.0),
+                b[i].clamp(0.0, 1.0),
+            );
+            let yy = kr * rv + kg * gv + kb * bv;
+            row[x] = quantise(yy * lv.y_scale + lv.y_off, max);
+        }
+    });
+    let (cw, ch) = chroma.plane_size(w, h);
+    let (sx, sy) = chroma.shift();
+    let mut u_plane = vec![0u16; cw * ch];
+    let mut v_plane = vec![0u16; cw * ch];
+    u_plane
+        .par_chunks_mut(cw)
+        .zip(v_plane.par_chunks_mut(cw))
+        .enumerate()
+        .for_each(|(cy, (urow, vrow))| {
+            for cx in 0..cw {
+                let (mut su, mut sv, mut count) = (0.0f32, 0.0f32, 0.0f32);
+                for dy in 0..(1usize << sy) {
+                    let y = (cy << sy) + dy;
+                    if y >= h {
+                        continue;
+                    }
+                    for dx in 0..(1usize << sx) {
+                        let x = (cx << sx) + dx;
+                        if x >= w {
+                            continue;
+                        }
+                        let i = y * w + x;
+                        let (rv, gv, bv) = (
+                            r[i].clamp(0.0, 1.0),
+                            g[i].clamp(0.0, 1.0),
+                            b[i].clamp(0.0, 1.0),
+                        );
+                        let yy = kr * rv + kg * gv + kb * bv;
+                        su += (bv - yy) / (2.0 * (1.0 - kb));
+                        sv += (rv - yy) / (2.0 * (1.0 - kr));
+                        count += 1.0;
+                    }
+                }
+                urow[cx] = quantise(su / count * lv.c_scale + lv.c_off, max);
+                vrow[cx] = quantise(sv / count * lv.c_scale + lv.c_off, max);
+            }
+        });
+    Picture {
+        width: w,
+        height: h,
+        chroma,
+        depth,
+        planes: [y_plane, u_plane, v_plane],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gradient(w: usize, h: usize) -> RgbImage {
+        let mut img = RgbImage::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                img.data[i] = x as f32 / w as f32;
+                img.data[w * h + i] = y as f32 / h as f32;
+                img.data[2 * w * h + i] = 0.5;
+            }
+        }
+        img
+    }
+
+    #[test]
+    fn roundtrip_444_is_exact_to_quantisation() {
+        for depth in [8u8, 10] {
+            for full in [false, true] {
+                for m in [Matrix::Bt601, Matrix::Bt709, Matrix::Bt2020] {
+                    let cm = Colorimetry {
+                        matrix: m,
+                        full_range: full,
+                    };
+                    let img = gradient(37, 21);
+                    let pic = from_rgb(&img, Chroma::Yuv444, depth, cm);
+                    let back = to_rgb(&pic, cm);
+                    let step = 1.0 / ((1u32 << depth) - 1) as f32;
+                    let err = img
+                        .data
+                        .iter()
+                        .zip(&back.data)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0.0f32, f32::max);
+                    assert!(err < 3.0 * step, "depth {depth} full {full} {m:?}: {err}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn yuv_to_rgb_to_yuv_keeps_samples() {
+        // A 10-bit 4:2:0 picture with flat chroma survives exactly.
+        let mut pic = Picture::black(33, 17, Chroma::Yuv420, 10);
+        for (i, v) in pic.planes[0].iter_mut().enumerate() {
+            *v = 64 + (i as u16 * 7) % 876;
+        }
+        let cm = Colorimetry {
+            matrix: Matrix::Bt709,
+            full_range: false,
+        };
+        let back = from_rgb(&to_rgb(&pic, cm), Chroma::Yuv420, 10, cm);
+        let max_diff = pic.planes[0]
+            .iter()
+            .zip(&back.planes[0])
+            .map(|(a, b)| (*a as i32 - *b as i32).abs())
+            .max()
+            .unwrap_or(0);
+        assert!(max_diff <= 1, "luma diff {max_diff}");
+        assert_eq!(pic.planes[1], back.planes[1]);
+    }
+}

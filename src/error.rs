@@ -1,0 +1,88 @@
+//! The library's error type: what callers branch on, with messages that name
+//! the file, stream or setting and say what was expected.
+
+use std::path::PathBuf;
+
+/// Errors returned by the ainimotion library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input file does not exist or cannot be read.
+    #[error("{path}: {reason}")]
+    Input { path: PathBuf, reason: String },
+
+    /// The input has no stream we can work on, or its video cannot be decoded.
+    #[error("{path}: {reason}")]
+    Unsupported { path: PathBuf, reason: String },
+
+    /// Decoding failed in the middle of the file.
+    #[error("{path}: decoding failed at frame {frame}: {reason}")]
+    Decode {
+        path: PathBuf,
+        frame: u64,
+        reason: String,
+    },
+
+    /// The output cannot be created or written.
+    #[error("{path}: {reason}")]
+    Output { path: PathBuf, reason: String },
+
+    /// The encoder refused the settings or failed.
+    #[error("encoder {codec}: {reason}")]
+    Encode { codec: String, reason: String },
+
+    /// A setting (flag, preset or config file) is invalid.
+    #[error("{0}")]
+    Config(String),
+
+    /// A model or the ONNX Runtime failed.
+    #[error("{0}")]
+    Model(String),
+
+    /// The user interrupted the run (Ctrl-C / SIGTERM).
+    #[error("interrupted; no output was written")]
+    Interrupted,
+
+    /// A pipeline stage stopped because its neighbour went away. Never the
+    /// root cause: the pipeline reports the neighbour's error instead.
+    #[error("pipeline stage '{0}' lost its neighbour")]
+    Disconnected(&'static str),
+}
+
+impl Error {
+    pub fn input(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Input {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+    pub fn unsupported(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Unsupported {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+    pub fn output(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Output {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+    pub fn encode(codec: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Encode {
+            codec: codec.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Exit code for this error: 2 bad settings/input, 3 failure while
+    /// working, 130 interrupted.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) | Error::Input { .. } | Error::Unsupported { .. } => 2,
+            Error::Interrupted => 130,
+            _ => 3,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

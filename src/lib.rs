@@ -1,0 +1,18 @@
+//! ainimotion: anime-aware frame interpolation and super-resolution.
+//!
+//! The library does all the work; `main.rs` only parses arguments, draws
+//! progress and maps errors to exit codes. Entry points: [`enhance`] and
+//! [`probe`].
+
+pub mod cli;
+pub mod clip;
+pub mod color;
+pub mod error;
+pub mod media;
+pub mod picture;
+pub mod progress;
+pub mod stage;
+
+pub use error::{Error, Result};
+pub use media::probe::{probe, MediaInfo};
+pub use stage::{enhance, EnhanceOptions};

@@ -1,0 +1,156 @@
+//! Everything that touches FFmpeg: probing, decoding, encoding and muxing.
+//! No other module uses `ffmpeg_next` directly.
+
+pub mod decode;
+pub mod encode;
+pub mod mux;
+pub mod pixels;
+pub mod probe;
+
+use std::path::Path;
+use std::sync::Once;
+
+use ffmpeg_next as ff;
+
+use crate::error::{Error, Result};
+
+pub use ff::Rational;
+
+static INIT: Once = Once::new();
+
+/// Initialise FFmpeg once per process. `verbosity` 0 silences FFmpeg's own
+/// log (our messages say what matters), 1 shows its warnings, 2+ its debug.
+pub fn init(verbosity: u8) {
+    INIT.call_once(|| {
+        // av_register_all is a no-op on FFmpeg >= 4; init cannot fail there.
+        let _ = ff::init();
+    });
+    ff::util::log::set_level(match verbosity {
+        0 => ff::util::log::Level::Quiet,
+        1 => ff::util::log::Level::Warning,
+        _ => ff::util::log::Level::Debug,
+    });
+}
+
+/// Describe an FFmpeg error in words a user can act on.
+pub(crate) fn describe(err: ff::Error) -> String {
+    match err {
+        ff::Error::InvalidData => {
+            "invalid data found when processing input (corrupt or not a media file)".into()
+        }
+        ff::Error::DecoderNotFound => "no decoder for this codec in this FFmpeg build".into(),
+        ff::Error::DemuxerNotFound => "not a recognised media format".into(),
+        ff::Error::StreamNotFound => "stream not found".into(),
+        ff::Error::Other { errno } if errno == libc_enoent() => "no such file".into(),
+        ff::Error::Other { errno } if errno == libc_eacces() => "permission denied".into(),
+        other => other.to_string(),
+    }
+}
+
+fn libc_enoent() -> i32 {
+    2
+}
+fn libc_eacces() -> i32 {
+    13
+}
+
+/// Open an input file with an error that names it and the cause.
+pub(crate) fn open_input(path: &Path) -> Result<ff::format::context::Input> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::input(path, "no such file"));
+        }
+        Err(e) => return Err(Error::input(path, format!("cannot read: {e}"))),
+        Ok(m) if m.is_dir() => {
+            return Err(Error::input(path, "is a directory, not a video file"));
+        }
+        Ok(m) if m.len() == 0 => return Err(Error::input(path, "file is empty")),
+        Ok(_) => {}
+    }
+    if let Err(e) = std::fs::File::open(path) {
+        return Err(Error::input(path, format!("cannot read: {e}")));
+    }
+    ff::format::input(&path)
+        .map_err(|e| Error::input(path, format!("cannot open: {}", describe(e))))
+}
+
+/// Colour description of a video stream, kept as FFmpeg's own tags so the
+/// output carries exactly what came in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColorTags {
+    pub range: ff::color::Range,
+    pub matrix: ff::color::Space,
+    pub primaries: ff::color::Primaries,
+    pub transfer: ff::color::TransferCharacteristic,
+}
+
+impl ColorTags {
+    pub fn is_full_range(&self) -> bool {
+        self.range == ff::color::Range::JPEG
+    }
+
+    /// The YUV↔RGB matrix to use: the tagged one, else BT.709 for HD and
+    /// BT.601 for SD (height < 720), as players do for untagged video.
+    pub fn effective_matrix(&self, height: usize) -> crate::color::Matrix {
+        use ff::color::Space;
+        match self.matrix {
+            Space::BT709 => crate::color::Matrix::Bt709,
+            Space::BT470BG | Space::SMPTE170M | Space::FCC | Space::SMPTE240M => {
+                crate::color::Matrix::Bt601
+            }
+            Space::BT2020NCL | Space::BT2020CL => crate::color::Matrix::Bt2020,
+            _ if height >= 720 => crate::color::Matrix::Bt709,
+            _ => crate::color::Matrix::Bt601,
+        }
+    }
+
+    pub fn is_hdr(&self) -> bool {
+        use ff::color::TransferCharacteristic as T;
+        matches!(self.transfer, T::SMPTE2084 | T::ARIB_STD_B67)
+    }
+}
+
+/// Lower-case names for colour tags, as `ffprobe` prints them.
+pub(crate) fn range_name(r: ff::color::Range) -> &'static str {
+    match r {
+        ff::color::Range::MPEG => "tv",
+        ff::color::Range::JPEG => "pc",
+        _ => "unknown",
+    }
+}
+
+pub(crate) fn tag_name<T: Copy>(value: T, f: impl Fn(T) -> Option<&'static str>) -> String {
+    f(value).unwrap_or("unknown").to_string()
+}
+
+pub(crate) fn space_name(s: ff::color::Space) -> Option<&'static str> {
+    s.name()
+}
+pub(crate) fn primaries_name(p: ff::color::Primaries) -> Option<&'static str> {
+    p.name()
+}
+pub(crate) fn transfer_name(t: ff::color::TransferCharacteristic) -> Option<&'static str> {
+    t.name()
+}
+
+/// Seconds of a timestamp in a time base.
+pub fn ts_seconds(ts: i64, tb: Rational) -> f64 {
+    if tb.denominator() == 0 {
+        return 0.0;
+    }
+    ts as f64 * tb.numerator() as f64 / tb.denominator() as f64
+}
+
+/// A timestamp in seconds expressed in a time base (rounded to nearest).
+pub fn seconds_ts(seconds: f64, tb: Rational) -> i64 {
+    if tb.numerator() == 0 {
+        return 0;
+    }
+    (seconds * tb.denominator() as f64 / tb.numerator() as f64).round() as i64
+}
+
+/// Rescale a timestamp between time bases with exact integer rounding.
+pub fn rescale(ts: i64, from: Rational, to: Rational) -> i64 {
+    use ff::Rescale;
+    ts.rescale(from, to)
+}

@@ -1,0 +1,578 @@
+//! The output file: encoded video plus every other stream of the input,
+//! copied packet for packet.
+//!
+//! Copied streams are read by a second demuxer on the input file, advanced in
+//! step with the encoded video (`copy_until`), so no audio or subtitle packet
+//! is ever queued in memory behind the video pipeline, whatever its length.
+//! The file is written under a temporary name beside the target and renamed
+//! only when complete.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ffmpeg_next as ff;
+
+use super::encode::{negotiate_layout, open_encoder, EncodeSettings, EncoderLayout, EncoderSpec};
+use super::pixels::{convert_picture, picture_to_frame};
+use super::{describe, open_input, rescale, seconds_ts, ts_seconds, ColorTags, Rational};
+use crate::error::{Error, Result};
+use crate::picture::{Chroma, Frame};
+
+/// Temporary outputs still on disk; removed by [`remove_partial_outputs`]
+/// when the process is stopped by a second Ctrl-C.
+static PARTIALS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Remove every temporary output of this process (signal handler path).
+pub fn remove_partial_outputs() {
+    if let Ok(list) = PARTIALS.lock() {
+        for p in list.iter() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn forget_partial(path: &Path) {
+    if let Ok(mut list) = PARTIALS.lock() {
+        list.retain(|p| p != path);
+    }
+}
+
+/// Container format for an output path, from its extension.
+pub fn container_for(path: &Path) -> Result<&'static str> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "mkv" => Ok("matroska"),
+        "mp4" | "m4v" => Ok("mp4"),
+        "mov" => Ok("mov"),
+        "webm" => Ok("webm"),
+        _ => Err(Error::output(
+            path,
+            format!(
+                "unsupported output extension '{}' (use .mkv, .mp4, .mov or .webm)",
+                if ext.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    format!(".{ext}")
+                }
+            ),
+        )),
+    }
+}
+
+/// The temporary path a run writes to before renaming onto `target`.
+pub fn partial_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".into());
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    dir.join(format!(".{name}.partial-{}", std::process::id()))
+}
+
+/// Check the output path before any work: extension known, folder exists and
+/// is writable, target not present unless `overwrite`, not the input.
+pub fn check_output(target: &Path, input: &Path, overwrite: bool) -> Result<()> {
+    container_for(target)?;
+    if target.is_dir() {
+        return Err(Error::output(
+            target,
+            "is a directory; give a file name such as out.mkv",
+        ));
+    }
+    if let (Ok(a), Ok(b)) = (target.canonicalize(), input.canonicalize()) {
+        if a == b {
+            return Err(Error::output(
+                target,
+                "is the input file; choose another --out",
+            ));
+        }
+    }
+    if target.exists() && !overwrite {
+        return Err(Error::output(
+            target,
+            "already exists (use -y to overwrite)",
+        ));
+    }
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(Error::output(
+            target,
+            format!("folder {} does not exist", dir.display()),
+        ));
+    }
+    // Probe writability with the real temporary name.
+    let probe = partial_path(target);
+    std::fs::File::create(&probe)
+        .map_err(|e| Error::output(target, format!("cannot write in {}: {e}", dir.display())))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// What to write: the video's shape and where to copy other streams from.
+pub struct OutputPlan<'a> {
+    pub target: &'a Path,
+    pub input: &'a Path,
+    pub video_stream_index: usize,
+    pub width: usize,
+    pub height: usize,
+    pub chroma: Chroma,
+    pub depth: u8,
+    pub colors: ColorTags,
+    pub sample_aspect_ratio: Rational,
+    /// Time base of the frames' pts.
+    pub time_base: Rational,
+    pub frame_rate: Rational,
+    pub settings: &'a EncodeSettings,
+    /// Input-timeline seconds that become output time 0.
+    pub origin_s: f64,
+    /// Input-timeline seconds where copying stops (clip end), if any.
+    pub end_s: Option<f64>,
+}
+
+struct CopiedStream {
+    out_index: usize,
+    in_tb: Rational,
+    out_tb: Rational,
+    origin_ts: i64,
+    end_ts: Option<i64>,
+    is_subtitle: bool,
+}
+
+/// Result of a finished output.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OutputSummary {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub frames: u64,
+    pub copied_streams: usize,
+    pub copied_packets: u64,
+}
+
+/// An output file being written.
+pub struct Muxer {
+    target: PathBuf,
+    partial: PathBuf,
+    octx: ff::format::context::Output,
+    encoder: ff::encoder::Video,
+    codec_name: &'static str,
+    layout: EncoderLayout,
+    video_out: usize,
+    video_out_tb: Rational,
+    frame_tb: Rational,
+    colors: ColorTags,
+    copier: ff::format::context::Input,
+    copy_map: Vec<Option<CopiedStream>>,
+    copier_done: bool,
+    pending: Option<ff::Packet>,
+    frames: u64,
+    copied_packets: u64,
+    committed: bool,
+    /// Warnings for the user (dropped streams, reduced depth…).
+    pub warnings: Vec<String>,
+}
+
+fn media_name(t: ff::media::Type) -> &'static str {
+    match t {
+        ff::media::Type::Audio => "audio",
+        ff::media::Type::Subtitle => "subtitle",
+        ff::media::Type::Attachment => "attachment",
+        ff::media::Type::Data => "data",
+        ff::media::Type::Video => "video",
+        _ => "unknown",
+    }
+}
+
+impl Muxer {
+    /// Create the temporary output, set up the encoder and every copied
+    /// stream, and write the header.
+    pub fn create(plan: &OutputPlan) -> Result<Muxer> {
+        let fmt_name = container_for(plan.target)?;
+        let partial = partial_path(plan.target);
+        if let Ok(mut l) = PARTIALS.lock() {
+            l.push(partial.clone());
+        }
+        let result = Self::create_inner(plan, fmt_name, &partial);
+        if result.is_err() {
+            let _ = std::fs::remove_file(&partial);
+            forget_partial(&partial);
+        }
+        result
+    }
+
+    fn create_inner(plan: &OutputPlan, fmt_name: &str, partial: &Path) -> Result<Muxer> {
+        let target = plan.target;
+        let mut octx = ff::format::output_as(&partial, fmt_name)
+            .map_err(|e| Error::output(target, format!("cannot create: {}", describe(e))))?;
+        let mut warnings = Vec::new();
+        let codec = plan.settings.codec;
+        // SAFETY: oformat is valid for an opened output context.
+        // SAFETY: oformat is a static muxer description, valid for the
+        // process; querying it does not touch the context.
+        let oformat = unsafe { (*octx.as_ptr()).oformat };
+        let query = |id: ff::codec::Id| unsafe {
+            ff::ffi::avformat_query_codec(oformat, id.into(), ff::ffi::FF_COMPLIANCE_NORMAL)
+        };
+        if query(codec.id()) == 0 {
+            return Err(Error::output(
+                target,
+                format!(
+                    "a .{} file cannot hold {:?} video (use .mkv, or another --codec)",
+                    target.extension().and_then(|e| e.to_str()).unwrap_or(""),
+                    codec.id()
+                ),
+            ));
+        }
+        let layout = negotiate_layout(codec, plan.chroma, plan.depth)?;
+        if let Some(w) = &layout.warning {
+            warnings.push(w.clone());
+        }
+        let global_header = octx
+            .format()
+            .flags()
+            .contains(ff::format::Flags::GLOBAL_HEADER);
+        let encoder = open_encoder(&EncoderSpec {
+            settings: plan.settings,
+            layout: &layout,
+            width: plan.width,
+            height: plan.height,
+            time_base: plan.time_base,
+            frame_rate: plan.frame_rate,
+            sample_aspect_ratio: plan.sample_aspect_ratio,
+            colors: plan.colors,
+            global_header,
+        })?;
+
+        let mut copier = open_input(plan.input)?;
+        let video_out;
+        {
+            let enc_codec = ff::encoder::find_by_name(codec.encoder_name());
+            let mut ost = octx.add_stream(enc_codec).map_err(|e| {
+                Error::output(target, format!("cannot add video stream: {}", describe(e)))
+            })?;
+            ost.set_parameters(&encoder);
+            ost.set_time_base(plan.time_base);
+            if plan.frame_rate.numerator() > 0 {
+                ost.set_avg_frame_rate(plan.frame_rate);
+            }
+            video_out = ost.index();
+            if let Some(ist) = copier.stream(plan.video_stream_index) {
+                let mut md = ist.metadata().to_owned();
+                // Encoder-specific tags describe the old encode, not ours.
+                md.set("encoder", "");
+                md.set("handler_name", "");
+                md.set("ENCODER", "");
+                md.set("DURATION", "");
+                ost.set_metadata(md);
+                // SAFETY: both stream pointers are valid; disposition is an int field.
+                unsafe { (*ost.as_mut_ptr()).disposition = (*ist.as_ptr()).disposition };
+            }
+        }
+
+        let mut copy_map: Vec<Option<CopiedStream>> = Vec::new();
+        let mut pending_streams = Vec::new();
+        for ist in copier.streams() {
+            let medium = ist.parameters().medium();
+            let idx = ist.index();
+            let keep = matches!(
+                medium,
+                ff::media::Type::Audio | ff::media::Type::Subtitle | ff::media::Type::Attachment
+            );
+            if idx == plan.video_stream_index {
+                continue;
+            }
+            let id = ist.parameters().id();
+            let lang = ist.metadata().get("language").map(|s| s.to_string());
+            let label = format!(
+                "{} stream #{idx} ({}{})",
+                media_name(medium),
+                format!("{id:?}").to_lowercase(),
+                lang.map(|l| format!(", {l}")).unwrap_or_default()
+            );
+            if !keep {
+                warnings.push(format!(
+                    "dropped {label}: only audio, subtitle and attachment streams are copied"
+                ));
+                continue;
+            }
+            // Matroska carries attachments (fonts) as streams although its
+            // codec query knows nothing of them; other containers cannot.
+            let supported = if medium == ff::media::Type::Attachment {
+                fmt_name == "matroska"
+            } else {
+                query(id) != 0
+            };
+            if !supported {
+                let hint = if fmt_name == "matroska" {
+                    ""
+                } else {
+                    " (use .mkv to keep it)"
+                };
+                warnings.push(format!(
+                    "dropped {label}: a {fmt_name} file cannot carry it{hint}"
+                ));
+                continue;
+            }
+            pending_streams.push(idx);
+        }
+        for idx in pending_streams {
+            let Some(ist) = copier.stream(idx) else {
+                continue;
+            };
+            let mut ost = octx
+                .add_stream(ff::encoder::find(ff::codec::Id::None))
+                .map_err(|e| {
+                    Error::output(target, format!("cannot add stream #{idx}: {}", describe(e)))
+                })?;
+            ost.set_parameters(ist.parameters());
+            // SAFETY: the output stream's codecpar is valid; codec_tag 0 lets
+            // the muxer choose its own tag; disposition is copied verbatim.
+            unsafe {
+                (*ost.parameters().as_mut_ptr()).codec_tag = 0;
+                (*ost.as_mut_ptr()).disposition = (*ist.as_ptr()).disposition;
+            }
+            ost.set_time_base(ist.time_base());
+            ost.set_metadata(ist.metadata().to_owned());
+            let out_index = ost.index();
+            while copy_map.len() <= idx {
+                copy_map.push(None);
+            }
+            let in_tb = ist.time_base();
+            copy_map[idx] = Some(CopiedStream {
+                out_index,
+                in_tb,
+                out_tb: in_tb,
+                origin_ts: seconds_ts(plan.origin_s, in_tb),
+                end_ts: plan.end_s.map(|e| seconds_ts(e, in_tb)),
+                is_subtitle: ist.parameters().medium() == ff::media::Type::Subtitle,
+            });
+        }
+        octx.set_metadata(copier.metadata().to_owned());
+        // Chapters inside the range, re-based.
+        let chapters: Vec<(i64, Rational, i64, i64, String)> = copier
+            .chapters()
+            .map(|c| {
+                (
+                    c.id(),
+                    c.time_base(),
+                    c.start(),
+                    c.end(),
+                    c.metadata().get("title").unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        for (id, tb, start, end, title) in chapters {
+            let origin = seconds_ts(plan.origin_s, tb);
+            let end_limit = plan.end_s.map(|e| seconds_ts(e, tb)).unwrap_or(i64::MAX);
+            if end <= origin || start >= end_limit {
+                continue;
+            }
+            let s = (start - origin).max(0);
+            let e = end.min(end_limit) - origin;
+            let _ = octx.add_chapter(id, tb, s, e, title);
+        }
+        if plan.origin_s > 0.0 {
+            let target_ts = (plan.origin_s * ff::ffi::AV_TIME_BASE as f64) as i64;
+            let _ = copier.seek(target_ts, ..target_ts);
+        }
+
+        octx.write_header()
+            .map_err(|e| Error::output(target, format!("cannot write header: {}", describe(e))))?;
+        let video_out_tb = octx
+            .stream(video_out)
+            .map(|s| s.time_base())
+            .unwrap_or(plan.time_base);
+        for s in copy_map.iter_mut().flatten() {
+            if let Some(os) = octx.stream(s.out_index) {
+                s.out_tb = os.time_base();
+            }
+        }
+        Ok(Muxer {
+            target: target.to_path_buf(),
+            partial: partial.to_path_buf(),
+            octx,
+            encoder,
+            codec_name: codec.encoder_name(),
+            layout,
+            video_out,
+            video_out_tb,
+            frame_tb: plan.time_base,
+            colors: plan.colors,
+            copier,
+            copy_map,
+            copier_done: false,
+            pending: None,
+            frames: 0,
+            copied_packets: 0,
+            committed: false,
+            warnings,
+        })
+    }
+
+    /// Encode one frame (pts in the plan's time base).
+    pub fn write_frame(&mut self, frame: &Frame) -> Result<()> {
+        let pic = &frame.picture;
+        let mut av = if pic.chroma == self.layout.chroma && pic.depth == self.layout.depth {
+            picture_to_frame(pic)
+        } else {
+            picture_to_frame(&convert_picture(pic, self.layout.chroma, self.layout.depth))
+        };
+        av.set_pts(Some(frame.pts));
+        av.set_color_range(self.colors.range);
+        av.set_color_space(self.colors.matrix);
+        av.set_color_primaries(self.colors.primaries);
+        av.set_color_transfer_characteristic(self.colors.transfer);
+        self.encoder
+            .send_frame(&av)
+            .map_err(|e| Error::encode(self.codec_name, describe(e)))?;
+        self.frames += 1;
+        self.drain_encoder()
+    }
+
+    fn drain_encoder(&mut self) -> Result<()> {
+        let mut packet = ff::Packet::empty();
+        while self.encoder.receive_packet(&mut packet).is_ok() {
+            packet.set_stream(self.video_out);
+            packet.rescale_ts(self.frame_tb, self.video_out_tb);
+            let t = packet
+                .dts()
+                .or(packet.pts())
+                .map(|ts| ts_seconds(ts, self.video_out_tb))
+                .unwrap_or(0.0);
+            self.copy_until(Some(t))?;
+            packet
+                .write_interleaved(&mut self.octx)
+                .map_err(|e| self.write_error(e))?;
+        }
+        Ok(())
+    }
+
+    fn write_error(&self, e: ff::Error) -> Error {
+        let reason = match e {
+            ff::Error::Other { errno } if errno == 28 => {
+                "disk full (no space left on device)".to_string()
+            }
+            other => describe(other),
+        };
+        Error::output(&self.target, format!("write failed: {reason}"))
+    }
+
+    /// Copy input packets of the other streams up to output time `t`
+    /// seconds (all of them when `None`).
+    fn copy_until(&mut self, t: Option<f64>) -> Result<()> {
+        loop {
+            let mut packet = match self.pending.take() {
+                Some(p) => p,
+                None => {
+                    if self.copier_done {
+                        return Ok(());
+                    }
+                    let mut p = ff::Packet::empty();
+                    match p.read(&mut self.copier) {
+                        Ok(()) => p,
+                        Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
+                            continue
+                        }
+                        Err(_) => {
+                            // End of file, or an unreadable tail: what was read is kept.
+                            self.copier_done = true;
+                            return Ok(());
+                        }
+                    }
+                }
+            };
+            let Some(Some(s)) = self.copy_map.get(packet.stream()) else {
+                continue;
+            };
+            let Some(ts) = packet.pts().or(packet.dts()) else {
+                continue;
+            };
+            let rel = ts - s.origin_ts;
+            let rel_s = ts_seconds(rel, s.in_tb);
+            if let Some(t) = t {
+                if rel_s > t {
+                    self.pending = Some(packet);
+                    return Ok(());
+                }
+            }
+            if let Some(end) = s.end_ts {
+                if ts >= end {
+                    continue;
+                }
+            }
+            let (out_index, in_tb, out_tb, origin_ts, is_sub) =
+                (s.out_index, s.in_tb, s.out_tb, s.origin_ts, s.is_subtitle);
+            let mut shift_dts = packet.dts().map(|d| d - origin_ts);
+            let mut new_pts = rel;
+            if rel < 0 {
+                // Before the clip start: keep only subtitles still on screen,
+                // trimmed to start at 0.
+                let dur = packet.duration();
+                if !is_sub || dur <= 0 || rel + dur <= 0 {
+                    continue;
+                }
+                packet.set_duration(rel + dur);
+                new_pts = 0;
+                shift_dts = Some(0);
+            }
+            packet.set_pts(Some(rescale(new_pts, in_tb, out_tb)));
+            packet.set_dts(shift_dts.map(|d| rescale(d, in_tb, out_tb)));
+            if packet.duration() > 0 {
+                packet.set_duration(rescale(packet.duration(), in_tb, out_tb));
+            }
+            packet.set_stream(out_index);
+            packet.set_position(-1);
+            packet
+                .write_interleaved(&mut self.octx)
+                .map_err(|e| self.write_error(e))?;
+            self.copied_packets += 1;
+        }
+    }
+
+    /// Flush the encoder, copy what is left, write the trailer and rename
+    /// the temporary file onto the target.
+    pub fn finish(mut self) -> Result<OutputSummary> {
+        self.encoder
+            .send_eof()
+            .map_err(|e| Error::encode(self.codec_name, describe(e)))?;
+        self.drain_encoder()?;
+        self.copy_until(None)?;
+        self.octx.write_trailer().map_err(|e| self.write_error(e))?;
+        std::fs::rename(&self.partial, &self.target).map_err(|e| {
+            Error::output(
+                &self.target,
+                format!("cannot rename finished output into place: {e}"),
+            )
+        })?;
+        self.committed = true;
+        forget_partial(&self.partial);
+        let bytes = std::fs::metadata(&self.target)
+            .map(|m| m.len())
+            .unwrap_or(0);
+        Ok(OutputSummary {
+            path: self.target.clone(),
+            bytes,
+            frames: self.frames,
+            copied_streams: self.copy_map.iter().flatten().count(),
+            copied_packets: self.copied_packets,
+        })
+    }
+}
+
+impl Drop for Muxer {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.partial);
+            forget_partial(&self.partial);
+        }
+    }
+}

@@ -1,0 +1,535 @@
+//! `ainimotion info`: what is in a media file.
+
+use std::path::{Path, PathBuf};
+
+use ff::format::stream::Disposition;
+use ffmpeg_next as ff;
+use serde::Serialize;
+
+use super::decode::VideoDecoder;
+use super::{
+    open_input, primaries_name, range_name, space_name, tag_name, transfer_name, ts_seconds,
+};
+use crate::error::{Error, Result};
+
+/// Everything `info` reports. Field names are the stable JSON keys.
+#[derive(Clone, Debug, Serialize)]
+pub struct MediaInfo {
+    pub path: PathBuf,
+    pub container: String,
+    pub duration_s: Option<f64>,
+    pub start_s: f64,
+    pub bit_rate: Option<i64>,
+    pub chapters: u32,
+    pub streams: Vec<StreamInfo>,
+    pub video: Option<VideoInfo>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StreamInfo {
+    pub index: usize,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub codec: String,
+    pub language: Option<String>,
+    pub title: Option<String>,
+    pub disposition: Vec<String>,
+    /// Audio only.
+    pub channels: Option<u16>,
+    pub sample_rate: Option<u32>,
+    /// Attachments only.
+    pub filename: Option<String>,
+    pub mimetype: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VideoInfo {
+    pub stream_index: usize,
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    pub sample_aspect_ratio: String,
+    pub display_aspect_ratio: String,
+    /// Degrees, as FFmpeg's display matrix states (counter-clockwise).
+    pub rotation: f64,
+    pub pix_fmt: String,
+    pub bit_depth: u8,
+    pub chroma: String,
+    pub color_range: String,
+    pub color_matrix: String,
+    pub color_primaries: String,
+    pub color_transfer: String,
+    pub hdr: bool,
+    /// Average frame rate (container).
+    pub fps: f64,
+    /// Real base frame rate (container's r_frame_rate).
+    pub r_fps: f64,
+    /// Variable frame rate, judged from actual pts deltas of a sample.
+    pub vfr: bool,
+    pub frame_duration_min_s: Option<f64>,
+    pub frame_duration_max_s: Option<f64>,
+    pub frame_count: Option<u64>,
+    /// "container", "counted" (decoded with --count) or "estimated" (duration × fps).
+    pub frame_count_source: String,
+    pub interlaced: bool,
+    /// Whether the first frame decoded; when not, why.
+    pub decodable: bool,
+    pub decode_error: Option<String>,
+    /// Counted decode only: frames decoded and corrupt packets skipped.
+    pub corrupt_packets: Option<u64>,
+}
+
+fn disposition_names(d: Disposition) -> Vec<String> {
+    let all = [
+        (Disposition::DEFAULT, "default"),
+        (Disposition::DUB, "dub"),
+        (Disposition::ORIGINAL, "original"),
+        (Disposition::COMMENT, "comment"),
+        (Disposition::LYRICS, "lyrics"),
+        (Disposition::KARAOKE, "karaoke"),
+        (Disposition::FORCED, "forced"),
+        (Disposition::HEARING_IMPAIRED, "hearing_impaired"),
+        (Disposition::VISUAL_IMPAIRED, "visual_impaired"),
+        (Disposition::CLEAN_EFFECTS, "clean_effects"),
+        (Disposition::ATTACHED_PIC, "attached_pic"),
+        (Disposition::CAPTIONS, "captions"),
+        (Disposition::DESCRIPTIONS, "descriptions"),
+        (Disposition::METADATA, "metadata"),
+    ];
+    all.iter()
+        .filter(|(f, _)| d.contains(*f))
+        .map(|(_, n)| n.to_string())
+        .collect()
+}
+
+fn rate(r: ff::Rational) -> f64 {
+    if r.numerator() > 0 && r.denominator() > 0 {
+        r.numerator() as f64 / r.denominator() as f64
+    } else {
+        0.0
+    }
+}
+
+fn ratio_string(r: ff::Rational) -> String {
+    if r.numerator() > 0 && r.denominator() > 0 {
+        format!("{}:{}", r.numerator(), r.denominator())
+    } else {
+        "1:1".into()
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a.max(1)
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Rotation in degrees from a display-matrix side-data blob (FFmpeg's
+/// convention: the negated angle of the matrix's first column).
+fn rotation_from_matrix(data: &[u8]) -> Option<f64> {
+    if data.len() < 36 {
+        return None;
+    }
+    let m = |i: usize| {
+        i32::from_le_bytes([
+            data[4 * i],
+            data[4 * i + 1],
+            data[4 * i + 2],
+            data[4 * i + 3],
+        ]) as f64
+    };
+    let (a, b) = (m(0), m(1));
+    if a == 0.0 && b == 0.0 {
+        return None;
+    }
+    let deg = -b.atan2(a).to_degrees();
+    Some(if deg.abs() < 1e-9 { 0.0 } else { deg })
+}
+
+/// Pts deltas of the first `limit` video packets (sorted pts), in seconds.
+fn sample_durations(path: &Path, stream_index: usize, limit: usize) -> Vec<f64> {
+    let Ok(mut ictx) = open_input(path) else {
+        return Vec::new();
+    };
+    let tb = match ictx.stream(stream_index) {
+        Some(s) => s.time_base(),
+        None => return Vec::new(),
+    };
+    let mut pts = Vec::new();
+    let mut packet = ff::Packet::empty();
+    let mut reads = 0usize;
+    while pts.len() < limit && reads < limit * 50 {
+        reads += 1;
+        match packet.read(&mut ictx) {
+            Ok(()) => {
+                if packet.stream() == stream_index {
+                    if let Some(p) = packet.pts() {
+                        pts.push(p);
+                    }
+                }
+            }
+            Err(ff::Error::Eof) => break,
+            Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => continue,
+            Err(_) => break,
+        }
+    }
+    pts.sort_unstable();
+    pts.dedup();
+    pts.windows(2)
+        .map(|w| ts_seconds(w[1] - w[0], tb))
+        .collect()
+}
+
+/// Judge VFR from frame durations: rounding jitter of a tick or 10% is
+/// constant rate; anything wider is variable.
+pub fn is_vfr(durations: &[f64], tick_s: f64) -> bool {
+    if durations.len() < 3 {
+        return false;
+    }
+    let mut sorted = durations.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let median = sorted[sorted.len() / 2];
+    let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
+    max - min > (2.0 * tick_s).max(0.1 * median)
+}
+
+/// Probe a file. With `count`, decode every frame to count them exactly.
+pub fn probe(path: &Path, count: bool) -> Result<MediaInfo> {
+    let ictx = open_input(path)?;
+    let container = ictx.format().name().to_string();
+    let duration_s =
+        (ictx.duration() > 0).then(|| ictx.duration() as f64 / ff::ffi::AV_TIME_BASE as f64);
+    // SAFETY: the context pointer is valid while `ictx` lives.
+    let raw_start = unsafe { (*ictx.as_ptr()).start_time };
+    let start_s = if raw_start == ff::ffi::AV_NOPTS_VALUE {
+        0.0
+    } else {
+        raw_start as f64 / ff::ffi::AV_TIME_BASE as f64
+    };
+    let bit_rate = (ictx.bit_rate() > 0).then(|| ictx.bit_rate());
+    let mut streams = Vec::new();
+    for s in ictx.streams() {
+        let params = s.parameters();
+        let medium = params.medium();
+        let md = s.metadata();
+        let kind = match medium {
+            ff::media::Type::Video => "video",
+            ff::media::Type::Audio => "audio",
+            ff::media::Type::Subtitle => "subtitle",
+            ff::media::Type::Attachment => "attachment",
+            ff::media::Type::Data => "data",
+            _ => "unknown",
+        };
+        // SAFETY: codecpar of a stream of an open input is valid.
+        let (channels, sample_rate) = unsafe {
+            let p = params.as_ptr();
+            if medium == ff::media::Type::Audio {
+                (
+                    Some((*p).ch_layout.nb_channels as u16),
+                    Some((*p).sample_rate as u32),
+                )
+            } else {
+                (None, None)
+            }
+        };
+        streams.push(StreamInfo {
+            index: s.index(),
+            kind: kind.into(),
+            codec: ff::codec::decoder::find(params.id())
+                .map(|c| c.name().to_string())
+                .unwrap_or_else(|| format!("{:?}", params.id()).to_lowercase()),
+            language: md.get("language").map(str::to_string),
+            title: md.get("title").map(str::to_string),
+            disposition: disposition_names(s.disposition()),
+            channels,
+            sample_rate,
+            filename: md.get("filename").map(str::to_string),
+            mimetype: md.get("mimetype").map(str::to_string),
+        });
+    }
+
+    let video = match ictx.streams().best(ff::media::Type::Video) {
+        None => None,
+        Some(vs) => {
+            let params = vs.parameters();
+            let index = vs.index();
+            let tb = vs.time_base();
+            // SAFETY: codecpar of a stream of an open input is valid.
+            let (w, h, raw_fmt, field_order) = unsafe {
+                let p = params.as_ptr();
+                (
+                    (*p).width as u32,
+                    (*p).height as u32,
+                    (*p).format,
+                    (*p).field_order,
+                )
+            };
+            let rotation = vs
+                .side_data()
+                .find(|sd| sd.kind() == ff::codec::packet::side_data::Type::DisplayMatrix)
+                .and_then(|sd| rotation_from_matrix(sd.data()))
+                .unwrap_or(0.0);
+            let avg = vs.avg_frame_rate();
+            let r = vs.rate();
+            let container_frames = vs.frames();
+            let stream_dur = (vs.duration() > 0).then(|| ts_seconds(vs.duration(), tb));
+            let tick = ts_seconds(1, tb);
+            let durations = sample_durations(path, index, 240);
+            let vfr = is_vfr(&durations, tick);
+            let dmin = durations.iter().cloned().reduce(f64::min);
+            let dmax = durations.iter().cloned().reduce(f64::max);
+            let mut info = VideoInfo {
+                stream_index: index,
+                codec: ff::codec::decoder::find(params.id())
+                    .map(|c| c.name().to_string())
+                    .unwrap_or_else(|| format!("{:?}", params.id()).to_lowercase()),
+                width: w,
+                height: h,
+                sample_aspect_ratio: ratio_string(vs.parameters_sar()),
+                display_aspect_ratio: String::new(),
+                rotation,
+                pix_fmt: if raw_fmt < 0 {
+                    "none".into()
+                } else {
+                    "unknown".into()
+                },
+                bit_depth: 8,
+                chroma: String::new(),
+                color_range: String::new(),
+                color_matrix: String::new(),
+                color_primaries: String::new(),
+                color_transfer: String::new(),
+                hdr: false,
+                fps: rate(avg),
+                r_fps: rate(r),
+                vfr,
+                frame_duration_min_s: dmin,
+                frame_duration_max_s: dmax,
+                frame_count: (container_frames > 0).then_some(container_frames as u64),
+                frame_count_source: "container".into(),
+                interlaced: !matches!(
+                    field_order,
+                    ff::ffi::AVFieldOrder::AV_FIELD_PROGRESSIVE
+                        | ff::ffi::AVFieldOrder::AV_FIELD_UNKNOWN
+                ),
+                decodable: false,
+                decode_error: None,
+                corrupt_packets: None,
+            };
+            match VideoDecoder::open(path, None) {
+                Ok(mut dec) => {
+                    let f = dec.format().clone();
+                    info.decodable = true;
+                    info.width = f.width as u32;
+                    info.height = f.height as u32;
+                    info.bit_depth = f.depth;
+                    info.chroma = f.chroma.name().into();
+                    info.pix_fmt = super::pixels::pixel_for(f.chroma, f.depth)
+                        .descriptor()
+                        .map(|d| d.name().to_string())
+                        .unwrap_or_default();
+                    if f.colors.is_full_range() && f.depth == 8 {
+                        info.pix_fmt = info.pix_fmt.replace("yuv", "yuvj");
+                    }
+                    info.color_range = range_name(f.colors.range).into();
+                    info.color_matrix = tag_name(f.colors.matrix, space_name);
+                    info.color_primaries = tag_name(f.colors.primaries, primaries_name);
+                    info.color_transfer = tag_name(f.colors.transfer, transfer_name);
+                    info.hdr = f.colors.is_hdr();
+                    info.interlaced |= f.interlaced;
+                    info.sample_aspect_ratio = ratio_string(f.sample_aspect_ratio);
+                    if count {
+                        let mut n = 0u64;
+                        loop {
+                            match dec.next_frame() {
+                                Ok(Some(_)) => n += 1,
+                                Ok(None) => break,
+                                Err(e) => {
+                                    info.decode_error = Some(e.to_string());
+                                    break;
+                                }
+                            }
+                        }
+                        info.frame_count = Some(n);
+                        info.frame_count_source = "counted".into();
+                        info.corrupt_packets = Some(dec.stats.corrupt_packets);
+                    }
+                }
+                Err(e) => {
+                    info.decode_error = Some(match e {
+                        Error::Unsupported { reason, .. } | Error::Input { reason, .. } => reason,
+                        other => other.to_string(),
+                    });
+                }
+            }
+            if info.frame_count.is_none() {
+                if let Some(d) = stream_dur.or(duration_s) {
+                    let fps = if info.fps > 0.0 { info.fps } else { info.r_fps };
+                    if fps > 0.0 {
+                        info.frame_count = Some((d * fps).round() as u64);
+                        info.frame_count_source = "estimated".into();
+                    }
+                }
+            }
+            let sar = vs.parameters_sar();
+            let (sn, sd) = if sar.numerator() > 0 && sar.denominator() > 0 {
+                (sar.numerator() as u64, sar.denominator() as u64)
+            } else {
+                (1, 1)
+            };
+            let (dn, dd) = (info.width as u64 * sn, info.height as u64 * sd);
+            let g = gcd(dn, dd);
+            info.display_aspect_ratio = format!("{}:{}", dn / g, dd.max(1) / g);
+            Some(info)
+        }
+    };
+    Ok(MediaInfo {
+        path: path.to_path_buf(),
+        container,
+        duration_s,
+        start_s,
+        bit_rate,
+        chapters: ictx.nb_chapters(),
+        streams,
+        video,
+    })
+}
+
+/// Extension: the stream's sample aspect ratio from codec parameters.
+trait ParametersSar {
+    fn parameters_sar(&self) -> ff::Rational;
+}
+
+impl ParametersSar for ff::format::stream::Stream<'_> {
+    fn parameters_sar(&self) -> ff::Rational {
+        // SAFETY: codecpar of a stream of an open input is valid.
+        unsafe {
+            let r = (*self.parameters().as_ptr()).sample_aspect_ratio;
+            let sr = (*self.as_ptr()).sample_aspect_ratio;
+            if sr.num > 0 {
+                ff::Rational::new(sr.num, sr.den)
+            } else {
+                ff::Rational::new(r.num, r.den)
+            }
+        }
+    }
+}
+
+/// Human-readable `info` text.
+pub fn render_text(info: &MediaInfo) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", info.path.display());
+    let _ = writeln!(
+        s,
+        "  container: {}, duration {}, {} stream(s){}",
+        info.container,
+        info.duration_s
+            .map(crate::clip::format_time)
+            .unwrap_or_else(|| "unknown".into()),
+        info.streams.len(),
+        if info.chapters > 0 {
+            format!(", {} chapter(s)", info.chapters)
+        } else {
+            String::new()
+        }
+    );
+    if let Some(v) = &info.video {
+        let _ = writeln!(
+            s,
+            "  video #{}: {} {}x{} (SAR {}, DAR {}){}",
+            v.stream_index,
+            v.codec,
+            v.width,
+            v.height,
+            v.sample_aspect_ratio,
+            v.display_aspect_ratio,
+            if v.rotation != 0.0 {
+                format!(", rotation {:.0}°", v.rotation)
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(
+            s,
+            "    {} {}-bit {}, range {}, matrix {}, primaries {}, transfer {}{}",
+            v.pix_fmt,
+            v.bit_depth,
+            v.chroma,
+            v.color_range,
+            v.color_matrix,
+            v.color_primaries,
+            v.color_transfer,
+            if v.hdr { " (HDR)" } else { "" }
+        );
+        let _ = writeln!(
+            s,
+            "    {:.3} fps average, {:.3} fps base, {}{}, {} frames ({})",
+            v.fps,
+            v.r_fps,
+            if v.vfr {
+                "variable frame rate"
+            } else {
+                "constant frame rate"
+            },
+            if v.interlaced { ", interlaced" } else { "" },
+            v.frame_count
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "unknown".into()),
+            v.frame_count_source
+        );
+        if let Some(e) = &v.decode_error {
+            let _ = writeln!(s, "    cannot decode: {e}");
+        }
+    }
+    for st in &info.streams {
+        let mut extra = Vec::new();
+        if let Some(l) = &st.language {
+            extra.push(format!("lang {l}"));
+        }
+        if let Some(t) = &st.title {
+            extra.push(format!("\"{t}\""));
+        }
+        if let (Some(c), Some(r)) = (st.channels, st.sample_rate) {
+            extra.push(format!("{c} ch, {r} Hz"));
+        }
+        if let Some(f) = &st.filename {
+            extra.push(f.clone());
+        }
+        if !st.disposition.is_empty() {
+            extra.push(format!("[{}]", st.disposition.join(",")));
+        }
+        let _ = writeln!(
+            s,
+            "  #{} {} {} {}",
+            st.index,
+            st.kind,
+            st.codec,
+            extra.join(" ")
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vfr_judgement() {
+        let tick = 0.001;
+        assert!(!is_vfr(&[0.041, 0.042, 0.042, 0.041, 0.042], tick));
+        assert!(is_vfr(&[0.0417, 0.0834, 0.0417, 0.0834], 1.0 / 24000.0));
+        assert!(!is_vfr(&[0.04; 10], 1.0 / 90000.0));
+    }
+
+    #[test]
+    fn rotation_matrix() {
+        // 90° display matrix as FFmpeg writes it: [0, 1, 0; -1, 0, 0; 0, 0, 1] in 16.16.
+        let vals: [i32; 9] = [0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30];
+        let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(rotation_from_matrix(&bytes), Some(-90.0));
+    }
+}

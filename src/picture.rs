@@ -1,0 +1,105 @@
+//! Pictures and frames as they travel through the pipeline.
+//!
+//! Every stage works on planar YUV with samples stored as `u16` at the
+//! stream's native bit depth (8, 10 or 12), so 8-bit and high-bit-depth input
+//! share one code path and 10-bit never passes through an 8-bit bottleneck.
+//! Planes are tightly packed (stride == plane width).
+
+use std::sync::Arc;
+
+/// Chroma subsampling of a planar YUV picture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Chroma {
+    /// 4:2:0: chroma planes are half width and half height (rounded up).
+    Yuv420,
+    /// 4:2:2: chroma planes are half width, full height.
+    Yuv422,
+    /// 4:4:4: chroma planes are full size.
+    Yuv444,
+}
+
+impl Chroma {
+    /// log2 of the horizontal and vertical chroma subsampling.
+    pub fn shift(self) -> (u32, u32) {
+        match self {
+            Chroma::Yuv420 => (1, 1),
+            Chroma::Yuv422 => (1, 0),
+            Chroma::Yuv444 => (0, 0),
+        }
+    }
+
+    /// Size of a chroma plane for a picture of `width` x `height`.
+    pub fn plane_size(self, width: usize, height: usize) -> (usize, usize) {
+        let (sx, sy) = self.shift();
+        (
+            (width + (1 << sx) - 1) >> sx,
+            (height + (1 << sy) - 1) >> sy,
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Chroma::Yuv420 => "4:2:0",
+            Chroma::Yuv422 => "4:2:2",
+            Chroma::Yuv444 => "4:4:4",
+        }
+    }
+}
+
+/// One decoded picture in planar YUV.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Picture {
+    pub width: usize,
+    pub height: usize,
+    pub chroma: Chroma,
+    /// Bits per sample: 8, 10 or 12.
+    pub depth: u8,
+    /// Y, U, V planes, tightly packed.
+    pub planes: [Vec<u16>; 3],
+}
+
+impl Picture {
+    /// A picture filled with black (limited-range black, neutral chroma).
+    pub fn black(width: usize, height: usize, chroma: Chroma, depth: u8) -> Picture {
+        let (cw, ch) = chroma.plane_size(width, height);
+        let shift = depth.saturating_sub(8);
+        Picture {
+            width,
+            height,
+            chroma,
+            depth,
+            planes: [
+                vec![16u16 << shift; width * height],
+                vec![128u16 << shift; cw * ch],
+                vec![128u16 << shift; cw * ch],
+            ],
+        }
+    }
+
+    /// Width and height of plane `i`.
+    pub fn plane_size(&self, i: usize) -> (usize, usize) {
+        if i == 0 {
+            (self.width, self.height)
+        } else {
+            self.chroma.plane_size(self.width, self.height)
+        }
+    }
+
+    /// Largest sample value at this depth.
+    pub fn max_value(&self) -> u16 {
+        ((1u32 << self.depth) - 1) as u16
+    }
+}
+
+/// A picture with its identity in the stream.
+///
+/// `index` counts decoded input frames from 0 (after `--clip` trimming);
+/// `pts` is in the pipeline's time base; `sub` orders frames generated
+/// between two input frames (0 for an input frame itself).
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub index: u64,
+    pub pts: i64,
+    pub sub: u32,
+    pub picture: Arc<Picture>,
+}
