@@ -30,7 +30,7 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # ---------------------------------------------------------------- system packages
 APT_PACKAGES=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev
     libavdevice-dev libswscale-dev libswresample-dev libpostproc-dev
-    pkg-config libclang-dev clang python3-pip python3-venv)
+    pkg-config libclang-dev clang python3-pip python3-venv bc)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

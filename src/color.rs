@@ -164,7 +164,7 @@ pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> P
     let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
     let mut y_plane = vec![0u16; w * h];
     y_plane.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-        for x in 0..w {
+        for (x, out) in row.iter_mut().enumerate() {
             let i = y * w + x;
             let (rv, gv, bv) = (
                 r[i].clamp(0.0, 1.0),
@@ -172,7 +172,7 @@ pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> P
                 b[i].clamp(0.0, 1.0),
             );
             let yy = kr * rv + kg * gv + kb * bv;
-            row[x] = quantise(yy * lv.y_scale + lv.y_off, max);
+            *out = quantise(yy * lv.y_scale + lv.y_off, max);
         }
     });
     let (cw, ch) = chroma.plane_size(w, h);

@@ -309,7 +309,7 @@ impl VideoDecoder {
             }
         };
         dec.format.interlaced = first.is_interlaced();
-        dec.pending = Some(dec.to_frame(first)?);
+        dec.pending = Some(dec.make_frame(first)?);
         Ok(dec)
     }
 
@@ -329,7 +329,7 @@ impl VideoDecoder {
         }
         match self.decode_raw()? {
             Some(raw) => {
-                let f = self.to_frame(raw)?;
+                let f = self.make_frame(raw)?;
                 self.stats.frames += 1;
                 Ok(Some(f))
             }
@@ -436,7 +436,7 @@ impl VideoDecoder {
         pts
     }
 
-    fn to_frame(&mut self, raw: ff::frame::Video) -> Result<Frame> {
+    fn make_frame(&mut self, raw: ff::frame::Video) -> Result<Frame> {
         let pts = raw.pts().unwrap_or(0) - self.origin_ts;
         let f = &self.format;
         let same_layout = layout_of(raw.format()) == Some((f.chroma, f.depth, true))

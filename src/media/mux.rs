@@ -458,9 +458,7 @@ impl Muxer {
 
     fn write_error(&self, e: ff::Error) -> Error {
         let reason = match e {
-            ff::Error::Other { errno } if errno == 28 => {
-                "disk full (no space left on device)".to_string()
-            }
+            ff::Error::Other { errno: 28 } => "disk full (no space left on device)".to_string(),
             other => describe(other),
         };
         Error::output(&self.target, format!("write failed: {reason}"))

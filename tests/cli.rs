@@ -1,0 +1,476 @@
+//! Integration tests: the real binary on generated clips and real media.
+
+mod common;
+
+use common::*;
+
+// ------------------------------------------------------------ passthrough
+
+#[test]
+fn passthrough_8bit_keeps_quality_frames_duration_and_audio() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mp4");
+    make_clip(
+        &input,
+        "320x240",
+        "24000/1001",
+        "2",
+        &["-c:v", "libx264", "-crf", "10", "-pix_fmt", "yuv420p"],
+    );
+    let out = dir.path().join("out.mkv");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let p = psnr(&input, &out);
+    eprintln!("passthrough PSNR {p:.2} dB");
+    assert!(p >= 45.0, "PSNR {p:.2} dB < 45 dB");
+    assert_eq!(frame_count(&input), frame_count(&out));
+    let (vi, vo) = (video_pts(&input), video_pts(&out));
+    let frame = 1001.0 / 24000.0;
+    let dur_in = vi.last().unwrap() - vi[0] + frame;
+    let dur_out = vo.last().unwrap() - vo[0] + frame;
+    assert!((dur_in - dur_out).abs() <= frame, "{dur_in} vs {dur_out}");
+    let (ai, ao) = (stream_duration(&input, "a"), stream_duration(&out, "a"));
+    assert!((ai - ao).abs() <= 0.05, "audio {ai} vs {ao}");
+    assert_eq!(
+        stray_files(dir.path(), &["in.mp4", "out.mkv"]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn ten_bit_input_gives_ten_bit_output_with_colour_tags() {
+    let dir = tmpdir();
+    let input = dir.path().join("in10.mkv");
+    make_clip(
+        &input,
+        "256x144",
+        "24",
+        "1",
+        &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-crf",
+            "12",
+            "-color_primaries",
+            "bt709",
+            "-color_trc",
+            "bt709",
+            "-colorspace",
+            "bt709",
+            "-color_range",
+            "tv",
+        ],
+    );
+    for (codec, ext) in [("x264", "mkv"), ("x265", "mp4")] {
+        let out = dir.path().join(format!("out-{codec}.{ext}"));
+        let (code, _, err) = run(&[
+            "enhance",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+            "--codec",
+            codec,
+            "--encoder-preset",
+            "ultrafast",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let s = &streams(&out)[0];
+        assert_eq!(s["pix_fmt"], "yuv420p10le", "{codec}: {s}");
+        assert_eq!(s["color_space"], "bt709", "{codec}");
+        assert_eq!(s["color_primaries"], "bt709", "{codec}");
+        assert_eq!(s["color_transfer"], "bt709", "{codec}");
+        assert_eq!(s["color_range"], "tv", "{codec}");
+    }
+}
+
+#[test]
+fn full_range_and_444_survive() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(
+        &input,
+        "64x48",
+        "25",
+        "1",
+        &["-c:v", "libx264", "-pix_fmt", "yuvj444p", "-crf", "10"],
+    );
+    let out = dir.path().join("out.mkv");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let s = &streams(&out)[0];
+    assert_eq!(s["color_range"], "pc", "{s}");
+    assert!(s["pix_fmt"].as_str().unwrap_or("").contains("444"), "{s}");
+}
+
+#[test]
+fn av1_output_is_valid() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mp4");
+    make_clip(&input, "128x96", "24", "1", &["-c:v", "libx264"]);
+    let out = dir.path().join("out.mkv");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--codec",
+        "av1",
+        "--encoder-preset",
+        "12",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(streams(&out)[0]["codec_name"], "av1");
+    assert_eq!(frame_count(&out), 24);
+}
+
+// ------------------------------------------------------------ streams
+
+#[test]
+fn fansub_keeps_audio_subtitles_and_fonts_with_languages() {
+    let Some(input) = media("anime/psd_issue-236-split-copy.mkv") else {
+        return;
+    };
+    let dir = tmpdir();
+    let out = dir.path().join("out.mkv");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--encoder-preset",
+        "ultrafast",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (si, so) = (streams(&input), streams(&out));
+    let kinds =
+        |v: &[serde_json::Value], k: &str| v.iter().filter(|s| s["codec_type"] == k).count();
+    assert_eq!(kinds(&so, "audio"), 1);
+    assert_eq!(kinds(&so, "subtitle"), 3);
+    assert_eq!(kinds(&so, "attachment"), 6);
+    let langs = |v: &[serde_json::Value]| -> Vec<String> {
+        v.iter()
+            .map(|s| s["tags"]["language"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(langs(&si), langs(&so));
+    let names = |v: &[serde_json::Value]| -> Vec<String> {
+        v.iter()
+            .map(|s| s["tags"]["filename"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(names(&si), names(&so));
+    let default_flags = |v: &[serde_json::Value]| -> Vec<i64> {
+        v.iter()
+            .map(|s| s["disposition"]["default"].as_i64().unwrap_or(-1))
+            .collect()
+    };
+    assert_eq!(default_flags(&si), default_flags(&so));
+    let (ai, ao) = (stream_duration(&input, "a"), stream_duration(&out, "a"));
+    assert!((ai - ao).abs() <= 0.05, "audio {ai} vs {ao}");
+}
+
+#[test]
+fn mp4_output_drops_what_it_cannot_carry_and_says_so() {
+    let Some(input) = media("anime/psd_issue-236-split-copy.mkv") else {
+        return;
+    };
+    let dir = tmpdir();
+    let out = dir.path().join("out.mp4");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--clip",
+        "0-0.5",
+        "--encoder-preset",
+        "ultrafast",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("warning: dropped subtitle").count(), 3, "{err}");
+    assert_eq!(
+        err.matches("warning: dropped attachment").count(),
+        6,
+        "{err}"
+    );
+    let so = streams(&out);
+    assert_eq!(so.len(), 2, "video + audio only");
+}
+
+#[test]
+fn vfr_input_keeps_its_timestamps() {
+    let Some(input) = media("cuts/psd_goldeneye-vfr-drop3.mp4") else {
+        return;
+    };
+    let dir = tmpdir();
+    let out = dir.path().join("out.mkv");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--encoder-preset",
+        "ultrafast",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (pi, po) = (video_pts(&input), video_pts(&out));
+    assert_eq!(pi.len(), po.len());
+    let worst = pi
+        .iter()
+        .zip(&po)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(worst <= 0.0015, "timestamps moved by up to {worst} s");
+}
+
+#[test]
+fn clip_gives_requested_duration_with_matching_audio() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(
+        &input,
+        "160x120",
+        "24000/1001",
+        "6",
+        &["-c:v", "libx264", "-g", "48"],
+    );
+    let out = dir.path().join("clip.mkv");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--clip",
+        "00:00:01.5-00:00:03.5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let frame = 1001.0 / 24000.0;
+    let n = frame_count(&out) as f64;
+    assert!((n * frame - 2.0).abs() <= frame + 1e-9, "{n} frames");
+    let pts = video_pts(&out);
+    // Clip times count from the container start (as players show them); the
+    // generated file's AAC priming puts that ~21 ms before the first frame.
+    assert!(pts[0].abs() < frame, "video starts at {}", pts[0]);
+    let a = stream_duration(&out, "a");
+    assert!((a - 2.0).abs() <= 0.05, "audio {a} s");
+    // Frame-accurate start: the first output frame equals input frame 36 (1.5 s * 23.976 = 35.96 → 36).
+    let probe = dir.path().join("ref.mkv");
+    ffmpeg(&[
+        "-i",
+        input.to_str().unwrap(),
+        "-vf",
+        "select=eq(n\\,36)",
+        "-frames:v",
+        "1",
+        "-c:v",
+        "ffv1",
+        probe.to_str().unwrap(),
+    ]);
+    let first = dir.path().join("first.mkv");
+    ffmpeg(&[
+        "-i",
+        out.to_str().unwrap(),
+        "-frames:v",
+        "1",
+        "-c:v",
+        "ffv1",
+        first.to_str().unwrap(),
+    ]);
+    let p = psnr(&probe, &first);
+    assert!(
+        p > 35.0,
+        "first clip frame is not input frame 36 (PSNR {p:.1})"
+    );
+}
+
+// ------------------------------------------------------------ errors
+
+fn assert_one_line_error(code: i32, err: &str, needle: &str) {
+    assert_ne!(code, 0, "expected failure");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "expected '{needle}' in: {err}");
+}
+
+#[test]
+fn errors_are_one_line_and_leave_nothing() {
+    let dir = tmpdir();
+    let d = dir.path();
+    let out = d.join("out.mkv");
+    let o = out.to_str().unwrap();
+
+    let (c, _, e) = run(&["enhance", "/nonexistent/x.mkv", "-o", o]);
+    assert_one_line_error(c, &e, "/nonexistent/x.mkv: no such file");
+
+    let (c, _, e) = run(&["enhance", d.to_str().unwrap(), "-o", o]);
+    assert_one_line_error(c, &e, "is a directory");
+
+    let audio = d.join("audio.m4a");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=1",
+        "-c:a",
+        "aac",
+        audio.to_str().unwrap(),
+    ]);
+    let (c, _, e) = run(&["enhance", audio.to_str().unwrap(), "-o", o]);
+    assert_one_line_error(c, &e, "has no video stream");
+
+    let junk = d.join("junk.mkv");
+    std::fs::write(&junk, b"this is not a video file at all, just text").unwrap();
+    let (c, _, e) = run(&["enhance", junk.to_str().unwrap(), "-o", o]);
+    assert_one_line_error(c, &e, "junk.mkv");
+
+    let input = d.join("in.mp4");
+    make_clip(&input, "64x48", "24", "1", &["-c:v", "libx264"]);
+    let i = input.to_str().unwrap();
+    let (c, _, e) = run(&["enhance", i, "-o", d.join("out.avi").to_str().unwrap()]);
+    assert_one_line_error(c, &e, "unsupported output extension '.avi'");
+    let (c, _, e) = run(&["enhance", i, "-o", "/nonexistent-dir/out.mkv"]);
+    assert_one_line_error(c, &e, "does not exist");
+    let (c, _, e) = run(&["enhance", i, "-o", o, "--crf", "99"]);
+    assert_one_line_error(c, &e, "--crf 99");
+    let (c, _, e) = run(&["enhance", i, "-o", o, "--clip", "5-10"]);
+    assert_one_line_error(c, &e, "--clip");
+    let (c, _, e) = run(&["enhance", i, "-o", d.join("x.webm").to_str().unwrap()]);
+    assert_one_line_error(c, &e, "cannot hold");
+    let (c, _, e) = run(&["enhance", i, "-o", i, "-y"]);
+    assert_one_line_error(c, &e, "is the input file");
+    assert_eq!(
+        stray_files(d, &["audio.m4a", "junk.mkv", "in.mp4"]),
+        Vec::<String>::new()
+    );
+
+    // No overwrite without -y; with -y it works.
+    std::fs::write(&out, b"keep me").unwrap();
+    let (c, _, e) = run(&["enhance", i, "-o", o]);
+    assert_one_line_error(c, &e, "already exists (use -y to overwrite)");
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+    let (c, _, e) = run(&["enhance", i, "-o", o, "-y", "-q"]);
+    assert_eq!(c, 0, "{e}");
+    assert!(std::fs::metadata(&out).unwrap().len() > 1000);
+}
+
+#[test]
+fn interrupt_leaves_no_output() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(
+        &input,
+        "640x360",
+        "24",
+        "20",
+        &["-c:v", "libx264", "-preset", "ultrafast"],
+    );
+    let out = dir.path().join("out.mkv");
+    let mut child = bin()
+        .args([
+            "enhance",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+            "--encoder-preset",
+            "slow",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SIGINT, as Ctrl-C sends.
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "interrupted run exits 130");
+    assert!(!out.exists(), "no output under the target name");
+    assert_eq!(stray_files(dir.path(), &["in.mkv"]), Vec::<String>::new());
+}
+
+// ------------------------------------------------------------ info
+
+#[test]
+fn info_json_has_stable_keys() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(
+        &input,
+        "96x64",
+        "24000/1001",
+        "1",
+        &["-c:v", "libx264", "-metadata:s:a:0", "language=jpn"],
+    );
+    let (code, out, err) = run(&["info", input.to_str().unwrap(), "--json", "--count"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["duration_s"].as_f64().unwrap() - 1.0).abs() < 0.1);
+    let video = &v["video"];
+    assert_eq!(video["width"], 96);
+    assert_eq!(video["height"], 64);
+    assert_eq!(video["bit_depth"], 8);
+    assert_eq!(video["vfr"], false);
+    assert_eq!(video["frame_count"], 24);
+    assert_eq!(video["frame_count_source"], "counted");
+    assert!((video["fps"].as_f64().unwrap() - 23.976).abs() < 0.01);
+    for key in [
+        "pix_fmt",
+        "color_range",
+        "color_matrix",
+        "color_primaries",
+        "color_transfer",
+        "rotation",
+    ] {
+        assert!(!video[key].is_null(), "missing video.{key}");
+    }
+    let streams = v["streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 2);
+    assert_eq!(streams[1]["type"], "audio");
+    assert_eq!(streams[1]["language"], "jpn");
+}
+
+#[test]
+fn info_reports_vfr_rotation_and_hdr() {
+    if let Some(p) = media("cuts/psd_goldeneye-vfr-drop3.mp4") {
+        let (code, out, err) = run(&["info", p.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["video"]["vfr"], true);
+    }
+    if let Some(p) = media("robust/misc/video_rotation_90.mp4") {
+        let (code, out, err) = run(&["info", p.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["video"]["rotation"].as_f64().unwrap().abs(), 90.0);
+    }
+    if let Some(p) = media("robust/fate/hevc_hdr10tags-both.mkv") {
+        let (code, out, err) = run(&["info", p.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["video"]["color_transfer"], "smpte2084", "{}", v["video"]);
+        assert_eq!(v["video"]["hdr"], true);
+    }
+}

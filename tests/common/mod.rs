@@ -1,0 +1,199 @@
+//! Shared helpers for the integration tests: run the real binary, generate
+//! clips with the ffmpeg CLI, read results back with ffprobe.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ainimotion"))
+}
+
+/// Run the binary with `args`; returns (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out: Output = bin().args(args).output().expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `../shared/media/<rel>` if the shared media folder is present.
+pub fn media(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/media")
+        .join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIP: {} not present (../shared/media is absent)",
+            p.display()
+        );
+        None
+    }
+}
+
+pub fn models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+pub fn tmpdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// Generate a clip with the ffmpeg CLI from lavfi sources.
+pub fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg CLI is installed (run ./setup.sh)");
+    assert!(
+        out.status.success(),
+        "ffmpeg {:?} failed: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A moving, detailed 8-bit test clip with a sine audio track.
+pub fn make_clip(path: &Path, size: &str, rate: &str, seconds: &str, extra: &[&str]) {
+    let video = format!("testsrc2=size={size}:rate={rate}:duration={seconds}");
+    let audio = format!("sine=frequency=440:sample_rate=48000:duration={seconds}");
+    let mut args = vec!["-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &audio];
+    args.extend_from_slice(extra);
+    let p = path.to_str().expect("utf-8 path");
+    args.extend_from_slice(&["-c:a", "aac", "-shortest", p]);
+    ffmpeg(&args);
+}
+
+pub fn ffprobe_json(path: &Path, extra: &[&str]) -> Value {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-of", "json"])
+        .args(extra)
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(out.status.success(), "ffprobe failed on {}", path.display());
+    serde_json::from_slice(&out.stdout).expect("ffprobe json")
+}
+
+pub fn streams(path: &Path) -> Vec<Value> {
+    ffprobe_json(path, &["-show_streams"])["streams"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Presentation times (s) of every video frame, from packets (no decode).
+pub fn video_pts(path: &Path) -> Vec<f64> {
+    let v = ffprobe_json(
+        path,
+        &["-select_streams", "v:0", "-show_entries", "packet=pts_time"],
+    );
+    let mut pts: Vec<f64> = v["packets"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p["pts_time"].as_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    pts.sort_by(|a, b| a.total_cmp(b));
+    pts
+}
+
+/// Sum of packet durations (s) of the first stream of a kind ("a", "v").
+pub fn stream_duration(path: &Path, kind: &str) -> f64 {
+    let sel = format!("{kind}:0");
+    let v = ffprobe_json(
+        path,
+        &[
+            "-select_streams",
+            &sel,
+            "-show_entries",
+            "packet=pts_time,duration_time",
+        ],
+    );
+    let packets = v["packets"].as_array().cloned().unwrap_or_default();
+    let mut first = f64::MAX;
+    let mut last = f64::MIN;
+    for p in &packets {
+        let pts: f64 = p["pts_time"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0.0);
+        let d: f64 = p["duration_time"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0.0);
+        first = first.min(pts);
+        last = last.max(pts + d);
+    }
+    if packets.is_empty() {
+        0.0
+    } else {
+        last - first
+    }
+}
+
+/// Frame count by decoding (ffprobe -count_frames).
+pub fn frame_count(path: &Path) -> u64 {
+    let v = ffprobe_json(
+        path,
+        &[
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_entries",
+            "stream=nb_read_frames",
+        ],
+    );
+    v["streams"][0]["nb_read_frames"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Average PSNR (dB, luma+chroma "average") of `b` against reference `a`,
+/// frame n against frame n (timestamps are renumbered to whole seconds so
+/// different time bases cannot pair the wrong frames).
+pub fn psnr(a: &Path, b: &Path) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostats", "-i"])
+        .arg(b)
+        .arg("-i")
+        .arg(a)
+        .args([
+            "-lavfi",
+            "[0:v]setpts=N/TB[a];[1:v]setpts=N/TB[b];[a][b]psnr",
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg runs");
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .filter_map(|l| l.split("average:").nth(1))
+        .filter_map(|s| s.split_whitespace().next())
+        .filter_map(|s| s.parse::<f64>().ok())
+        .next_back()
+        .unwrap_or_else(|| panic!("no PSNR in ffmpeg output: {text}"))
+}
+
+/// The leftover files in `dir` other than the given names (partials etc.).
+pub fn stray_files(dir: &Path, keep: &[&str]) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !keep.contains(&n.as_str()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
