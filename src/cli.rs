@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::clip::ClipRange;
+use crate::config::CadenceMode;
 use crate::media::encode::Codec;
 
 #[derive(Debug, Parser)]
@@ -31,9 +32,22 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Enhance a video: interpolate and upscale it, copying every other stream
-    Enhance(EnhanceArgs),
+    Enhance(Box<EnhanceArgs>),
     /// Show what is in a media file
     Info(InfoArgs),
+    /// List the built-in presets, or show one's resolved settings
+    Presets(PresetsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PresetsArgs {
+    /// Print the resolved settings of this preset (with --config applied) as TOML
+    #[arg(long, value_name = "NAME")]
+    pub show: Option<String>,
+
+    /// A settings file to apply on top of the preset (same keys as the preset files)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -57,23 +71,162 @@ pub struct EnhanceArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
+    /// Built-in preset (see `ainimotion presets`)
+    #[arg(long, default_value = crate::config::DEFAULT_PRESET, value_name = "NAME")]
+    pub preset: String,
+
+    /// Settings file applied on top of the preset; flags override both
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub interpolate: InterpolateArgs,
+
+    #[command(flatten)]
+    pub upscale: UpscaleArgs,
+
     #[command(flatten)]
     pub encode: EncodeArgs,
+}
+
+/// Frame interpolation.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Interpolation")]
+pub struct InterpolateArgs {
+    /// Output frame rate: none, a multiple (2x), or a rate (48, 59.94, 60000/1001)
+    #[arg(long, value_name = "RATE")]
+    pub fps: Option<String>,
+
+    /// How drawing cadence is treated
+    #[arg(long, value_enum)]
+    pub cadence: Option<CadenceMode>,
+
+    /// Smooth mode: repeats up to this long (seconds) are cadence; longer ones stay held
+    #[arg(long, value_name = "SECONDS")]
+    pub max_cadence_hold: Option<f64>,
+
+    /// Interpolation model (name from models/models.toml)
+    #[arg(long, value_name = "NAME")]
+    pub interpolator: Option<String>,
+}
+
+/// Super-resolution.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Upscaling")]
+pub struct UpscaleArgs {
+    /// Output size factor (1 = keep the size)
+    #[arg(long, value_name = "FACTOR")]
+    pub scale: Option<f64>,
+
+    /// Output height; the width follows the aspect ratio
+    #[arg(long, value_name = "PIXELS", conflicts_with = "width")]
+    pub height: Option<u32>,
+
+    /// Output width; the height follows the aspect ratio
+    #[arg(long, value_name = "PIXELS")]
+    pub width: Option<u32>,
+
+    /// Super-resolution model (name from models/models.toml)
+    #[arg(long, value_name = "NAME")]
+    pub upscaler: Option<String>,
+
+    /// Tile size in input pixels (0 = automatic)
+    #[arg(long, value_name = "PIXELS")]
+    pub tile: Option<u32>,
+
+    /// Run the model on every frame, even repeated pictures (for benchmarking)
+    #[arg(long)]
+    pub no_reuse: bool,
+}
+
+impl EnhanceArgs {
+    /// The flags that were given, as a settings layer (TOML keys of the presets).
+    pub fn overrides(&self) -> toml::Table {
+        use toml::Value;
+        fn put(t: &mut toml::Table, section: &str, key: &str, v: Value) {
+            let entry = t
+                .entry(section.to_string())
+                .or_insert_with(|| Value::Table(toml::Table::new()));
+            if let Value::Table(s) = entry {
+                s.insert(key.to_string(), v);
+            }
+        }
+        let mut t = toml::Table::new();
+        let i = &self.interpolate;
+        if let Some(v) = &i.fps {
+            put(&mut t, "interpolate", "fps", Value::String(v.clone()));
+        }
+        if let Some(v) = i.cadence {
+            let name = match v {
+                CadenceMode::Preserve => "preserve",
+                CadenceMode::Smooth => "smooth",
+            };
+            put(&mut t, "interpolate", "cadence", Value::String(name.into()));
+        }
+        if let Some(v) = i.max_cadence_hold {
+            put(&mut t, "interpolate", "max_cadence_hold_s", Value::Float(v));
+        }
+        if let Some(v) = &i.interpolator {
+            put(&mut t, "interpolate", "model", Value::String(v.clone()));
+        }
+        let u = &self.upscale;
+        if let Some(v) = u.scale {
+            put(&mut t, "upscale", "scale", Value::Float(v));
+        }
+        if let Some(v) = u.height {
+            put(&mut t, "upscale", "height", Value::Integer(v.into()));
+            put(&mut t, "upscale", "width", Value::Integer(0));
+        }
+        if let Some(v) = u.width {
+            put(&mut t, "upscale", "width", Value::Integer(v.into()));
+            put(&mut t, "upscale", "height", Value::Integer(0));
+        }
+        if let Some(v) = &u.upscaler {
+            put(&mut t, "upscale", "model", Value::String(v.clone()));
+        }
+        if let Some(v) = u.tile {
+            put(&mut t, "upscale", "tile", Value::Integer(v.into()));
+        }
+        if u.no_reuse {
+            put(&mut t, "upscale", "reuse", Value::Boolean(false));
+        }
+        let e = &self.encode;
+        if let Some(v) = e.codec {
+            let name = toml::Value::try_from(v).ok();
+            if let Some(n) = name {
+                put(&mut t, "encode", "codec", n);
+            }
+            // A codec change without an explicit CRF/preset takes that codec's defaults.
+            if e.crf.is_none() {
+                put(&mut t, "encode", "crf", Value::Float(0.0));
+            }
+            if e.encoder_preset.is_none() {
+                put(&mut t, "encode", "preset", Value::String(String::new()));
+            }
+        }
+        if let Some(v) = e.crf {
+            put(&mut t, "encode", "crf", Value::Float(v.into()));
+        }
+        if let Some(v) = &e.encoder_preset {
+            put(&mut t, "encode", "preset", Value::String(v.clone()));
+        }
+        t
+    }
 }
 
 /// Output encoding.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Encoding")]
 pub struct EncodeArgs {
-    /// Video encoder [default: x264]
+    /// Video encoder
     #[arg(long, value_enum)]
     pub codec: Option<Codec>,
 
-    /// Constant quality (lower is better and bigger) [default: 16 for x264, 18 for x265, 24 for av1]
+    /// Constant quality, lower is better and bigger (0 = the codec's default: 16 x264, 18 x265, 24 av1)
     #[arg(long, value_name = "N")]
     pub crf: Option<f32>,
 
-    /// Encoder speed preset (x264/x265: ultrafast…veryslow; av1: 0-13; nvenc: p1-p7) [default: medium, 8 for av1]
+    /// Encoder speed preset (x264/x265: ultrafast…veryslow; av1: 0-13; nvenc: p1-p7)
     #[arg(long, value_name = "NAME")]
     pub encoder_preset: Option<String>,
 }

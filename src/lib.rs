@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod clip;
 pub mod color;
+pub mod config;
 pub mod error;
 pub mod media;
 pub mod picture;

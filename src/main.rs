@@ -7,8 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 
-use ainimotion::cli::{Cli, Command, EncodeArgs, EnhanceArgs, InfoArgs};
-use ainimotion::media::encode::{Codec, EncodeSettings};
+use ainimotion::cli::{Cli, Command, EnhanceArgs, InfoArgs, PresetsArgs};
 use ainimotion::progress::{BarProgress, NoProgress, Progress};
 use ainimotion::Error;
 
@@ -20,9 +19,18 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Enhance(args) => run_enhance(args, &cli, abort),
         Command::Info(args) => run_info(args),
+        Command::Presets(args) => run_presets(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // `ainimotion info x | head`: a closed pipe is not an error.
+        Err(err)
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             let code = err
@@ -50,36 +58,15 @@ fn install_signal_handler(abort: Arc<AtomicBool>) {
     });
 }
 
-fn encode_settings(args: &EncodeArgs) -> anyhow::Result<EncodeSettings> {
-    let codec = args.codec.unwrap_or(Codec::X264);
-    let crf = args.crf.unwrap_or(match codec {
-        Codec::X264 => 16.0,
-        Codec::X265 => 18.0,
-        Codec::Av1 => 24.0,
-        Codec::H264Nvenc | Codec::HevcNvenc => 19.0,
-    });
-    if !(0.0..=codec.max_crf()).contains(&crf) || !crf.is_finite() {
-        return Err(Error::Config(format!(
-            "--crf {crf} is out of range for {} (expected 0 to {})",
-            codec.encoder_name(),
-            codec.max_crf()
-        ))
-        .into());
-    }
-    let preset = args
-        .encoder_preset
-        .clone()
-        .unwrap_or_else(|| codec.default_preset().to_string());
-    Ok(EncodeSettings { codec, crf, preset })
-}
-
 fn run_enhance(args: &EnhanceArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let config =
+        ainimotion::config::resolve(&args.preset, args.config.as_deref(), &args.overrides())?;
     let opts = ainimotion::EnhanceOptions {
         input: args.input.clone(),
         output: args.out.clone(),
         overwrite: args.overwrite,
         clip: args.clip,
-        encode: encode_settings(&args.encode)?,
+        config,
     };
     let mut bar = BarProgress::new();
     let mut quiet = NoProgress;
@@ -114,9 +101,47 @@ fn run_enhance(args: &EnhanceArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow:
 fn run_info(args: &InfoArgs) -> anyhow::Result<()> {
     let info = ainimotion::probe(&args.input, args.count)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        out(&format!("{}\n", serde_json::to_string_pretty(&info)?))?;
     } else {
-        print!("{}", ainimotion::media::probe::render_text(&info));
+        out(&ainimotion::media::probe::render_text(&info))?;
     }
     Ok(())
+}
+
+fn run_presets(args: &PresetsArgs) -> anyhow::Result<()> {
+    use ainimotion::config::{resolve, DEFAULT_PRESET, PRESETS};
+    match &args.show {
+        Some(name) => {
+            let cfg = resolve(name, args.config.as_deref(), &toml::Table::new())?;
+            let with = args
+                .config
+                .as_ref()
+                .map(|c| format!(" with {}", c.display()))
+                .unwrap_or_default();
+            out(&format!(
+                "# preset '{name}'{with}, resolved\n{}",
+                toml::to_string_pretty(&cfg)?
+            ))?;
+        }
+        None => {
+            for (name, _) in PRESETS {
+                let cfg = resolve(name, None, &toml::Table::new())?;
+                let mark = if *name == DEFAULT_PRESET {
+                    " (default)"
+                } else {
+                    ""
+                };
+                out(&format!("{name:<18}{}{mark}\n", cfg.description))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Write to stdout without panicking on a closed pipe.
+fn out(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
 }

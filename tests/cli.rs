@@ -20,6 +20,8 @@ fn passthrough_8bit_keeps_quality_frames_duration_and_audio() {
     let out = dir.path().join("out.mkv");
     let (code, _, err) = run(&[
         "enhance",
+        "--preset",
+        "reencode",
         input.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
@@ -73,6 +75,8 @@ fn ten_bit_input_gives_ten_bit_output_with_colour_tags() {
         let out = dir.path().join(format!("out-{codec}.{ext}"));
         let (code, _, err) = run(&[
             "enhance",
+            "--preset",
+            "reencode",
             input.to_str().unwrap(),
             "-o",
             out.to_str().unwrap(),
@@ -106,6 +110,8 @@ fn full_range_and_444_survive() {
     let out = dir.path().join("out.mkv");
     let (code, _, err) = run(&[
         "enhance",
+        "--preset",
+        "reencode",
         input.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
@@ -125,6 +131,8 @@ fn av1_output_is_valid() {
     let out = dir.path().join("out.mkv");
     let (code, _, err) = run(&[
         "enhance",
+        "--preset",
+        "reencode",
         input.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
@@ -150,6 +158,8 @@ fn fansub_keeps_audio_subtitles_and_fonts_with_languages() {
     let out = dir.path().join("out.mkv");
     let (code, _, err) = run(&[
         "enhance",
+        "--preset",
+        "reencode",
         input.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
@@ -195,6 +205,8 @@ fn mp4_output_drops_what_it_cannot_carry_and_says_so() {
     let out = dir.path().join("out.mp4");
     let (code, _, err) = run(&[
         "enhance",
+        "--preset",
+        "reencode",
         input.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
@@ -224,6 +236,8 @@ fn vfr_input_keeps_its_timestamps() {
     let out = dir.path().join("out.mkv");
     let (code, _, err) = run(&[
         "enhance",
+        "--preset",
+        "reencode",
         input.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
@@ -256,6 +270,8 @@ fn clip_gives_requested_duration_with_matching_audio() {
     let out = dir.path().join("clip.mkv");
     let (code, _, err) = run(&[
         "enhance",
+        "--preset",
+        "reencode",
         input.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
@@ -321,10 +337,24 @@ fn errors_are_one_line_and_leave_nothing() {
     let out = d.join("out.mkv");
     let o = out.to_str().unwrap();
 
-    let (c, _, e) = run(&["enhance", "/nonexistent/x.mkv", "-o", o]);
+    let (c, _, e) = run(&[
+        "enhance",
+        "--preset",
+        "reencode",
+        "/nonexistent/x.mkv",
+        "-o",
+        o,
+    ]);
     assert_one_line_error(c, &e, "/nonexistent/x.mkv: no such file");
 
-    let (c, _, e) = run(&["enhance", d.to_str().unwrap(), "-o", o]);
+    let (c, _, e) = run(&[
+        "enhance",
+        "--preset",
+        "reencode",
+        d.to_str().unwrap(),
+        "-o",
+        o,
+    ]);
     assert_one_line_error(c, &e, "is a directory");
 
     let audio = d.join("audio.m4a");
@@ -337,28 +367,65 @@ fn errors_are_one_line_and_leave_nothing() {
         "aac",
         audio.to_str().unwrap(),
     ]);
-    let (c, _, e) = run(&["enhance", audio.to_str().unwrap(), "-o", o]);
+    let (c, _, e) = run(&[
+        "enhance",
+        "--preset",
+        "reencode",
+        audio.to_str().unwrap(),
+        "-o",
+        o,
+    ]);
     assert_one_line_error(c, &e, "has no video stream");
 
     let junk = d.join("junk.mkv");
     std::fs::write(&junk, b"this is not a video file at all, just text").unwrap();
-    let (c, _, e) = run(&["enhance", junk.to_str().unwrap(), "-o", o]);
+    let (c, _, e) = run(&[
+        "enhance",
+        "--preset",
+        "reencode",
+        junk.to_str().unwrap(),
+        "-o",
+        o,
+    ]);
     assert_one_line_error(c, &e, "junk.mkv");
 
     let input = d.join("in.mp4");
     make_clip(&input, "64x48", "24", "1", &["-c:v", "libx264"]);
     let i = input.to_str().unwrap();
-    let (c, _, e) = run(&["enhance", i, "-o", d.join("out.avi").to_str().unwrap()]);
+    let (c, _, e) = run(&[
+        "enhance",
+        "--preset",
+        "reencode",
+        i,
+        "-o",
+        d.join("out.avi").to_str().unwrap(),
+    ]);
     assert_one_line_error(c, &e, "unsupported output extension '.avi'");
-    let (c, _, e) = run(&["enhance", i, "-o", "/nonexistent-dir/out.mkv"]);
+    let (c, _, e) = run(&[
+        "enhance",
+        "--preset",
+        "reencode",
+        i,
+        "-o",
+        "/nonexistent-dir/out.mkv",
+    ]);
     assert_one_line_error(c, &e, "does not exist");
-    let (c, _, e) = run(&["enhance", i, "-o", o, "--crf", "99"]);
-    assert_one_line_error(c, &e, "--crf 99");
-    let (c, _, e) = run(&["enhance", i, "-o", o, "--clip", "5-10"]);
+    let (c, _, e) = run(&["enhance", "--preset", "reencode", i, "-o", o, "--crf", "99"]);
+    assert_one_line_error(c, &e, "encode.crf = 99 is out of range");
+    let (c, _, e) = run(&[
+        "enhance", "--preset", "reencode", i, "-o", o, "--clip", "5-10",
+    ]);
     assert_one_line_error(c, &e, "--clip");
-    let (c, _, e) = run(&["enhance", i, "-o", d.join("x.webm").to_str().unwrap()]);
+    let (c, _, e) = run(&[
+        "enhance",
+        "--preset",
+        "reencode",
+        i,
+        "-o",
+        d.join("x.webm").to_str().unwrap(),
+    ]);
     assert_one_line_error(c, &e, "cannot hold");
-    let (c, _, e) = run(&["enhance", i, "-o", i, "-y"]);
+    let (c, _, e) = run(&["enhance", "--preset", "reencode", i, "-o", i, "-y"]);
     assert_one_line_error(c, &e, "is the input file");
     assert_eq!(
         stray_files(d, &["audio.m4a", "junk.mkv", "in.mp4"]),
@@ -367,10 +434,10 @@ fn errors_are_one_line_and_leave_nothing() {
 
     // No overwrite without -y; with -y it works.
     std::fs::write(&out, b"keep me").unwrap();
-    let (c, _, e) = run(&["enhance", i, "-o", o]);
+    let (c, _, e) = run(&["enhance", "--preset", "reencode", i, "-o", o]);
     assert_one_line_error(c, &e, "already exists (use -y to overwrite)");
     assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
-    let (c, _, e) = run(&["enhance", i, "-o", o, "-y", "-q"]);
+    let (c, _, e) = run(&["enhance", "--preset", "reencode", i, "-o", o, "-y", "-q"]);
     assert_eq!(c, 0, "{e}");
     assert!(std::fs::metadata(&out).unwrap().len() > 1000);
 }
@@ -390,6 +457,8 @@ fn interrupt_leaves_no_output() {
     let mut child = bin()
         .args([
             "enhance",
+            "--preset",
+            "reencode",
             input.to_str().unwrap(),
             "-o",
             out.to_str().unwrap(),
@@ -473,4 +542,67 @@ fn info_reports_vfr_rotation_and_hdr() {
         assert_eq!(v["video"]["color_transfer"], "smpte2084", "{}", v["video"]);
         assert_eq!(v["video"]["hdr"], true);
     }
+}
+
+// ------------------------------------------------------------ presets
+
+#[test]
+fn presets_list_and_show() {
+    let (code, out, err) = run(&["presets"]);
+    assert_eq!(code, 0, "{err}");
+    for name in [
+        "anime-clean",
+        "anime-strong",
+        "fast",
+        "interpolate-only",
+        "upscale-only",
+        "reencode",
+    ] {
+        assert!(out.contains(name), "{name} missing from: {out}");
+    }
+    let dir = tmpdir();
+    let cfg = dir.path().join("my.toml");
+    std::fs::write(&cfg, "[encode]\ncrf = 21\n").unwrap();
+    let (code, out, err) = run(&[
+        "presets",
+        "--show",
+        "fast",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: toml::Table = out.parse().expect("--show prints TOML");
+    assert_eq!(v["encode"]["crf"].as_float(), Some(21.0));
+    assert_eq!(v["encode"]["preset"].as_str(), Some("veryfast"));
+}
+
+#[test]
+fn bad_settings_name_the_file_and_key() {
+    let dir = tmpdir();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[upscale]\nscael = 2\n").unwrap();
+    let (code, _, err) = run(&[
+        "enhance",
+        "--preset",
+        "reencode",
+        "x.mkv",
+        "-o",
+        "y.mkv",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.toml") && err.contains("scael") && err.contains("`scale`"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, _, err) = run(&[
+        "enhance", "--preset", "reencode", "x.mkv", "-o", "y.mkv", "--fps", "1000",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("interpolate.fps"), "{err}");
+    let (code, _, err) = run(&["enhance", "x.mkv", "-o", "y.mkv", "--preset", "nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown preset 'nope'"), "{err}");
 }

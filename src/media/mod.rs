@@ -24,6 +24,11 @@ pub fn init(verbosity: u8) {
     INIT.call_once(|| {
         // av_register_all is a no-op on FFmpeg >= 4; init cannot fail there.
         let _ = ff::init();
+        // SVT-AV1 logs through its own printf, not av_log: warnings and
+        // errors only, unless the user set it.
+        if std::env::var_os("SVT_LOG").is_none() {
+            std::env::set_var("SVT_LOG", if verbosity > 0 { "3" } else { "2" });
+        }
     });
     ff::util::log::set_level(match verbosity {
         0 => ff::util::log::Level::Quiet,

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::{RunState, StageMeter, DECODE_QUEUE};
 use crate::clip::ClipRange;
+use crate::config::{Config, FpsSetting};
 use crate::error::{Error, Result};
 use crate::media::decode::{DecodeStats, VideoDecoder};
 use crate::media::encode::EncodeSettings;
@@ -26,7 +27,7 @@ pub struct EnhanceOptions {
     pub output: PathBuf,
     pub overwrite: bool,
     pub clip: Option<ClipRange>,
-    pub encode: EncodeSettings,
+    pub config: Config,
 }
 
 /// Busy time of one stage.
@@ -60,6 +61,18 @@ pub fn enhance(
 ) -> Result<Report> {
     let started = Instant::now();
     // ---- validate everything before the first frame
+    let cfg = &opts.config;
+    cfg.validate("settings")?;
+    if cfg.fps() != FpsSetting::None || cfg.upscales() {
+        return Err(Error::Config(
+            "interpolation and upscaling are not in this build yet: use --preset reencode (or --fps none --scale 1)".into(),
+        ));
+    }
+    let encode = EncodeSettings {
+        codec: cfg.encode.codec,
+        crf: cfg.encode.effective_crf(),
+        preset: cfg.encode.effective_preset(),
+    };
     check_output(&opts.output, &opts.input, opts.overwrite)?;
     let decoder = VideoDecoder::open(&opts.input, opts.clip)?;
     let fmt = decoder.format().clone();
@@ -82,7 +95,7 @@ pub fn enhance(
         sample_aspect_ratio: fmt.sample_aspect_ratio,
         time_base: fmt.time_base,
         frame_rate: fmt.frame_rate,
-        settings: &opts.encode,
+        settings: &encode,
         origin_s: fmt.origin_s,
         end_s: opts
             .clip

@@ -1,0 +1,508 @@
+//! Settings: built-in preset → `--config` file → command-line flags.
+//!
+//! Each layer is a TOML table. Every layer is first checked on its own
+//! against the schema (unknown keys and wrong types are reported with the
+//! layer's name: the preset file, the config file, or "command line"); the
+//! tables are then merged key by key (later layers win, whatever the order
+//! of the flags) and the result is validated once.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::media::encode::Codec;
+
+/// Built-in presets: (name, TOML source). The files live in `presets/`.
+pub const PRESETS: &[(&str, &str)] = &[
+    ("anime-clean", include_str!("../presets/anime-clean.toml")),
+    ("anime-strong", include_str!("../presets/anime-strong.toml")),
+    ("fast", include_str!("../presets/fast.toml")),
+    (
+        "interpolate-only",
+        include_str!("../presets/interpolate-only.toml"),
+    ),
+    ("upscale-only", include_str!("../presets/upscale-only.toml")),
+    ("reencode", include_str!("../presets/reencode.toml")),
+];
+
+pub const DEFAULT_PRESET: &str = "anime-clean";
+
+/// Interpolation cadence handling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum CadenceMode {
+    /// Holds stay holds; only consecutive differing frames are interpolated (anime-safe)
+    Preserve,
+    /// Drawings repeated "on twos/threes" count as one drawing, so motion is spread evenly; long holds stay held
+    Smooth,
+}
+
+/// The whole resolved configuration. Field names are the TOML keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// One line shown by `ainimotion presets`.
+    pub description: String,
+    pub interpolate: InterpolateConfig,
+    pub upscale: UpscaleConfig,
+    pub encode: EncodeConfig,
+    /// Gate thresholds (see `ainimotion presets --show NAME` for the keys).
+    pub gate: toml::Table,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InterpolateConfig {
+    /// Output frame rate: "none", a multiple ("2x"), or a rate ("48", "59.94", "60000/1001").
+    pub fps: String,
+    pub cadence: CadenceMode,
+    /// Smooth mode: repeats shorter than this (seconds) are cadence, longer ones are holds.
+    pub max_cadence_hold_s: f64,
+    /// Interpolation model name from models/models.toml.
+    pub model: String,
+    /// Replace implausible in-betweens with the nearer input frame.
+    pub guard: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpscaleConfig {
+    /// Output size factor (1 = no upscaling). Ignored when height or width is set.
+    pub scale: f64,
+    /// Output height in pixels (0 = use scale); the width follows the aspect ratio.
+    pub height: u32,
+    /// Output width in pixels (0 = use scale/height); the height follows.
+    pub width: u32,
+    /// Super-resolution model name from models/models.toml.
+    pub model: String,
+    /// Tile size in input pixels (0 = automatic).
+    pub tile: u32,
+    /// Reuse the result of a repeated picture instead of running the model again.
+    pub reuse: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EncodeConfig {
+    pub codec: Codec,
+    /// Constant quality (0 = default for the codec).
+    pub crf: f32,
+    /// Encoder speed preset ("" = default for the codec).
+    pub preset: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            description: String::new(),
+            interpolate: InterpolateConfig::default(),
+            upscale: UpscaleConfig::default(),
+            encode: EncodeConfig::default(),
+            gate: toml::Table::new(),
+        }
+    }
+}
+
+impl Default for InterpolateConfig {
+    fn default() -> Self {
+        InterpolateConfig {
+            fps: "none".into(),
+            cadence: CadenceMode::Preserve,
+            max_cadence_hold_s: 0.25,
+            model: "rife-4.26".into(),
+            guard: true,
+        }
+    }
+}
+
+impl Default for UpscaleConfig {
+    fn default() -> Self {
+        UpscaleConfig {
+            scale: 1.0,
+            height: 0,
+            width: 0,
+            model: "animevideov3".into(),
+            tile: 0,
+            reuse: true,
+        }
+    }
+}
+
+impl Default for EncodeConfig {
+    fn default() -> Self {
+        EncodeConfig {
+            codec: Codec::X264,
+            crf: 0.0,
+            preset: String::new(),
+        }
+    }
+}
+
+impl EncodeConfig {
+    pub fn effective_crf(&self) -> f32 {
+        if self.crf > 0.0 {
+            self.crf
+        } else {
+            match self.codec {
+                Codec::X264 => 16.0,
+                Codec::X265 => 18.0,
+                Codec::Av1 => 24.0,
+                Codec::H264Nvenc | Codec::HevcNvenc => 19.0,
+            }
+        }
+    }
+    pub fn effective_preset(&self) -> String {
+        if self.preset.is_empty() {
+            self.codec.default_preset().to_string()
+        } else {
+            self.preset.clone()
+        }
+    }
+}
+
+/// Parsed `fps` setting.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FpsSetting {
+    None,
+    Multiple(u32),
+    Rate { num: u32, den: u32 },
+}
+
+/// Parse "none", "2x", "48", "59.94", "60000/1001".
+pub fn parse_fps(text: &str) -> std::result::Result<FpsSetting, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let help = "expected none, a multiple like 2x, or a rate like 48, 59.94 or 60000/1001";
+    if t == "none" || t == "off" || t.is_empty() {
+        return Ok(FpsSetting::None);
+    }
+    if let Some(m) = t.strip_suffix('x') {
+        return match m.parse::<u32>() {
+            Ok(k) if (2..=8).contains(&k) => Ok(FpsSetting::Multiple(k)),
+            Ok(1) => Ok(FpsSetting::None),
+            _ => Err(format!(
+                "'{text}': the multiple must be a whole number from 2 to 8 ({help})"
+            )),
+        };
+    }
+    if let Some((n, d)) = t.split_once('/') {
+        return match (n.parse::<u32>(), d.parse::<u32>()) {
+            (Ok(n), Ok(d)) if n > 0 && d > 0 && (n as f64 / d as f64) <= 480.0 => {
+                Ok(FpsSetting::Rate { num: n, den: d })
+            }
+            _ => Err(format!(
+                "'{text}' is not a valid rate ({help}, at most 480)"
+            )),
+        };
+    }
+    match t.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 480.0 => {
+            // Common NTSC rates map to their exact fractions.
+            for (approx, num, den) in [
+                (23.976, 24000, 1001),
+                (29.97, 30000, 1001),
+                (47.952, 48000, 1001),
+                (59.94, 60000, 1001),
+                (119.88, 120000, 1001),
+            ] {
+                if (r - approx).abs() < 0.005 {
+                    return Ok(FpsSetting::Rate { num, den });
+                }
+            }
+            let den = 1000u32;
+            let num = (r * den as f64).round() as u32;
+            let g = gcd(num, den);
+            Ok(FpsSetting::Rate {
+                num: num / g,
+                den: den / g,
+            })
+        }
+        _ => Err(format!(
+            "'{text}' is not a valid frame rate ({help}, at most 480)"
+        )),
+    }
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a.max(1)
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+impl Config {
+    /// Semantic checks; `layer` names where the values came from.
+    pub fn validate(&self, layer: &str) -> Result<()> {
+        let bad = |key: &str, msg: String| Error::Config(format!("{layer}: {key} {msg}"));
+        parse_fps(&self.interpolate.fps).map_err(|e| bad("interpolate.fps", e))?;
+        let h = self.interpolate.max_cadence_hold_s;
+        if !(h.is_finite() && (0.0..=5.0).contains(&h)) {
+            return Err(bad(
+                "interpolate.max_cadence_hold_s",
+                format!("= {h} is out of range (expected 0 to 5 seconds)"),
+            ));
+        }
+        let s = self.upscale.scale;
+        if !(s.is_finite() && s > 0.0 && s <= 8.0) {
+            return Err(bad(
+                "upscale.scale",
+                format!("= {s} is out of range (expected more than 0, at most 8)"),
+            ));
+        }
+        if self.upscale.height > 16384 || self.upscale.width > 16384 {
+            return Err(bad(
+                "upscale.height/width",
+                "is too large (expected at most 16384)".into(),
+            ));
+        }
+        if self.upscale.tile != 0 && !(32..=4096).contains(&self.upscale.tile) {
+            return Err(bad(
+                "upscale.tile",
+                format!(
+                    "= {} is out of range (expected 0 for automatic, or 32 to 4096)",
+                    self.upscale.tile
+                ),
+            ));
+        }
+        let crf = self.encode.crf;
+        let max = self.encode.codec.max_crf();
+        if !(crf.is_finite() && (0.0..=max).contains(&crf)) {
+            return Err(bad(
+                "encode.crf",
+                format!(
+                    "= {crf} is out of range for {} (expected 0 to {max}; 0 picks the default)",
+                    self.encode.codec.encoder_name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn fps(&self) -> FpsSetting {
+        parse_fps(&self.interpolate.fps).unwrap_or(FpsSetting::None)
+    }
+
+    /// Whether any upscaling is asked for.
+    pub fn upscales(&self) -> bool {
+        self.upscale.height > 0 || self.upscale.width > 0 || (self.upscale.scale - 1.0).abs() > 1e-9
+    }
+}
+
+/// Look up a built-in preset's TOML source.
+pub fn preset_source(name: &str) -> Result<&'static str> {
+    PRESETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, src)| *src)
+        .ok_or_else(|| {
+            let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+            Error::Config(format!(
+                "unknown preset '{name}' (available: {})",
+                names.join(", ")
+            ))
+        })
+}
+
+/// Parse and schema-check one layer.
+pub fn parse_layer(source: &str, layer: &str) -> Result<toml::Table> {
+    let table: toml::Table = source.parse().map_err(|e: toml::de::Error| {
+        Error::Config(format!("{layer}: {}", one_line(&e.to_string())))
+    })?;
+    check_layer(&table, layer)?;
+    Ok(table)
+}
+
+/// Schema-check a table alone (on top of the defaults).
+pub fn check_layer(table: &toml::Table, layer: &str) -> Result<()> {
+    let cfg: Config =
+        toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                Error::Config(format!("{layer}: {}", one_line(&e.to_string())))
+            })?;
+    cfg.validate(layer)
+}
+
+fn one_line(text: &str) -> String {
+    // toml's errors span several lines, with a source excerpt; keep the
+    // message parts and the location on one line.
+    let mut location = None;
+    let mut parts = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(loc) = line.strip_prefix("TOML parse error at ") {
+            location = Some(loc.to_string());
+        } else if line.starts_with('|')
+            || line
+                .split_once('|')
+                .is_some_and(|(n, _)| n.trim().chars().all(|c| c.is_ascii_digit()))
+        {
+            continue;
+        } else {
+            parts.push(line.to_string());
+        }
+    }
+    let mut msg = parts.join(", ");
+    if msg.is_empty() {
+        msg = "invalid TOML".into();
+    }
+    match location {
+        Some(loc) => format!("{msg} ({loc})"),
+        None => msg,
+    }
+}
+
+/// Merge `over` into `base`, key by key (tables recursively).
+pub fn merge(base: &mut toml::Table, over: &toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// Resolve preset → config file → flags into a validated [`Config`].
+pub fn resolve(preset: &str, config_file: Option<&Path>, flags: &toml::Table) -> Result<Config> {
+    let mut merged = parse_layer(
+        preset_source(preset)?,
+        &format!("preset '{preset}' (presets/{preset}.toml)"),
+    )?;
+    if let Some(path) = config_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Config(format!("{}: cannot read config file: {e}", path.display()))
+        })?;
+        let layer = parse_layer(&text, &path.display().to_string())?;
+        merge(&mut merged, &layer);
+    }
+    check_layer(flags, "command line")?;
+    merge(&mut merged, flags);
+    let cfg: Config = toml::Value::Table(merged)
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            Error::Config(format!("settings: {}", one_line(&e.to_string())))
+        })?;
+    cfg.validate("settings")?;
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_preset_resolves() {
+        for (name, _) in PRESETS {
+            let cfg = resolve(name, None, &toml::Table::new()).unwrap();
+            assert!(!cfg.description.is_empty(), "{name} has no description");
+        }
+    }
+
+    #[test]
+    fn flags_override_config_override_preset() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("my.toml");
+        std::fs::write(
+            &file,
+            "[encode]\ncrf = 20\npreset = \"slow\"\n[interpolate]\nfps = \"60\"\n",
+        )
+        .unwrap();
+        let mut flags = toml::Table::new();
+        let mut enc = toml::Table::new();
+        enc.insert("crf".into(), toml::Value::Float(12.0));
+        flags.insert("encode".into(), toml::Value::Table(enc));
+        let cfg = resolve("anime-clean", Some(&file), &flags).unwrap();
+        assert_eq!(cfg.encode.crf, 12.0);
+        assert_eq!(cfg.encode.preset, "slow");
+        assert_eq!(cfg.interpolate.fps, "60");
+        assert_eq!(cfg.interpolate.cadence, CadenceMode::Preserve);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "[interpolate]\nfpps = \"60\"\n").unwrap();
+        let e = resolve("anime-clean", Some(&file), &toml::Table::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bad.toml") && e.contains("fpps") && e.contains("fps"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+        std::fs::write(&file, "[encode]\ncrf = 99\n").unwrap();
+        let e = resolve("anime-clean", Some(&file), &toml::Table::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bad.toml") && e.contains("encode.crf"), "{e}");
+        std::fs::write(&file, "[encode]\ncodec = \"divx\"\n").unwrap();
+        let e = resolve("anime-clean", Some(&file), &toml::Table::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bad.toml") && e.contains("divx"), "{e}");
+        std::fs::write(&file, "not toml [").unwrap();
+        let e = resolve("anime-clean", Some(&file), &toml::Table::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bad.toml") && !e.contains('\n'), "{e}");
+        let e = resolve("nope", None, &toml::Table::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown preset 'nope'") && e.contains("anime-clean"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn fps_forms() {
+        assert_eq!(parse_fps("none"), Ok(FpsSetting::None));
+        assert_eq!(parse_fps("2x"), Ok(FpsSetting::Multiple(2)));
+        assert_eq!(parse_fps("48"), Ok(FpsSetting::Rate { num: 48, den: 1 }));
+        assert_eq!(
+            parse_fps("59.94"),
+            Ok(FpsSetting::Rate {
+                num: 60000,
+                den: 1001
+            })
+        );
+        assert_eq!(
+            parse_fps("60000/1001"),
+            Ok(FpsSetting::Rate {
+                num: 60000,
+                den: 1001
+            })
+        );
+        assert_eq!(parse_fps("12.5"), Ok(FpsSetting::Rate { num: 25, den: 2 }));
+        for bad in [
+            "0", "-1", "x", "1.5x", "9x", "1000", "nan", "inf", "1/0", "0/1", "abc",
+        ] {
+            assert!(parse_fps(bad).is_err(), "accepted {bad}");
+        }
+    }
+
+    #[test]
+    fn random_toml_never_panics() {
+        // Property test: arbitrary byte soup over TOML's alphabet is either
+        // rejected with one line or accepted as a valid config.
+        let alphabet: Vec<char> = "[]=\"'.\n abcdefinterpolatefpsencodecrf0123456789x-_#{}"
+            .chars()
+            .collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..3000 {
+            let mut s = String::new();
+            for _ in 0..(state % 60) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            if let Err(e) = parse_layer(&s, "fuzz") {
+                assert!(!e.to_string().contains('\n'), "{e}");
+            }
+        }
+    }
+}
