@@ -87,6 +87,8 @@ pub struct VideoDecoder {
     next_index: u64,
     last_pts: Option<i64>,
     pending: Option<Frame>,
+    /// Packets carry encryption side data (DRM): decoding yields garbage or nothing.
+    encrypted: bool,
     flushing: bool,
     finished: bool,
     pub stats: DecodeStats,
@@ -232,20 +234,30 @@ impl VideoDecoder {
             next_index: 0,
             last_pts: None,
             pending: None,
+            encrypted: false,
             flushing: false,
             finished: false,
             stats: DecodeStats::default(),
         };
         let first = dec.decode_raw()?.ok_or_else(|| {
-            let why = dec
-                .stats
-                .read_error
-                .clone()
-                .unwrap_or_else(|| "no video frame could be decoded".into());
+            if dec.encrypted {
+                return Error::unsupported(
+                    path,
+                    "video is encrypted (DRM); it cannot be decoded without the key",
+                );
+            }
+            let why = match (&dec.stats.read_error, dec.stats.corrupt_packets) {
+                (Some(e), _) => format!(" (read error: {e})"),
+                (None, n) if n > 0 => format!(" ({n} corrupt packet(s))"),
+                _ => String::new(),
+            };
             if clip.is_some() {
-                Error::unsupported(path, format!("no video frame in the --clip range ({why})"))
+                Error::unsupported(
+                    path,
+                    format!("no decodable video frame in the --clip range{why}"),
+                )
             } else {
-                Error::unsupported(path, format!("no video frame could be decoded ({why})"))
+                Error::unsupported(path, format!("no video frame could be decoded{why}"))
             }
         })?;
         let (w, h, fmt) = (first.width(), first.height(), first.format());
@@ -394,6 +406,17 @@ impl VideoDecoder {
                 Ok(()) => {
                     if packet.stream() != self.format.stream_index {
                         continue;
+                    }
+                    if !self.encrypted
+                        && packet.side_data().any(|sd| {
+                            matches!(
+                                sd.kind(),
+                                ff::codec::packet::side_data::Type::EncryptionInfo
+                                    | ff::codec::packet::side_data::Type::EncryptionInitInfo
+                            )
+                        })
+                    {
+                        self.encrypted = true;
                     }
                     match self.decoder.send_packet(&packet) {
                         Ok(()) => return Ok(()),
