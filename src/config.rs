@@ -28,15 +28,8 @@ pub const PRESETS: &[(&str, &str)] = &[
 
 pub const DEFAULT_PRESET: &str = "anime-clean";
 
-/// Interpolation cadence handling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum CadenceMode {
-    /// Holds stay holds; only consecutive differing frames are interpolated (anime-safe)
-    Preserve,
-    /// Drawings repeated "on twos/threes" count as one drawing, so motion is spread evenly; long holds stay held
-    Smooth,
-}
+pub use crate::interp::CadenceMode;
+use crate::interp::FpsTarget;
 
 /// The whole resolved configuration. Field names are the TOML keys.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -164,70 +157,27 @@ impl EncodeConfig {
 /// Parsed `fps` setting.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FpsSetting {
+    /// Keep the input's frame timing (no interpolation).
     None,
-    Multiple(u32),
-    Rate { num: u32, den: u32 },
+    Target(FpsTarget),
 }
 
-/// Parse "none", "2x", "48", "59.94", "60000/1001".
+/// Parse "none", a multiple ("2x") or a rate ("48", "59.94", "60000/1001").
 pub fn parse_fps(text: &str) -> std::result::Result<FpsSetting, String> {
     let t = text.trim().to_ascii_lowercase();
-    let help = "expected none, a multiple like 2x, or a rate like 48, 59.94 or 60000/1001";
-    if t == "none" || t == "off" || t.is_empty() {
+    if t == "none" || t == "off" || t.is_empty() || t == "1x" {
         return Ok(FpsSetting::None);
     }
-    if let Some(m) = t.strip_suffix('x') {
-        return match m.parse::<u32>() {
-            Ok(k) if (2..=8).contains(&k) => Ok(FpsSetting::Multiple(k)),
-            Ok(1) => Ok(FpsSetting::None),
-            _ => Err(format!(
-                "'{text}': the multiple must be a whole number from 2 to 8 ({help})"
-            )),
-        };
-    }
-    if let Some((n, d)) = t.split_once('/') {
-        return match (n.parse::<u32>(), d.parse::<u32>()) {
-            (Ok(n), Ok(d)) if n > 0 && d > 0 && (n as f64 / d as f64) <= 480.0 => {
-                Ok(FpsSetting::Rate { num: n, den: d })
-            }
-            _ => Err(format!(
-                "'{text}' is not a valid rate ({help}, at most 480)"
-            )),
-        };
-    }
-    match t.parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 && r <= 480.0 => {
-            // Common NTSC rates map to their exact fractions.
-            for (approx, num, den) in [
-                (23.976, 24000, 1001),
-                (29.97, 30000, 1001),
-                (47.952, 48000, 1001),
-                (59.94, 60000, 1001),
-                (119.88, 120000, 1001),
-            ] {
-                if (r - approx).abs() < 0.005 {
-                    return Ok(FpsSetting::Rate { num, den });
-                }
-            }
-            let den = 1000u32;
-            let num = (r * den as f64).round() as u32;
-            let g = gcd(num, den);
-            Ok(FpsSetting::Rate {
-                num: num / g,
-                den: den / g,
-            })
-        }
-        _ => Err(format!(
-            "'{text}' is not a valid frame rate ({help}, at most 480)"
+    let target: FpsTarget = t.parse()?;
+    match target {
+        FpsTarget::Multiple(k) if !(2..=8).contains(&k) => Err(format!(
+            "'{text}': the multiple must be a whole number from 2 to 8"
         )),
-    }
-}
-
-fn gcd(a: u32, b: u32) -> u32 {
-    if b == 0 {
-        a.max(1)
-    } else {
-        gcd(b, a % b)
+        FpsTarget::Multiple(_) => Ok(FpsSetting::Target(target)),
+        FpsTarget::Rate { .. } => {
+            crate::interp::resolve_rate(target, (1, 1))?;
+            Ok(FpsSetting::Target(target))
+        }
     }
 }
 
@@ -459,24 +409,16 @@ mod tests {
 
     #[test]
     fn fps_forms() {
+        let rate = |num, den| Ok(FpsSetting::Target(FpsTarget::Rate { num, den }));
         assert_eq!(parse_fps("none"), Ok(FpsSetting::None));
-        assert_eq!(parse_fps("2x"), Ok(FpsSetting::Multiple(2)));
-        assert_eq!(parse_fps("48"), Ok(FpsSetting::Rate { num: 48, den: 1 }));
         assert_eq!(
-            parse_fps("59.94"),
-            Ok(FpsSetting::Rate {
-                num: 60000,
-                den: 1001
-            })
+            parse_fps("2x"),
+            Ok(FpsSetting::Target(FpsTarget::Multiple(2)))
         );
-        assert_eq!(
-            parse_fps("60000/1001"),
-            Ok(FpsSetting::Rate {
-                num: 60000,
-                den: 1001
-            })
-        );
-        assert_eq!(parse_fps("12.5"), Ok(FpsSetting::Rate { num: 25, den: 2 }));
+        assert_eq!(parse_fps("48"), rate(48, 1));
+        assert_eq!(parse_fps("59.94"), rate(60000, 1001));
+        assert_eq!(parse_fps("60000/1001"), rate(60000, 1001));
+        assert_eq!(parse_fps("12.5"), rate(25, 2));
         for bad in [
             "0", "-1", "x", "1.5x", "9x", "1000", "nan", "inf", "1/0", "0/1", "abc",
         ] {

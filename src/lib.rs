@@ -9,9 +9,11 @@ pub mod clip;
 pub mod color;
 pub mod config;
 pub mod error;
+pub mod interp;
 pub mod media;
 pub mod picture;
 pub mod progress;
+pub mod resize;
 pub mod stage;
 
 pub use error::{Error, Result};
