@@ -8,7 +8,9 @@
 //!   is the one reported.
 //! - The encode stage commits the output only if nothing was aborted.
 
+pub mod interp;
 pub mod runner;
+pub mod upscale;
 
 pub use runner::{enhance, EnhanceOptions};
 

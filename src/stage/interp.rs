@@ -1,0 +1,434 @@
+//! Interpolate stage: turns gated input frames into frames on the output
+//! time grid, calling the interpolation model only for MOTION in-betweens.
+//!
+//! The planner ([`crate::interp::Planner`]) decides what each output frame
+//! is; this stage fetches the pictures, runs the model, checks the result
+//! with the bad-in-between guard and converts back to YUV.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::color::{from_rgb, to_rgb, Colorimetry, RgbImage};
+use crate::error::{Error, Result};
+use crate::interp::{Class, Decision, OutFrame, Planner};
+use crate::picture::Frame;
+
+/// An input frame with the gate's verdict.
+#[derive(Clone, Debug)]
+pub struct Gated {
+    pub frame: Frame,
+    /// Label of the transition from the previous frame (None for the first).
+    pub class: Option<Class>,
+    /// Identity of the picture: frames repeating a drawing share the id of
+    /// its first frame, so later stages can reuse results.
+    pub picture_id: u64,
+}
+
+/// A frame on the output grid, ready for upscaling.
+#[derive(Clone, Debug)]
+pub struct Staged {
+    pub frame: Frame,
+    pub picture_id: u64,
+}
+
+/// Ids of generated pictures live above every input index.
+const SYNTHETIC_ID: u64 = 1 << 62;
+
+/// An interpolation model: in-betweens of `a` and `b` at each timestep.
+pub trait Interpolate: Send {
+    fn interpolate(&mut self, a: &RgbImage, b: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>>;
+}
+
+/// Counters for the report (`interpolate.*`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct InterpCounts {
+    /// In-betweens made by the model and kept.
+    pub inferred: u64,
+    /// Input frames shown as they are (on-grid copies and held drawings).
+    pub copied: u64,
+    /// Of `copied`: frames repeated across a HOLD instead of a model call.
+    pub held: u64,
+    /// Frames on the old side of a cut (never a blend of two shots).
+    pub cut_copies: u64,
+    /// In-betweens rejected by the guard and replaced by the nearer input frame.
+    pub rejected: u64,
+    /// Model calls (one call may make several in-betweens of one pair).
+    pub model_calls: u64,
+}
+
+/// Mean absolute difference of two RGB images on a sparse grid (every 2nd
+/// pixel and row): cheap, and enough to judge plausibility.
+fn mad(a: &RgbImage, b: &RgbImage) -> f32 {
+    let (w, h) = (a.width, a.height);
+    let n = w * h;
+    let mut sum = 0.0f64;
+    let mut count = 0usize;
+    for y in (0..h).step_by(2) {
+        for x in (0..w).step_by(2) {
+            let i = y * w + x;
+            for c in 0..3 {
+                sum += (a.data[c * n + i] - b.data[c * n + i]).abs() as f64;
+            }
+            count += 3;
+        }
+    }
+    (sum / count.max(1) as f64) as f32
+}
+
+/// Bad in-between guard. An in-between is implausible when it is further
+/// from BOTH neighbours than the neighbours are from each other (a real
+/// in-between lies "between" them), or when it holds non-finite values.
+/// `tolerance` (0..1 units) absorbs model noise when the neighbours are
+/// nearly identical.
+pub fn plausible(a: &RgbImage, b: &RgbImage, mid: &RgbImage, tolerance: f32) -> bool {
+    if mid.data.iter().any(|v| !v.is_finite()) {
+        return false;
+    }
+    let d_ab = mad(a, b);
+    let nearest = mad(a, mid).min(mad(b, mid));
+    nearest <= d_ab + tolerance
+}
+
+/// Guard tolerance: 2/255 of mean absolute difference.
+pub const GUARD_TOLERANCE: f32 = 2.0 / 255.0;
+
+pub struct InterpStage {
+    planner: Planner,
+    model: Box<dyn Interpolate>,
+    colorimetry: Colorimetry,
+    guard: bool,
+    frames: VecDeque<Gated>,
+    rgb: HashMap<u64, Arc<RgbImage>>,
+    last_pts: Option<i64>,
+    last_step: Option<i64>,
+    nominal_step: i64,
+    next_synthetic: u64,
+    pub counts: InterpCounts,
+}
+
+impl InterpStage {
+    /// `nominal_step`: the input's nominal frame duration in its time base,
+    /// used as the last frame's duration when it cannot be measured.
+    pub fn new(
+        planner: Planner,
+        model: Box<dyn Interpolate>,
+        colorimetry: Colorimetry,
+        guard: bool,
+        nominal_step: i64,
+    ) -> InterpStage {
+        InterpStage {
+            planner,
+            model,
+            colorimetry,
+            guard,
+            frames: VecDeque::new(),
+            rgb: HashMap::new(),
+            last_pts: None,
+            last_step: None,
+            nominal_step: nominal_step.max(1),
+            next_synthetic: SYNTHETIC_ID,
+            counts: InterpCounts::default(),
+        }
+    }
+
+    /// Feed the next input frame; returns output frames now decided.
+    pub fn push(&mut self, g: Gated) -> Result<Vec<Staged>> {
+        let (index, pts, class) = (g.frame.index, g.frame.pts, g.class);
+        if let Some(last) = self.last_pts {
+            if pts > last {
+                self.last_step = Some(pts - last);
+            }
+        }
+        self.last_pts = Some(pts);
+        self.frames.push_back(g);
+        let outs = self.planner.push(index, pts, class);
+        self.resolve(outs)
+    }
+
+    /// End of input: the remaining output frames.
+    pub fn finish(&mut self) -> Result<Vec<Staged>> {
+        let Some(last) = self.last_pts else {
+            return Ok(Vec::new());
+        };
+        let end = last.saturating_add(self.last_step.unwrap_or(self.nominal_step));
+        let outs = self.planner.finish(end);
+        self.resolve(outs)
+    }
+
+    fn frame(&self, index: u64) -> Result<&Gated> {
+        self.frames
+            .iter()
+            .find(|g| g.frame.index == index)
+            .ok_or_else(|| Error::Model(format!("internal error: interpolation needs input frame {index}, which was already released")))
+    }
+
+    fn rgb_of(&mut self, index: u64) -> Result<Arc<RgbImage>> {
+        if let Some(img) = self.rgb.get(&index) {
+            return Ok(img.clone());
+        }
+        let pic = self.frame(index)?.frame.picture.clone();
+        let img = Arc::new(to_rgb(&pic, self.colorimetry));
+        self.rgb.insert(index, img.clone());
+        Ok(img)
+    }
+
+    fn copy_of(&self, k: u64, pts: i64, src: u64) -> Result<Staged> {
+        let g = self.frame(src)?;
+        Ok(Staged {
+            frame: Frame {
+                index: k,
+                pts,
+                sub: 0,
+                picture: g.frame.picture.clone(),
+            },
+            picture_id: g.picture_id,
+        })
+    }
+
+    fn resolve(&mut self, outs: Vec<OutFrame>) -> Result<Vec<Staged>> {
+        let mut result = Vec::with_capacity(outs.len());
+        let mut i = 0;
+        while i < outs.len() {
+            let o = outs[i];
+            match o.decision {
+                Decision::Copy { src } => {
+                    self.counts.copied += 1;
+                    result.push(self.copy_of(o.k, o.pts, src)?);
+                    i += 1;
+                }
+                Decision::Hold { src } => {
+                    self.counts.copied += 1;
+                    self.counts.held += 1;
+                    result.push(self.copy_of(o.k, o.pts, src)?);
+                    i += 1;
+                }
+                Decision::CutSide { src } => {
+                    self.counts.cut_copies += 1;
+                    result.push(self.copy_of(o.k, o.pts, src)?);
+                    i += 1;
+                }
+                Decision::Interp { a, b, .. } => {
+                    // Batch every consecutive in-between of the same pair.
+                    let mut j = i;
+                    let mut ts = Vec::new();
+                    while j < outs.len() {
+                        match outs[j].decision {
+                            Decision::Interp { a: a2, b: b2, t } if a2 == a && b2 == b => {
+                                ts.push(t);
+                                j += 1;
+                            }
+                            _ => break,
+                        }
+                    }
+                    let ia = self.rgb_of(a)?;
+                    let ib = self.rgb_of(b)?;
+                    let mids = self.model.interpolate(&ia, &ib, &ts)?;
+                    self.counts.model_calls += 1;
+                    if mids.len() != ts.len() {
+                        return Err(Error::Model(format!(
+                            "interpolation model returned {} frames for {} timesteps",
+                            mids.len(),
+                            ts.len()
+                        )));
+                    }
+                    let template = self.frame(a)?.frame.picture.clone();
+                    for (n, mid) in mids.into_iter().enumerate() {
+                        let out = outs[i + n];
+                        let t = ts[n];
+                        if self.guard && !plausible(&ia, &ib, &mid, GUARD_TOLERANCE) {
+                            self.counts.rejected += 1;
+                            let nearer = if t < 0.5 { a } else { b };
+                            result.push(self.copy_of(out.k, out.pts, nearer)?);
+                            continue;
+                        }
+                        self.counts.inferred += 1;
+                        let pic = from_rgb(&mid, template.chroma, template.depth, self.colorimetry);
+                        let id = self.next_synthetic;
+                        self.next_synthetic += 1;
+                        result.push(Staged {
+                            frame: Frame {
+                                index: out.k,
+                                pts: out.pts,
+                                sub: 0,
+                                picture: Arc::new(pic),
+                            },
+                            picture_id: id,
+                        });
+                    }
+                    i = j;
+                }
+            }
+        }
+        let keep_from = self.planner.oldest_needed();
+        while self
+            .frames
+            .front()
+            .is_some_and(|g| g.frame.index < keep_from)
+        {
+            self.frames.pop_front();
+        }
+        self.rgb.retain(|&idx, _| idx >= keep_from);
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::Matrix;
+    use crate::interp::{CadenceMode, PlanParams};
+    use crate::picture::{Chroma, Picture};
+
+    const CM: Colorimetry = Colorimetry {
+        matrix: Matrix::Bt709,
+        full_range: false,
+    };
+
+    /// A grey picture whose luma encodes a value, for identity checks.
+    fn pic(value: u16) -> Arc<Picture> {
+        let mut p = Picture::black(64, 64, Chroma::Yuv420, 8);
+        p.planes[0].iter_mut().for_each(|v| *v = value);
+        Arc::new(p)
+    }
+
+    /// Averages its inputs (a perfect "model" for flat frames).
+    struct Blend;
+    impl Interpolate for Blend {
+        fn interpolate(&mut self, a: &RgbImage, b: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>> {
+            Ok(ts
+                .iter()
+                .map(|&t| RgbImage {
+                    width: a.width,
+                    height: a.height,
+                    data: a
+                        .data
+                        .iter()
+                        .zip(&b.data)
+                        .map(|(x, y)| x + (y - x) * t)
+                        .collect(),
+                })
+                .collect())
+        }
+    }
+
+    /// A broken model: returns noise far from both inputs.
+    struct Broken;
+    impl Interpolate for Broken {
+        fn interpolate(&mut self, a: &RgbImage, _: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>> {
+            Ok(ts
+                .iter()
+                .map(|_| RgbImage {
+                    width: a.width,
+                    height: a.height,
+                    data: (0..a.data.len())
+                        .map(|i| if (i * 7919) % 13 < 6 { 0.0 } else { 1.0 })
+                        .collect(),
+                })
+                .collect())
+        }
+    }
+
+    fn stage(model: Box<dyn Interpolate>, guard: bool) -> InterpStage {
+        let planner = Planner::new(PlanParams::new((48, 1), CadenceMode::Preserve), (1, 24));
+        InterpStage::new(planner, model, CM, guard, 1)
+    }
+
+    fn run(stage: &mut InterpStage, frames: &[(u16, Option<Class>)]) -> Vec<Staged> {
+        let mut out = Vec::new();
+        for (i, &(v, class)) in frames.iter().enumerate() {
+            let g = Gated {
+                frame: Frame {
+                    index: i as u64,
+                    pts: i as i64,
+                    sub: 0,
+                    picture: pic(v),
+                },
+                class,
+                picture_id: i as u64,
+            };
+            out.extend(stage.push(g).unwrap());
+        }
+        out.extend(stage.finish().unwrap());
+        out
+    }
+
+    #[test]
+    fn doubles_frames_and_counts_decisions() {
+        let mut s = stage(Box::new(Blend), true);
+        let out = run(
+            &mut s,
+            &[
+                (40, None),
+                (40, Some(Class::Hold)),
+                (120, Some(Class::Motion)),
+                (200, Some(Class::Cut)),
+            ],
+        );
+        assert_eq!(out.len(), 8);
+        for (k, f) in out.iter().enumerate() {
+            assert_eq!(f.frame.pts, k as i64);
+        }
+        let c = &s.counts;
+        assert_eq!((c.inferred, c.cut_copies, c.rejected), (1, 1, 0));
+        assert_eq!(c.copied, 6);
+        assert_eq!(c.inferred + c.copied + c.cut_copies + c.rejected, 8);
+        // The motion in-between is a new picture between 40 and 120.
+        let mid = out[3].frame.picture.planes[0][0];
+        assert!(mid > 60 && mid < 100, "{mid}");
+        assert!(out[3].picture_id >= SYNTHETIC_ID);
+        // The cut side is the old shot's last frame, never a blend.
+        assert_eq!(out[5].frame.picture.planes[0][0], 120);
+        assert_eq!(out[6].frame.picture.planes[0][0], 200);
+    }
+
+    #[test]
+    fn guard_rejects_a_broken_model() {
+        let mut s = stage(Box::new(Broken), true);
+        let out = run(
+            &mut s,
+            &[
+                (60, None),
+                (70, Some(Class::Motion)),
+                (80, Some(Class::Motion)),
+            ],
+        );
+        assert_eq!(s.counts.rejected, 2);
+        assert_eq!(s.counts.inferred, 0);
+        for f in &out {
+            let v = f.frame.picture.planes[0][0];
+            assert!([60, 70, 80].contains(&v), "guard let through {v}");
+        }
+        // Without the guard the broken frames go through.
+        let mut s = stage(Box::new(Broken), false);
+        run(&mut s, &[(60, None), (70, Some(Class::Motion))]);
+        assert_eq!(s.counts.inferred, 1);
+    }
+
+    #[test]
+    fn guard_accepts_real_in_betweens() {
+        let a = RgbImage {
+            width: 8,
+            height: 8,
+            data: vec![0.2; 192],
+        };
+        let b = RgbImage {
+            width: 8,
+            height: 8,
+            data: vec![0.6; 192],
+        };
+        let mid = RgbImage {
+            width: 8,
+            height: 8,
+            data: vec![0.4; 192],
+        };
+        assert!(plausible(&a, &b, &mid, GUARD_TOLERANCE));
+        let nan = RgbImage {
+            width: 8,
+            height: 8,
+            data: vec![f32::NAN; 192],
+        };
+        assert!(!plausible(&a, &b, &nan, GUARD_TOLERANCE));
+    }
+}

@@ -1,0 +1,219 @@
+//! Upscale stage: super-resolution of every output frame, reusing the
+//! result for a picture already upscaled, then a resize to the exact target.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::interp::Staged;
+use crate::color::{from_rgb, to_rgb, Colorimetry, RgbImage};
+use crate::error::{Error, Result};
+use crate::picture::{Frame, Picture};
+use crate::resize::{pick_filter, resize_into, Planar};
+
+/// A super-resolution model run over a whole frame (tiling is the
+/// implementation's business). Output values are clamped to 0..1.
+pub trait Upscale: Send {
+    /// Native factor (2 or 4).
+    fn scale(&self) -> u32;
+    fn upscale(&mut self, img: &RgbImage) -> Result<RgbImage>;
+    /// (tiles run, tile-size fallbacks after out-of-memory) so far.
+    fn tile_stats(&self) -> (u64, u64) {
+        (0, 0)
+    }
+}
+
+/// Counters for the report (`upscale.*`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct UpscaleCounts {
+    /// Frames that went through the model.
+    pub inferred: u64,
+    /// Frames whose picture was upscaled already: result reused, no model call.
+    pub reused: u64,
+    /// Frames only resized (target not larger than the input).
+    pub resized_only: u64,
+    pub tiles: u64,
+    pub tile_fallbacks: u64,
+}
+
+/// How many distinct recent results to keep. Repeats arrive next to each
+/// other (holds, copied in-betweens), so a handful is enough and memory
+/// stays bounded.
+const REUSE_CACHE: usize = 4;
+
+pub struct UpscaleStage {
+    model: Option<Box<dyn Upscale>>,
+    width: usize,
+    height: usize,
+    colorimetry: Colorimetry,
+    reuse: bool,
+    cache: VecDeque<(u64, Arc<Picture>)>,
+    resize_buf: Vec<f32>,
+    pub counts: UpscaleCounts,
+}
+
+impl UpscaleStage {
+    /// `model` None: only resize (target not larger than the input).
+    pub fn new(
+        model: Option<Box<dyn Upscale>>,
+        width: usize,
+        height: usize,
+        colorimetry: Colorimetry,
+        reuse: bool,
+    ) -> UpscaleStage {
+        UpscaleStage {
+            model,
+            width,
+            height,
+            colorimetry,
+            reuse,
+            cache: VecDeque::new(),
+            resize_buf: Vec::new(),
+            counts: UpscaleCounts::default(),
+        }
+    }
+
+    pub fn process(&mut self, s: Staged) -> Result<Frame> {
+        if self.reuse {
+            if let Some((_, pic)) = self.cache.iter().find(|(id, _)| *id == s.picture_id) {
+                self.counts.reused += 1;
+                return Ok(Frame {
+                    picture: pic.clone(),
+                    ..s.frame
+                });
+            }
+        }
+        let src = &s.frame.picture;
+        let rgb = to_rgb(src, self.colorimetry);
+        let big = match self.model.as_mut() {
+            Some(m) => {
+                let out = m.upscale(&rgb)?;
+                let k = m.scale() as usize;
+                if out.width != rgb.width * k || out.height != rgb.height * k {
+                    return Err(Error::Model(format!(
+                        "upscaler returned {}x{} for a {}x{} frame (expected x{k})",
+                        out.width, out.height, rgb.width, rgb.height
+                    )));
+                }
+                self.counts.inferred += 1;
+                let (tiles, fallbacks) = m.tile_stats();
+                self.counts.tiles = tiles;
+                self.counts.tile_fallbacks = fallbacks;
+                out
+            }
+            None => {
+                self.counts.resized_only += 1;
+                rgb
+            }
+        };
+        let sized = if big.width == self.width && big.height == self.height {
+            big
+        } else {
+            let planar = Planar::new(&big.data, big.width, big.height, 3).map_err(Error::Model)?;
+            let filter = pick_filter(big.width, big.height, self.width, self.height);
+            self.resize_buf.resize(3 * self.width * self.height, 0.0);
+            resize_into(
+                &planar,
+                &mut self.resize_buf,
+                self.width,
+                self.height,
+                filter,
+            )
+            .map_err(Error::Model)?;
+            RgbImage {
+                width: self.width,
+                height: self.height,
+                data: self.resize_buf.clone(),
+            }
+        };
+        let pic = Arc::new(from_rgb(&sized, src.chroma, src.depth, self.colorimetry));
+        if self.reuse {
+            self.cache.push_back((s.picture_id, pic.clone()));
+            if self.cache.len() > REUSE_CACHE {
+                self.cache.pop_front();
+            }
+        }
+        Ok(Frame {
+            picture: pic,
+            ..s.frame
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::Matrix;
+    use crate::picture::Chroma;
+
+    /// Nearest-neighbour x2 "model" that counts its calls.
+    struct Nearest2(u64);
+    impl Upscale for Nearest2 {
+        fn scale(&self) -> u32 {
+            2
+        }
+        fn upscale(&mut self, img: &RgbImage) -> Result<RgbImage> {
+            self.0 += 1;
+            let (w, h) = (img.width * 2, img.height * 2);
+            let mut out = RgbImage::new(w, h);
+            for c in 0..3 {
+                for y in 0..h {
+                    for x in 0..w {
+                        out.data[c * w * h + y * w + x] =
+                            img.data[c * img.width * img.height + (y / 2) * img.width + x / 2];
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+
+    fn staged(id: u64, k: u64, luma: u16) -> Staged {
+        let mut p = Picture::black(33, 17, Chroma::Yuv420, 10);
+        p.planes[0].iter_mut().for_each(|v| *v = luma);
+        Staged {
+            frame: Frame {
+                index: k,
+                pts: k as i64,
+                sub: 0,
+                picture: Arc::new(p),
+            },
+            picture_id: id,
+        }
+    }
+
+    const CM: Colorimetry = Colorimetry {
+        matrix: Matrix::Bt709,
+        full_range: false,
+    };
+
+    #[test]
+    fn reuses_repeated_pictures_and_keeps_depth() {
+        let mut s = UpscaleStage::new(Some(Box::new(Nearest2(0))), 66, 34, CM, true);
+        let ids = [0u64, 0, 0, 3, 3, 5, 0];
+        for (k, &id) in ids.iter().enumerate() {
+            let f = s.process(staged(id, k as u64, 300 + id as u16)).unwrap();
+            assert_eq!(
+                (f.picture.width, f.picture.height, f.picture.depth),
+                (66, 34, 10)
+            );
+            assert_eq!(f.pts, k as i64);
+            // 10-bit values survive the round trip through RGB.
+            assert!((f.picture.planes[0][100] as i32 - (300 + id as i32)).abs() <= 1);
+        }
+        assert_eq!(s.counts.inferred, 3);
+        assert_eq!(s.counts.reused, 4);
+    }
+
+    #[test]
+    fn no_reuse_runs_every_frame_and_resizes_to_target() {
+        let mut s = UpscaleStage::new(Some(Box::new(Nearest2(0))), 50, 26, CM, false);
+        for k in 0..3 {
+            let f = s.process(staged(0, k, 500)).unwrap();
+            assert_eq!((f.picture.width, f.picture.height), (50, 26));
+        }
+        assert_eq!(s.counts.inferred, 3);
+        assert_eq!(s.counts.reused, 0);
+    }
+}
