@@ -31,5 +31,37 @@ fn colour(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, colour);
+/// Gating cost per 1080p frame: thumbnail of the full-resolution luma plus
+/// the comparison with the previous thumbnail (what the gate does per frame).
+fn gate(c: &mut Criterion) {
+    use ainimotion::gate::{compare, thumbnail, Luma};
+    let a = picture_1080p();
+    let mut b = picture_1080p();
+    for (i, v) in b.planes[0].iter_mut().enumerate() {
+        *v = 64 + ((i * 7 + 3) % 876) as u16;
+    }
+    let luma = |p: &Picture| -> Vec<u16> { p.planes[0].clone() };
+    let (la, lb) = (luma(&a), luma(&b));
+    fn mk(d: &[u16]) -> Luma<'_> {
+        Luma {
+            data: d,
+            width: 1920,
+            height: 1080,
+            stride: 1920,
+            bit_depth: 10,
+        }
+    }
+    let ta = thumbnail(&mk(&la));
+    let tb = thumbnail(&mk(&lb));
+    let mut g = c.benchmark_group("gate_1080p_one_core");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("thumbnail", |bch| bch.iter(|| thumbnail(&mk(&lb))));
+    g.bench_function("compare", |bch| bch.iter(|| compare(&ta, &tb)));
+    g.bench_function("thumbnail_and_compare", |bch| {
+        bch.iter(|| compare(&ta, &thumbnail(&mk(&lb))))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, colour, gate);
 criterion_main!(benches);

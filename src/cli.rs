@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::clip::ClipRange;
 use crate::config::CadenceMode;
 use crate::media::encode::Codec;
+use crate::model::Device;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,6 +88,55 @@ pub struct EnhanceArgs {
 
     #[command(flatten)]
     pub encode: EncodeArgs,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// Switch gating off: every frame through every model (to measure what gating and reuse save)
+    #[arg(long, help_heading = "Benchmarking")]
+    pub no_gate: bool,
+}
+
+/// Where models run.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Models and device")]
+pub struct ModelArgs {
+    /// Where the models run: auto tries TensorRT, then CUDA, then CPU
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: Device,
+
+    /// Threads per model session (default: all cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Folder holding models.toml and the model files [default: $AINIMOTION_MODELS, else this checkout's models/]
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+
+    /// ONNX Runtime library [default: $ORT_DYLIB_PATH, else .deps/onnxruntime/lib/libonnxruntime.so from ./setup.sh]
+    #[arg(long, value_name = "FILE")]
+    pub ort_lib: Option<PathBuf>,
+
+    /// TensorRT: folder for cached engines (builds once, reused by later runs)
+    #[arg(long, value_name = "DIR")]
+    pub trt_cache: Option<PathBuf>,
+
+    /// TensorRT: allow fp16 engines (faster, tiny numeric differences)
+    #[arg(long)]
+    pub trt_fp16: bool,
+}
+
+impl ModelArgs {
+    pub fn options(&self) -> crate::stage::models::ModelOptions {
+        crate::stage::models::ModelOptions {
+            device: self.device,
+            threads: self.threads,
+            ort_lib: self.ort_lib.clone(),
+            models_dir: self.models_dir.clone(),
+            trt_cache: self.trt_cache.clone(),
+            trt_fp16: self.trt_fp16,
+        }
+    }
 }
 
 /// Frame interpolation.
@@ -233,8 +283,9 @@ pub struct EncodeArgs {
 
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// Media file to describe
-    pub input: PathBuf,
+    /// Media file to describe (not needed with --models)
+    #[arg(required_unless_present = "models")]
+    pub input: Option<PathBuf>,
 
     /// Print JSON with stable keys instead of text
     #[arg(long)]
@@ -243,4 +294,23 @@ pub struct InfoArgs {
     /// Count frames by decoding the whole video (exact, slower)
     #[arg(long)]
     pub count: bool,
+
+    /// Analyse every transition: cuts, holds, motion, cadence per shot
+    #[arg(long)]
+    pub gate: bool,
+
+    /// With --gate: analyse only this range (START-END)
+    #[arg(long, value_name = "START-END", requires = "gate")]
+    pub clip: Option<ClipRange>,
+
+    /// With --gate: a settings file whose [gate] thresholds apply on top of the preset's
+    #[arg(long, value_name = "FILE", requires = "gate")]
+    pub config: Option<PathBuf>,
+
+    /// List the models of the manifest: file present and valid, inputs/outputs, device
+    #[arg(long)]
+    pub models: bool,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
 }

@@ -28,11 +28,12 @@ pub const PRESETS: &[(&str, &str)] = &[
 
 pub const DEFAULT_PRESET: &str = "anime-clean";
 
+use crate::gate::GateParams;
 pub use crate::interp::CadenceMode;
 use crate::interp::FpsTarget;
 
 /// The whole resolved configuration. Field names are the TOML keys.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// One line shown by `ainimotion presets`.
@@ -41,7 +42,7 @@ pub struct Config {
     pub upscale: UpscaleConfig,
     pub encode: EncodeConfig,
     /// Gate thresholds (see `ainimotion presets --show NAME` for the keys).
-    pub gate: toml::Table,
+    pub gate: GateParams,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,18 +84,6 @@ pub struct EncodeConfig {
     pub crf: f32,
     /// Encoder speed preset ("" = default for the codec).
     pub preset: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            description: String::new(),
-            interpolate: InterpolateConfig::default(),
-            upscale: UpscaleConfig::default(),
-            encode: EncodeConfig::default(),
-            gate: toml::Table::new(),
-        }
-    }
 }
 
 impl Default for InterpolateConfig {
@@ -186,6 +175,9 @@ impl Config {
     pub fn validate(&self, layer: &str) -> Result<()> {
         let bad = |key: &str, msg: String| Error::Config(format!("{layer}: {key} {msg}"));
         parse_fps(&self.interpolate.fps).map_err(|e| bad("interpolate.fps", e))?;
+        self.gate
+            .validate()
+            .map_err(|e| Error::Config(format!("{layer}: {e}")))?;
         let h = self.interpolate.max_cadence_hold_s;
         if !(h.is_finite() && (0.0..=5.0).contains(&h)) {
             return Err(bad(

@@ -4,18 +4,22 @@
 //! progress and maps errors to exit codes. Entry points: [`enhance`] and
 //! [`probe`].
 
+pub mod analyze;
 pub mod cli;
 pub mod clip;
 pub mod color;
 pub mod config;
 pub mod error;
+pub mod gate;
 pub mod interp;
 pub mod media;
+pub mod model;
 pub mod picture;
 pub mod progress;
 pub mod resize;
 pub mod stage;
 
+pub use analyze::analyze;
 pub use error::{Error, Result};
 pub use media::probe::{probe, MediaInfo};
 pub use stage::{enhance, EnhanceOptions};

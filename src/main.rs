@@ -67,6 +67,8 @@ fn run_enhance(args: &EnhanceArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow:
         overwrite: args.overwrite,
         clip: args.clip,
         config,
+        models: args.model.options(),
+        no_gate: args.no_gate,
     };
     let mut bar = BarProgress::new();
     let mut quiet = NoProgress;
@@ -78,32 +80,48 @@ fn run_enhance(args: &EnhanceArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow:
             .with_context(|| format!("cannot write report {}", path.display()))?;
     }
     if !cli.quiet {
-        eprintln!(
-            "done: {} frames in, {} frames out, {:.1} s ({:.1} fps), {} ({:.1} MB, {} stream(s) copied)",
-            report.frames_in,
-            report.frames_out,
-            report.wall_s,
-            report.output_fps,
-            report.output.path.display(),
-            report.output.bytes as f64 / 1e6,
-            report.output.copied_streams
-        );
-        let stages: Vec<String> = report
-            .stages
-            .iter()
-            .map(|(k, v)| format!("{k} {:.1} s", v.busy_s))
-            .collect();
-        eprintln!("busy: {}", stages.join(", "));
+        eprint!("{}", ainimotion::stage::runner::render_summary(&report));
     }
     Ok(())
 }
 
 fn run_info(args: &InfoArgs) -> anyhow::Result<()> {
-    let info = ainimotion::probe(&args.input, args.count)?;
+    if args.models {
+        let info = ainimotion::stage::models::models_info(&args.model.options())?;
+        if args.json {
+            out(&format!("{}\n", serde_json::to_string_pretty(&info)?))?;
+        } else {
+            out(&ainimotion::stage::models::render_models(&info))?;
+        }
+        if args.input.is_none() {
+            return Ok(());
+        }
+    }
+    let Some(input) = &args.input else {
+        return Ok(());
+    };
+    let info = ainimotion::probe(input, args.count)?;
+    let gate = if args.gate {
+        let config = ainimotion::config::resolve(
+            ainimotion::config::DEFAULT_PRESET,
+            args.config.as_deref(),
+            &toml::Table::new(),
+        )?;
+        Some(ainimotion::analyze(input, args.clip, &config)?)
+    } else {
+        None
+    };
     if args.json {
-        out(&format!("{}\n", serde_json::to_string_pretty(&info)?))?;
+        let mut v = serde_json::to_value(&info)?;
+        if let (Some(g), Some(obj)) = (&gate, v.as_object_mut()) {
+            obj.insert("gate".into(), serde_json::to_value(g)?);
+        }
+        out(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
     } else {
         out(&ainimotion::media::probe::render_text(&info))?;
+        if let Some(g) = &gate {
+            out(&ainimotion::gate::render_summary(g))?;
+        }
     }
     Ok(())
 }

@@ -28,6 +28,9 @@ pub struct VideoFormat {
     pub time_base: Rational,
     /// Average frame rate as the container states it (may be 0/0).
     pub frame_rate: Rational,
+    /// Base frame rate (r_frame_rate): the rate of the underlying material,
+    /// also for VFR files whose average is lower (may be 0/0).
+    pub base_rate: Rational,
     pub sample_aspect_ratio: Rational,
     pub codec: String,
     pub interlaced: bool,
@@ -43,6 +46,20 @@ pub struct VideoFormat {
 }
 
 impl VideoFormat {
+    /// The rate multiples (`--fps 2x`) apply to: the base rate, else the
+    /// average, else 24000/1001.
+    pub fn nominal_rate(&self) -> (u32, u32) {
+        for r in [self.base_rate, self.frame_rate] {
+            if r.numerator() > 0
+                && r.denominator() > 0
+                && (r.numerator() as f64 / r.denominator() as f64) <= 480.0
+            {
+                return (r.numerator() as u32, r.denominator() as u32);
+            }
+        }
+        (24000, 1001)
+    }
+
     /// Nominal frame rate as f64: average rate, else 24000/1001.
     pub fn fps(&self) -> f64 {
         let r = self.frame_rate;
@@ -121,6 +138,7 @@ impl VideoDecoder {
             .map(|c| c.name().to_string())
             .unwrap_or_else(|| format!("{codec_id:?}").to_lowercase());
         let frame_rate = stream.avg_frame_rate();
+        let base_rate = stream.rate();
         let stream_frames = stream.frames();
         let stream_duration = stream.duration();
         let mut ctx = ff::codec::context::Context::from_parameters(params)
@@ -213,6 +231,7 @@ impl VideoDecoder {
             },
             time_base,
             frame_rate,
+            base_rate,
             sample_aspect_ratio: Rational::new(1, 1),
             codec: codec_name,
             interlaced: false,

@@ -39,6 +39,10 @@ const SYNTHETIC_ID: u64 = 1 << 62;
 /// An interpolation model: in-betweens of `a` and `b` at each timestep.
 pub trait Interpolate: Send {
     fn interpolate(&mut self, a: &RgbImage, b: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>>;
+    /// Seconds spent inside model calls so far.
+    fn model_seconds(&self) -> f64 {
+        0.0
+    }
 }
 
 /// Counters for the report (`interpolate.*`).
@@ -131,6 +135,11 @@ impl InterpStage {
             next_synthetic: SYNTHETIC_ID,
             counts: InterpCounts::default(),
         }
+    }
+
+    /// Seconds spent inside the model so far.
+    pub fn model_seconds(&self) -> f64 {
+        self.model.model_seconds()
     }
 
     /// Feed the next input frame; returns output frames now decided.

@@ -8,7 +8,9 @@
 //!   is the one reported.
 //! - The encode stage commits the output only if nothing was aborted.
 
+pub mod gate;
 pub mod interp;
+pub mod models;
 pub mod runner;
 pub mod upscale;
 
@@ -86,4 +88,67 @@ impl StageMeter {
         self.add_busy(t.elapsed());
         r
     }
+}
+
+/// One pipeline stage: items in, items out, in order. `finish` flushes
+/// whatever the stage still holds when its input ends.
+pub trait Stage: Send + 'static {
+    type In: Send + 'static;
+    type Out: Send + 'static;
+    fn push(&mut self, item: Self::In) -> crate::error::Result<Vec<Self::Out>>;
+    fn finish(&mut self) -> crate::error::Result<Vec<Self::Out>>;
+}
+
+/// The body of a stage thread: receive, process, send, until the input
+/// ends (clean: flush and return the stage) or anything fails (record the
+/// error, set the abort flag, return None).
+pub fn run_stage<S: Stage>(
+    mut stage: S,
+    rx: crossbeam_channel::Receiver<S::In>,
+    tx: crossbeam_channel::Sender<S::Out>,
+    name: &'static str,
+    state: &RunState,
+    meter: &StageMeter,
+) -> Option<S> {
+    let send_all = |outs: Vec<S::Out>| -> bool {
+        for o in outs {
+            if tx.send(o).is_err() {
+                state.fail(Error::Disconnected(name));
+                return false;
+            }
+        }
+        true
+    };
+    for item in rx.iter() {
+        if state.aborted() {
+            return None;
+        }
+        match meter.time(|| stage.push(item)) {
+            Ok(outs) => {
+                meter.frames.fetch_add(1, Ordering::Relaxed);
+                if !send_all(outs) {
+                    return None;
+                }
+            }
+            Err(e) => {
+                state.fail(e);
+                return None;
+            }
+        }
+    }
+    if state.aborted() {
+        return None;
+    }
+    match meter.time(|| stage.finish()) {
+        Ok(outs) => {
+            if !send_all(outs) {
+                return None;
+            }
+        }
+        Err(e) => {
+            state.fail(e);
+            return None;
+        }
+    }
+    Some(stage)
 }

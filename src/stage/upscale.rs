@@ -22,6 +22,10 @@ pub trait Upscale: Send {
     fn tile_stats(&self) -> (u64, u64) {
         (0, 0)
     }
+    /// Seconds spent inside model calls so far.
+    fn model_seconds(&self) -> f64 {
+        0.0
+    }
 }
 
 /// Counters for the report (`upscale.*`).
@@ -72,6 +76,10 @@ impl UpscaleStage {
             resize_buf: Vec::new(),
             counts: UpscaleCounts::default(),
         }
+    }
+
+    pub fn model_seconds(&self) -> f64 {
+        self.model.as_ref().map_or(0.0, |m| m.model_seconds())
     }
 
     pub fn process(&mut self, s: Staged) -> Result<Frame> {

@@ -1,0 +1,429 @@
+//! Thumbnails and the raw similarity scores between two of them.
+//!
+//! Everything here is pure arithmetic on downscaled luma: no thresholds, no
+//! decisions. The classifier in `classify.rs` turns [`Scores`] into labels.
+
+/// Longest side of a thumbnail, in samples. The integer box-downscale factor
+/// is the smallest one that brings the long side to at most this, so 1080p
+/// becomes 480x270 (factor 4), 720p 426x240 (factor 3), 480p 320x240
+/// (factor 2) and anything up to 480 wide stays at full resolution.
+pub const THUMB_MAX_SIDE: usize = 480;
+
+/// Number of luma histogram bins kept per thumbnail (8 levels per bin on
+/// the 0..255 scale).
+pub const HIST_BINS: usize = 32;
+
+/// Side of the square analysis cell, in thumbnail samples. SSIM windows and
+/// change blocks are 2x2 cells (8x8 samples) taken with a stride of one cell,
+/// so each window overlaps its neighbours by half and a change straddling a
+/// cell border still falls entirely inside one window.
+pub const CELL: usize = 4;
+
+/// SSIM stabilising constants for an 8-bit dynamic range (Wang et al. 2004:
+/// K1 = 0.01, K2 = 0.03, L = 255).
+const SSIM_C1: f32 = (0.01 * 255.0) * (0.01 * 255.0);
+const SSIM_C2: f32 = (0.03 * 255.0) * (0.03 * 255.0);
+/// Structure-term constant, C3 = C2 / 2 as in the SSIM paper.
+const SSIM_C3: f32 = SSIM_C2 / 2.0;
+
+/// One luma plane as the decoder gives it: samples at native bit depth
+/// (8..=12) stored in u16, row-major, `stride` samples per row.
+#[derive(Clone, Copy, Debug)]
+pub struct Luma<'a> {
+    /// Samples, row-major; row `y` starts at `y * stride`.
+    pub data: &'a [u16],
+    /// Visible width in samples.
+    pub width: usize,
+    /// Visible height in rows.
+    pub height: usize,
+    /// Distance between the starts of two rows, in samples (>= width).
+    pub stride: usize,
+    /// Significant bits per sample (8..=12).
+    pub bit_depth: u8,
+}
+
+impl Luma<'_> {
+    /// Checks that the geometry is consistent with the data. [`thumbnail`]
+    /// never panics on a bad plane (it uses only the rows and columns that
+    /// exist), but a caller that wants a clear error can call this first.
+    pub fn check(&self) -> Result<(), String> {
+        if self.width == 0 || self.height == 0 {
+            return Err(format!(
+                "luma plane is {}x{} (expected width and height >= 1)",
+                self.width, self.height
+            ));
+        }
+        if self.stride < self.width {
+            return Err(format!(
+                "luma stride {} is smaller than width {} (expected stride >= width)",
+                self.stride, self.width
+            ));
+        }
+        if !(8..=16).contains(&self.bit_depth) {
+            return Err(format!(
+                "luma bit depth {} (expected 8..=16)",
+                self.bit_depth
+            ));
+        }
+        let need = (self.height - 1)
+            .checked_mul(self.stride)
+            .and_then(|n| n.checked_add(self.width));
+        match need {
+            Some(n) if n <= self.data.len() => Ok(()),
+            _ => Err(format!(
+                "luma buffer holds {} samples (expected >= {} for {}x{} with stride {})",
+                self.data.len(),
+                need.map_or_else(|| "overflow".to_string(), |n| n.to_string()),
+                self.width,
+                self.height,
+                self.stride
+            )),
+        }
+    }
+}
+
+/// Downscaled, normalised luma used for all comparisons: values are f32 on
+/// the 0..255 scale whatever the source bit depth.
+#[derive(Clone, Debug)]
+pub struct Thumb {
+    width: usize,
+    height: usize,
+    data: Vec<f32>,
+    /// Normalised luma histogram (sums to 1 unless the thumb is empty).
+    hist: [f32; HIST_BINS],
+    /// Mean luma, 0..255.
+    mean: f32,
+}
+
+impl Thumb {
+    /// Width in samples.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+    /// Height in samples.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+    /// Samples, row-major, no padding, 0..255.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+    /// Mean luma, 0..255.
+    pub fn mean(&self) -> f32 {
+        self.mean
+    }
+    /// Normalised 32-bin luma histogram.
+    pub fn hist(&self) -> &[f32; HIST_BINS] {
+        &self.hist
+    }
+    /// Whether the thumb has no samples (empty or unusable input plane).
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Builds a thumb directly from 0..255 samples (tests and synthetic
+    /// input). Extra samples are ignored; missing ones make the thumb
+    /// smaller (whole rows only).
+    pub fn from_samples(width: usize, height: usize, samples: &[f32]) -> Thumb {
+        let rows = samples
+            .len()
+            .checked_div(width)
+            .map_or(0, |r| height.min(r));
+        let n = width * rows;
+        let data: Vec<f32> = samples[..n].iter().map(|v| v.clamp(0.0, 255.0)).collect();
+        Thumb::finish(width, rows, data)
+    }
+
+    fn finish(width: usize, height: usize, data: Vec<f32>) -> Thumb {
+        let mut hist = [0f32; HIST_BINS];
+        let mut sum = 0f64;
+        let bin_scale = HIST_BINS as f32 / 256.0;
+        for &v in &data {
+            // v is clamped to 0..=255, so the bin is < HIST_BINS; `min`
+            // keeps that true without relying on it.
+            let bin = ((v * bin_scale) as usize).min(HIST_BINS - 1);
+            hist[bin] += 1.0;
+            sum += f64::from(v);
+        }
+        let n = data.len();
+        let mean = if n > 0 { (sum / n as f64) as f32 } else { 0.0 };
+        if n > 0 {
+            let inv = 1.0 / n as f32;
+            for h in &mut hist {
+                *h *= inv;
+            }
+        }
+        Thumb {
+            width,
+            height,
+            data,
+            hist,
+            mean,
+        }
+    }
+}
+
+/// Box-downscale factor used for a plane of this size (see [`THUMB_MAX_SIDE`]).
+pub fn thumb_factor(width: usize, height: usize) -> usize {
+    width.max(height).div_ceil(THUMB_MAX_SIDE).max(1)
+}
+
+/// Makes the comparison thumbnail of one decoded luma plane: an integer box
+/// downscale (see [`THUMB_MAX_SIDE`]) normalised to 0..255. A plane whose
+/// geometry does not match its buffer is cut down to the whole rows and
+/// columns that exist (see [`Luma::check`]); an unusable one gives an empty
+/// thumb, which compares as a cut against anything else.
+pub fn thumbnail(luma: &Luma) -> Thumb {
+    let width = luma.width.min(luma.stride);
+    // The last row only needs `width` samples, not a full stride.
+    let rows_in_data = luma.data.len().checked_div(luma.stride).map_or(0, |full| {
+        if luma.data.len() - full * luma.stride >= width {
+            full + 1
+        } else {
+            full
+        }
+    });
+    let height = luma.height.min(rows_in_data);
+    if width == 0 || height == 0 {
+        return Thumb::finish(0, 0, Vec::new());
+    }
+    let f = thumb_factor(width, height);
+    let tw = width / f;
+    let th = height / f;
+    if tw == 0 || th == 0 {
+        return Thumb::finish(0, 0, Vec::new());
+    }
+    let depth = u32::from(luma.bit_depth.clamp(1, 16));
+    let max_val = ((1u32 << depth) - 1) as f32;
+    let scale = 255.0 / (max_val * (f * f) as f32);
+    let mut out = Vec::with_capacity(tw * th);
+    let used = tw * f;
+    let mut acc = vec![0u32; used];
+    for ty in 0..th {
+        acc.iter_mut().for_each(|a| *a = 0);
+        for dy in 0..f {
+            let start = (ty * f + dy) * luma.stride;
+            // In range: row < height <= rows_in_data and used <= width.
+            let row = &luma.data[start..start + used];
+            for (a, &s) in acc.iter_mut().zip(row) {
+                *a += u32::from(s);
+            }
+        }
+        match f {
+            1 => out.extend(acc.iter().map(|&a| (a as f32 * scale).min(255.0))),
+            2 => out.extend(
+                acc.chunks_exact(2)
+                    .map(|c| ((c[0] + c[1]) as f32 * scale).min(255.0)),
+            ),
+            4 => out.extend(
+                acc.chunks_exact(4)
+                    .map(|c| ((c[0] + c[1] + c[2] + c[3]) as f32 * scale).min(255.0)),
+            ),
+            _ => out.extend(
+                acc.chunks_exact(f)
+                    .map(|c| (c.iter().sum::<u32>() as f32 * scale).min(255.0)),
+            ),
+        }
+    }
+    Thumb::finish(tw, th, out)
+}
+
+/// Raw scores for one transition a -> b. All of them go into JSON output.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Scores {
+    /// Mean SSIM over 8x8 windows (stride 4) of the thumbnails, -1..1
+    /// (1 = identical).
+    pub ssim: f32,
+    /// Mean of SSIM's structure (correlation) term over the same windows,
+    /// -1..1. Insensitive to brightness and contrast, so a fade keeps it
+    /// high while a cut drops it towards 0.
+    pub structure: f32,
+    /// Mean absolute luma difference over the whole thumbnail, 0..255.
+    pub mad: f32,
+    /// Largest mean absolute luma difference of any 8x8 window, 0..255.
+    /// Small local changes (a mouth) show here while `mad` stays tiny.
+    pub block_max: f32,
+    /// Largest mean absolute difference of any 8x8 window after removing
+    /// the global mean brightness change, 0..255. Equals `block_max` when
+    /// the brightness is unchanged; separates local change from a fade.
+    pub block_max_dc: f32,
+    /// Fraction of 8x8 windows whose mean absolute difference is above
+    /// [`CHANGED_WINDOW_LEVELS`], 0..1: how much of the picture changed.
+    pub changed: f32,
+    /// Total-variation distance of the 32-bin luma histograms, 0..1.
+    pub hist: f32,
+    /// Signed change of mean luma b - a, 0..255 scale.
+    pub luma_delta: f32,
+}
+
+/// A window whose mean absolute difference exceeds this many 0..255 levels
+/// counts as changed for [`Scores::changed`]. This only feeds a descriptive
+/// statistic; decisions use thresholds from `GateParams`.
+pub const CHANGED_WINDOW_LEVELS: f32 = 4.0;
+
+impl Scores {
+    /// Scores for two pictures that cannot be compared (different sizes,
+    /// empty): everything reads as totally different.
+    pub fn incomparable() -> Scores {
+        Scores {
+            ssim: 0.0,
+            structure: 0.0,
+            mad: 255.0,
+            block_max: 255.0,
+            block_max_dc: 255.0,
+            changed: 1.0,
+            hist: 1.0,
+            luma_delta: 0.0,
+        }
+    }
+
+    /// Whether these are the scores of [`Scores::incomparable`] inputs.
+    pub fn is_incomparable(&self) -> bool {
+        *self == Scores::incomparable()
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Cell {
+    sx: f32,
+    sy: f32,
+    sxx: f32,
+    syy: f32,
+    sxy: f32,
+    sad: f32,
+    sd: f32,
+}
+
+/// Compares two thumbnails. Thumbs of different sizes, or empty ones, give
+/// [`Scores::incomparable`] (which the classifier treats as a cut).
+pub fn compare(a: &Thumb, b: &Thumb) -> Scores {
+    if a.width != b.width || a.height != b.height || a.data.is_empty() {
+        return Scores::incomparable();
+    }
+    let w = a.width;
+    let h = a.height;
+    let n = a.data.len();
+
+    let hist = 0.5
+        * a.hist
+            .iter()
+            .zip(&b.hist)
+            .map(|(x, y)| (x - y).abs())
+            .sum::<f32>();
+    let luma_delta = b.mean - a.mean;
+
+    // Cell grid; a thumb smaller than one cell is one (partial) cell.
+    let cell = CELL.min(w).min(h).max(1);
+    let cw = w / cell;
+    let ch = h / cell;
+    let mut cells = vec![Cell::default(); cw * ch];
+    let mut total_ad = 0f64;
+    for cy in 0..ch {
+        for dy in 0..cell {
+            let y = cy * cell + dy;
+            let ra = &a.data[y * w..y * w + cw * cell];
+            let rb = &b.data[y * w..y * w + cw * cell];
+            let mut row_ad = 0f32;
+            for ((c, ca), cb) in cells[cy * cw..(cy + 1) * cw]
+                .iter_mut()
+                .zip(ra.chunks_exact(cell))
+                .zip(rb.chunks_exact(cell))
+            {
+                let mut s = Cell::default();
+                for (&x, &y) in ca.iter().zip(cb) {
+                    s.sx += x;
+                    s.sy += y;
+                    s.sxx += x * x;
+                    s.syy += y * y;
+                    s.sxy += x * y;
+                    s.sad += (x - y).abs();
+                    s.sd += y - x;
+                }
+                c.sx += s.sx;
+                c.sy += s.sy;
+                c.sxx += s.sxx;
+                c.syy += s.syy;
+                c.sxy += s.sxy;
+                c.sad += s.sad;
+                c.sd += s.sd;
+                row_ad += s.sad;
+            }
+            // Columns right of the last full cell still count for `mad`.
+            row_ad += a.data[y * w + cw * cell..(y + 1) * w]
+                .iter()
+                .zip(&b.data[y * w + cw * cell..(y + 1) * w])
+                .map(|(x, y)| (x - y).abs())
+                .sum::<f32>();
+            total_ad += f64::from(row_ad);
+        }
+    }
+    // Rows below the last full cell row still count for `mad`.
+    total_ad += a.data[ch * cell * w..]
+        .iter()
+        .zip(&b.data[ch * cell * w..])
+        .map(|(x, y)| f64::from((x - y).abs()))
+        .sum::<f64>();
+    let mad = (total_ad / n as f64) as f32;
+
+    // Windows of 2x2 cells with a stride of one cell (1x1 cell when the grid
+    // is a single row or column).
+    let span_x = if cw >= 2 { 2 } else { 1 };
+    let span_y = if ch >= 2 { 2 } else { 1 };
+    let wx = cw + 1 - span_x;
+    let wy = ch + 1 - span_y;
+    let win_n = (span_x * span_y * cell * cell) as f32;
+    let inv_n = 1.0 / win_n;
+    let mut ssim_sum = 0f64;
+    let mut struct_sum = 0f64;
+    let mut block_max = 0f32;
+    let mut block_max_dc = 0f32;
+    let mut changed = 0usize;
+    for y in 0..wy {
+        for x in 0..wx {
+            let mut s = Cell::default();
+            for j in 0..span_y {
+                for c in &cells[(y + j) * cw + x..(y + j) * cw + x + span_x] {
+                    s.sx += c.sx;
+                    s.sy += c.sy;
+                    s.sxx += c.sxx;
+                    s.syy += c.syy;
+                    s.sxy += c.sxy;
+                    s.sad += c.sad;
+                    s.sd += c.sd;
+                }
+            }
+            let mx = s.sx * inv_n;
+            let my = s.sy * inv_n;
+            let vx = (s.sxx * inv_n - mx * mx).max(0.0);
+            let vy = (s.syy * inv_n - my * my).max(0.0);
+            let cxy = s.sxy * inv_n - mx * my;
+            let l = (2.0 * mx * my + SSIM_C1) / (mx * mx + my * my + SSIM_C1);
+            let cs = (2.0 * cxy + SSIM_C2) / (vx + vy + SSIM_C2);
+            ssim_sum += f64::from(l * cs);
+            let st = (cxy + SSIM_C3) / ((vx * vy).sqrt() + SSIM_C3);
+            struct_sum += f64::from(st);
+            let bmad = s.sad * inv_n;
+            block_max = block_max.max(bmad);
+            if bmad > CHANGED_WINDOW_LEVELS {
+                changed += 1;
+            }
+            // Window mean difference with the global brightness change
+            // removed: |mean(d) - delta| is a lower bound of mean|d - delta|,
+            // and mean|d| - |delta| another; the larger is kept.
+            let local_dc = (s.sd * inv_n - luma_delta).abs();
+            let dc = local_dc.max(bmad - luma_delta.abs());
+            block_max_dc = block_max_dc.max(dc);
+        }
+    }
+    let windows = (wx * wy).max(1) as f64;
+    Scores {
+        ssim: (ssim_sum / windows) as f32,
+        structure: (struct_sum / windows) as f32,
+        mad,
+        block_max,
+        block_max_dc,
+        changed: (changed as f64 / windows) as f32,
+        hist,
+        luma_delta,
+    }
+}

@@ -1,0 +1,460 @@
+//! Choosing the execution provider: `auto` tries TensorRT, then CUDA, then
+//! CPU, and says in one line what it chose and why the others were skipped;
+//! an explicit GPU device that cannot be used is an error naming what is
+//! missing.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use ort::ep::{self, ExecutionProvider};
+use ort::session::builder::SessionBuilder;
+use ort::session::Session;
+use serde::{Deserialize, Serialize};
+
+use super::error::{one_line, ModelError, Result};
+use super::onnx_proto::probe_model;
+use super::runtime::Runtime;
+
+/// The `--device` choice. (The CLI can add `clap::ValueEnum` to this enum;
+/// give `TensorRt` `#[value(name = "tensorrt")]` so the names match serde's.)
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    /// TensorRT, then CUDA, then CPU: the first that works.
+    #[default]
+    Auto,
+    /// The CPU provider; always available.
+    Cpu,
+    /// The CUDA provider; an error when it cannot be used.
+    Cuda,
+    /// The TensorRT provider (with CUDA for nodes TensorRT does not take);
+    /// an error when it cannot be used.
+    #[serde(rename = "tensorrt")]
+    #[value(name = "tensorrt")]
+    TensorRt,
+}
+
+impl Device {
+    /// Every choice, in `--help` order.
+    pub const ALL: [Device; 4] = [Device::Auto, Device::Cpu, Device::Cuda, Device::TensorRt];
+
+    /// The name used on the command line and in config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+            Self::TensorRt => "tensorrt",
+        }
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Device {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Device::ALL
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| ModelError::InvalidSetting {
+                setting: "device",
+                value: format!("'{s}'"),
+                expected: "auto, cpu, cuda or tensorrt".into(),
+            })
+    }
+}
+
+/// A concrete execution provider, the result of [`select_device`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Provider {
+    Cpu,
+    Cuda,
+    TensorRt,
+}
+
+impl Provider {
+    /// Short lowercase name (`cpu`, `cuda`, `tensorrt`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+            Self::TensorRt => "tensorrt",
+        }
+    }
+
+    fn ort_name(self) -> &'static str {
+        match self {
+            Self::Cpu => ep::CPU::NAME,
+            Self::Cuda => ep::CUDA::NAME,
+            Self::TensorRt => ep::TensorRT::NAME,
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Device settings from the command line / config.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceOptions {
+    /// Which provider (`--device`).
+    pub device: Device,
+    /// Intra-op threads per session (`--threads`); `None` = all cores.
+    pub threads: Option<usize>,
+    /// GPU index for CUDA / TensorRT.
+    pub gpu: u32,
+    /// Folder for TensorRT engine and timing caches; `None` = no cache.
+    pub trt_cache_dir: Option<PathBuf>,
+    /// Let TensorRT build fp16 engines.
+    pub trt_fp16: bool,
+}
+
+/// The chosen provider with its settings; builds session options for every
+/// worker's session.
+#[derive(Clone, Debug)]
+pub struct ExecutionPlan {
+    provider: Provider,
+    summary: String,
+    threads: usize,
+    gpu: u32,
+    trt_cache: Option<String>,
+    trt_fp16: bool,
+}
+
+impl ExecutionPlan {
+    /// The provider sessions will use.
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    /// One line for the user, e.g.
+    /// `device: cpu (tensorrt: provider not in this ONNX Runtime build; cuda: ...)`.
+    pub fn summary(&self) -> &str {
+        &self.summary
+    }
+
+    /// Intra-op threads per session.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Session options for this plan: threads plus the provider(s), which
+    /// must register (no silent fallback to CPU).
+    pub(crate) fn session_builder(
+        &self,
+        rt: &Runtime,
+    ) -> std::result::Result<SessionBuilder, String> {
+        session_builder(
+            rt,
+            self.provider,
+            self.threads,
+            self.gpu,
+            self.trt_cache.as_deref(),
+            self.trt_fp16,
+        )
+    }
+}
+
+fn session_builder(
+    rt: &Runtime,
+    provider: Provider,
+    threads: usize,
+    gpu: u32,
+    trt_cache: Option<&str>,
+    trt_fp16: bool,
+) -> std::result::Result<SessionBuilder, String> {
+    let err = |e: &dyn fmt::Display| one_line(&e.to_string());
+    let builder = Session::builder(rt.environment()).map_err(|e| err(&e))?;
+    let builder = builder.with_intra_threads(threads).map_err(|e| err(&e))?;
+    let device_id = i32::try_from(gpu).map_err(|e| err(&e))?;
+    let cuda = || {
+        ep::CUDA::default()
+            .with_device_id(device_id)
+            .build()
+            .error_on_failure()
+    };
+    let eps = match provider {
+        Provider::Cpu => return Ok(builder),
+        Provider::Cuda => vec![cuda()],
+        Provider::TensorRt => {
+            let mut trt = ep::TensorRT::default()
+                .with_device_id(device_id)
+                .with_fp16(trt_fp16);
+            if let Some(dir) = trt_cache {
+                trt = trt
+                    .with_engine_cache(true)
+                    .with_engine_cache_path(dir)
+                    .with_timing_cache(true)
+                    .with_timing_cache_path(dir);
+            }
+            vec![trt.build().error_on_failure(), cuda()]
+        }
+    };
+    builder.with_execution_providers(eps).map_err(|e| err(&e))
+}
+
+/// Picks the provider for `opts.device` and checks that it really works by
+/// committing a one-node session with it (this catches a missing provider
+/// library, CUDA runtime, cuDNN, TensorRT or driver before the first frame).
+pub fn select_device(rt: &Runtime, opts: &DeviceOptions) -> Result<ExecutionPlan> {
+    let threads = match opts.threads {
+        Some(0) => {
+            return Err(ModelError::InvalidSetting {
+                setting: "thread count",
+                value: "0".into(),
+                expected: ">= 1".into(),
+            })
+        }
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let trt_cache = match &opts.trt_cache_dir {
+        None => None,
+        Some(dir) => Some(prepare_cache_dir(dir)?),
+    };
+    let mut plan = ExecutionPlan {
+        provider: Provider::Cpu,
+        summary: String::new(),
+        threads,
+        gpu: opts.gpu,
+        trt_cache,
+        trt_fp16: opts.trt_fp16,
+    };
+    let gpu_note = |p: Provider, plan: &ExecutionPlan| -> String {
+        let mut note = format!("GPU {}", plan.gpu);
+        if p == Provider::TensorRt {
+            if plan.trt_fp16 {
+                note.push_str(", fp16");
+            }
+            if let Some(dir) = &plan.trt_cache {
+                note.push_str(&format!(", engine cache {dir}"));
+            }
+        }
+        note
+    };
+    match opts.device {
+        Device::Cpu => {
+            plan.summary = format!("device: cpu (requested; {threads} threads)");
+        }
+        Device::Cuda | Device::TensorRt => {
+            let p = if opts.device == Device::Cuda {
+                Provider::Cuda
+            } else {
+                Provider::TensorRt
+            };
+            if let Err(skip) = probe(rt, p, &plan) {
+                return Err(ModelError::DeviceUnavailable {
+                    device: p.as_str().into(),
+                    reason: skip.long,
+                });
+            }
+            plan.provider = p;
+            plan.summary = format!("device: {p} (requested; {})", gpu_note(p, &plan));
+        }
+        Device::Auto => {
+            let mut skipped = Vec::new();
+            for p in [Provider::TensorRt, Provider::Cuda] {
+                match probe(rt, p, &plan) {
+                    Ok(()) => {
+                        plan.provider = p;
+                        break;
+                    }
+                    Err(skip) => skipped.push(format!("{p}: {}", skip.short)),
+                }
+            }
+            let chosen = plan.provider;
+            let detail = match chosen {
+                Provider::Cpu => format!("{threads} threads"),
+                p => gpu_note(p, &plan),
+            };
+            plan.summary = if skipped.is_empty() {
+                format!("device: {chosen} ({detail})")
+            } else {
+                format!("device: {chosen} ({detail}; {})", skipped.join("; "))
+            };
+        }
+    }
+    Ok(plan)
+}
+
+fn prepare_cache_dir(dir: &std::path::Path) -> Result<String> {
+    let text =
+        dir.to_str()
+            .filter(|s| !s.contains('\0'))
+            .ok_or_else(|| ModelError::InvalidSetting {
+                setting: "TensorRT cache folder",
+                value: dir.display().to_string(),
+                expected: "a UTF-8 path".into(),
+            })?;
+    std::fs::create_dir_all(dir).map_err(|e| ModelError::InvalidSetting {
+        setting: "TensorRT cache folder",
+        value: dir.display().to_string(),
+        expected: format!("a folder that can be created and written ({e})"),
+    })?;
+    Ok(text.to_string())
+}
+
+/// Why a provider could not be used: a short reason for the `auto` line
+/// and a longer one (with what to do) for an explicit request.
+struct Skip {
+    short: String,
+    long: String,
+}
+
+/// Registers provider `p` and commits the probe model with it; the error
+/// says what is missing.
+fn probe(rt: &Runtime, p: Provider, plan: &ExecutionPlan) -> std::result::Result<(), Skip> {
+    if !rt.has_provider(p.ort_name()) {
+        let short = "provider not in this ONNX Runtime build".to_string();
+        let long = format!(
+            "{short} ({}, ONNX Runtime {}, offers only {}; install the GPU build from the onnxruntime-gpu package, or point --ort-lib / ORT_DYLIB_PATH at one)",
+            rt.path().display(),
+            rt.version().unwrap_or("of unknown version"),
+            rt.available_providers().join(", ")
+        );
+        return Err(Skip { short, long });
+    }
+    let fail = |e: String| {
+        let text = explain(p, &e);
+        Skip {
+            short: text.clone(),
+            long: text,
+        }
+    };
+    let mut builder = session_builder(rt, p, 1, plan.gpu, plan.trt_cache.as_deref(), plan.trt_fp16)
+        .map_err(fail)?;
+    builder
+        .commit_from_memory(&probe_model())
+        .map(drop)
+        .map_err(|e| fail(one_line(&e.to_string())))
+}
+
+/// The library named just before "cannot open shared object file" in a
+/// dlopen error, e.g. `libcublasLt.so.12`.
+fn missing_library(raw: &str) -> Option<String> {
+    let at = raw.find("cannot open shared object")?;
+    let before = raw[..at].trim_end().trim_end_matches(':').trim_end();
+    let token = before.rsplit([' ', '\'', '"']).next()?;
+    let name = token.rsplit('/').next()?;
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// Turns a provider registration/initialisation failure into "what is
+/// missing: raw message".
+fn explain(p: Provider, raw: &str) -> String {
+    let lower = raw.to_ascii_lowercase();
+    let what = match missing_library(raw) {
+        Some(lib) => {
+            let l = lib.to_ascii_lowercase();
+            if l.starts_with("libonnxruntime_providers_") {
+                format!("the {p} provider library {lib} is missing beside libonnxruntime.so (install the complete onnxruntime-gpu build)")
+            } else if l.starts_with("libcudnn") {
+                format!("cuDNN ({lib}) is missing (install cuDNN 9 for CUDA 12, e.g. the nvidia-cudnn-cu12 package)")
+            } else if l.starts_with("libnvinfer") || l.starts_with("libnvonnxparser") {
+                format!(
+                    "the TensorRT libraries ({lib}) are missing (install TensorRT 10 for CUDA 12)"
+                )
+            } else if l.starts_with("libcuda.") || l.starts_with("libnvidia") {
+                format!("the NVIDIA driver is not installed ({lib} not found)")
+            } else if l.starts_with("libcu") || l.starts_with("libnv") {
+                format!(
+                    "the CUDA 12 runtime library {lib} is missing (install the CUDA runtime, e.g. nvidia-cuda-runtime-cu12 and nvidia-cublas-cu12)"
+                )
+            } else {
+                format!("a library the {p} provider needs ({lib}) is missing")
+            }
+        }
+        None if lower.contains("driver")
+            && (lower.contains("insufficient") || lower.contains("version")) =>
+        {
+            "the NVIDIA driver is too old for this CUDA runtime (update the driver)".to_string()
+        }
+        None if lower.contains("no cuda-capable device") || lower.contains("cudaerrornodevice") => {
+            "no NVIDIA GPU is visible (check the driver with nvidia-smi)".to_string()
+        }
+        None if lower.contains("invalid device ordinal") => {
+            "there is no GPU with that index (see nvidia-smi)".to_string()
+        }
+        None => format!("the {p} provider failed to start"),
+    };
+    format!("{what}: {raw}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_round_trip() {
+        for d in Device::ALL {
+            assert_eq!(d.as_str().parse::<Device>().ok(), Some(d));
+            let toml_text = toml::to_string(&Wrap { device: d }).expect("serialise");
+            assert_eq!(toml_text.trim(), format!("device = \"{}\"", d.as_str()));
+        }
+        let err = "gpu".parse::<Device>().expect_err("unknown");
+        assert_eq!(
+            err.to_string(),
+            "invalid device 'gpu' (expected auto, cpu, cuda or tensorrt)"
+        );
+    }
+
+    #[derive(Serialize)]
+    struct Wrap {
+        device: Device,
+    }
+
+    #[test]
+    fn explain_names_the_missing_piece() {
+        let cases = [
+            (
+                Provider::Cuda,
+                "Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.12: cannot open shared object file: No such file or directory",
+                "the CUDA 12 runtime library libcublasLt.so.12 is missing",
+            ),
+            (
+                Provider::Cuda,
+                "Failed to load library libonnxruntime_providers_cuda.so with error: libcudnn.so.9: cannot open shared object file",
+                "cuDNN (libcudnn.so.9) is missing",
+            ),
+            (
+                Provider::TensorRt,
+                "Failed to load library libonnxruntime_providers_tensorrt.so with error: libnvinfer.so.10: cannot open shared object file",
+                "the TensorRT libraries (libnvinfer.so.10) are missing",
+            ),
+            (
+                Provider::Cuda,
+                "Failed to load library libonnxruntime_providers_cuda.so with error: /opt/ort/lib/libonnxruntime_providers_cuda.so: cannot open shared object file: No such file or directory",
+                "the cuda provider library libonnxruntime_providers_cuda.so is missing",
+            ),
+            (
+                Provider::Cuda,
+                "Failed to load library libonnxruntime_providers_cuda.so with error: libcuda.so.1: cannot open shared object file",
+                "the NVIDIA driver is not installed (libcuda.so.1 not found)",
+            ),
+            (Provider::Cuda, "CUDA failure 100: no CUDA-capable device is detected ; GPU=0", "no NVIDIA GPU is visible"),
+            (
+                Provider::Cuda,
+                "CUDA failure 35: CUDA driver version is insufficient for CUDA runtime version",
+                "the NVIDIA driver is too old",
+            ),
+            (Provider::Cuda, "CUDA failure 101: invalid device ordinal", "there is no GPU with that index"),
+        ];
+        for (p, raw, want) in cases {
+            let m = explain(p, raw);
+            assert!(m.starts_with(want), "{m}");
+            assert!(m.ends_with(raw), "{m}");
+        }
+    }
+}

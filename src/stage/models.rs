@@ -1,0 +1,424 @@
+//! Loading the models a run needs, and adapting the ONNX sessions to the
+//! stage traits ([`Interpolate`], [`Upscale`]).
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayView3, ArrayView4};
+
+use crate::color::RgbImage;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::model::tiling::plan_tiles;
+use crate::model::{
+    select_device, Device, DeviceOptions, ExecutionPlan, Interpolator, Manifest, ModelError,
+    ModelKind, Provider, Runtime, TileConfig, Upscaler,
+};
+
+use super::interp::Interpolate;
+use super::upscale::Upscale;
+
+/// Model and runtime options from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct ModelOptions {
+    pub device: Device,
+    /// Intra-op threads per session (None: all cores).
+    pub threads: Option<usize>,
+    /// ONNX Runtime library (`--ort-lib`), else `ORT_DYLIB_PATH`, else the set-up path.
+    pub ort_lib: Option<PathBuf>,
+    /// Folder with models.toml (`--models`), else `AINIMOTION_MODELS`, else the built-in path.
+    pub models_dir: Option<PathBuf>,
+    pub trt_cache: Option<PathBuf>,
+    pub trt_fp16: bool,
+}
+
+/// The models folder: flag, then `AINIMOTION_MODELS`, then the folder the
+/// build baked in (this checkout's `models/`).
+pub fn models_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    match std::env::var_os("AINIMOTION_MODELS") {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models")),
+    }
+}
+
+fn model_err(e: ModelError) -> Error {
+    Error::Model(e.to_string())
+}
+
+/// The models for one run, and the device line to show the user.
+pub struct RunModels {
+    pub interpolator: Option<Box<dyn Interpolate>>,
+    pub upscaler: Option<Box<dyn Upscale>>,
+    pub device: String,
+}
+
+/// Load the runtime, pick the device and load every model the settings
+/// need (checked against the manifest), before the first frame.
+pub fn load(
+    cfg: &Config,
+    opts: &ModelOptions,
+    need_interp: bool,
+    need_upscale: bool,
+) -> Result<RunModels> {
+    if !need_interp && !need_upscale {
+        return Ok(RunModels {
+            interpolator: None,
+            upscaler: None,
+            device: "none".into(),
+        });
+    }
+    let dir = models_dir(opts.models_dir.as_deref());
+    let manifest = Manifest::load(dir.join("models.toml")).map_err(model_err)?;
+    let rt = Runtime::load(opts.ort_lib.as_deref()).map_err(model_err)?;
+    let plan = select_device(
+        rt,
+        &DeviceOptions {
+            device: opts.device,
+            threads: opts.threads,
+            gpu: 0,
+            trt_cache_dir: opts.trt_cache.clone(),
+            trt_fp16: opts.trt_fp16,
+        },
+    )
+    .map_err(model_err)?;
+    let interpolator: Option<Box<dyn Interpolate>> = if need_interp {
+        let entry = manifest
+            .get_kind(&cfg.interpolate.model, ModelKind::Interpolate)
+            .map_err(model_err)?;
+        let verified = entry.verify().map_err(model_err)?;
+        Some(Box::new(RifeAdapter {
+            inner: Interpolator::new(rt, &verified, &plan).map_err(model_err)?,
+        }))
+    } else {
+        None
+    };
+    let upscaler: Option<Box<dyn Upscale>> = if need_upscale {
+        let entry = manifest
+            .get_kind(&cfg.upscale.model, ModelKind::Upscale)
+            .map_err(model_err)?;
+        let verified = entry.verify().map_err(model_err)?;
+        let tileable = entry.tileable;
+        let inner = Upscaler::new(rt, &verified, &plan).map_err(model_err)?;
+        Some(Box::new(SrAdapter::new(
+            inner,
+            &plan,
+            cfg.upscale.tile,
+            tileable,
+        )?))
+    } else {
+        None
+    };
+    Ok(RunModels {
+        interpolator,
+        upscaler,
+        device: plan.summary().to_string(),
+    })
+}
+
+/// RIFE behind [`Interpolate`]: one call per pair, every timestep of the
+/// pair in one batch.
+struct RifeAdapter {
+    inner: Interpolator,
+}
+
+fn view4(img: &RgbImage) -> Result<ArrayView4<'_, f32>> {
+    ArrayView4::from_shape((1, 3, img.height, img.width), &img.data)
+        .map_err(|e| Error::Model(format!("internal error: frame buffer shape: {e}")))
+}
+
+fn to_images(out: ndarray::Array4<f32>) -> Vec<RgbImage> {
+    let (n, _, h, w) = out.dim();
+    let out = out.as_standard_layout().into_owned();
+    let flat = out.into_raw_vec_and_offset().0;
+    flat.chunks_exact(3 * h * w)
+        .take(n)
+        .map(|c| RgbImage {
+            width: w,
+            height: h,
+            data: c.to_vec(),
+        })
+        .collect()
+}
+
+impl Interpolate for RifeAdapter {
+    fn interpolate(&mut self, a: &RgbImage, b: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>> {
+        let n = ts.len();
+        let (va, vb) = (view4(a)?, view4(b)?);
+        let shape = (n, 3, a.height, a.width);
+        let (ba, bb) = match (va.broadcast(shape), vb.broadcast(shape)) {
+            (Some(x), Some(y)) => (x, y),
+            _ => {
+                return Err(Error::Model(
+                    "internal error: cannot batch interpolation inputs".into(),
+                ))
+            }
+        };
+        let out = self.inner.run(ba, bb, ts).map_err(model_err)?;
+        Ok(to_images(out))
+    }
+
+    fn model_seconds(&self) -> f64 {
+        self.inner.model_time().as_secs_f64()
+    }
+}
+
+/// Smallest tile before out-of-memory becomes an error.
+const MIN_TILE: usize = 64;
+/// Tiles per model call.
+const TILE_BATCH: usize = 4;
+/// Overlap between tiles: animevideov3 tiles equal the whole frame exactly
+/// from 40 px (measured); 48 keeps a margin.
+const OVERLAP: usize = 48;
+
+/// Super-resolution behind [`Upscale`], tiled, with out-of-memory fallback.
+struct SrAdapter {
+    inner: Upscaler,
+    tiles: TileConfig,
+    tiles_run: u64,
+    fallbacks: u64,
+}
+
+impl SrAdapter {
+    /// Tile size: `--tile` if given (only for tileable models); else the
+    /// whole frame up to 1080p on CPU (memory is plentiful and tiles only
+    /// add overlap work) and 512 px tiles on a GPU or above 1080p.
+    fn new(inner: Upscaler, plan: &ExecutionPlan, tile: u32, tileable: bool) -> Result<SrAdapter> {
+        let tiles = if !tileable {
+            TileConfig::WHOLE_FRAME
+        } else if tile > 0 {
+            TileConfig::new(tile as usize, OVERLAP.min(tile as usize / 4)).map_err(model_err)?
+        } else if plan.provider() == Provider::Cpu {
+            TileConfig::new(1088, OVERLAP).map_err(model_err)?
+        } else {
+            TileConfig::new(512, OVERLAP).map_err(model_err)?
+        };
+        Ok(SrAdapter {
+            inner,
+            tiles,
+            tiles_run: 0,
+            fallbacks: 0,
+        })
+    }
+}
+
+fn is_out_of_memory(e: &ModelError) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    [
+        "out of memory",
+        "failed to allocate",
+        "cudaerrormemoryallocation",
+        "bad_alloc",
+    ]
+    .iter()
+    .any(|p| text.contains(p))
+}
+
+impl Upscale for SrAdapter {
+    fn scale(&self) -> u32 {
+        self.inner.scale() as u32
+    }
+
+    fn upscale(&mut self, img: &RgbImage) -> Result<RgbImage> {
+        let view = ArrayView3::from_shape((3, img.height, img.width), &img.data)
+            .map_err(|e| Error::Model(format!("internal error: frame buffer shape: {e}")))?;
+        loop {
+            match self.inner.upscale_frame(view, &self.tiles, TILE_BATCH) {
+                Ok(out) => {
+                    self.tiles_run += plan_tiles(img.height, img.width, &self.tiles)
+                        .map_or(1, |t| t.len() as u64);
+                    let (_, h, w) = out.dim();
+                    let data = out
+                        .as_standard_layout()
+                        .into_owned()
+                        .into_raw_vec_and_offset()
+                        .0;
+                    return Ok(RgbImage {
+                        width: w,
+                        height: h,
+                        data,
+                    });
+                }
+                Err(e) if is_out_of_memory(&e) => {
+                    let current = self.tiles.tile.min(img.width.max(img.height));
+                    let next = current / 2;
+                    if next < MIN_TILE {
+                        return Err(Error::Model(format!(
+                            "out of memory even with {current} px tiles ({e}); try --device cpu, a smaller model, or a smaller output size"
+                        )));
+                    }
+                    eprintln!("warning: out of device memory; retrying with {next} px tiles");
+                    self.fallbacks += 1;
+                    self.tiles = TileConfig::new(next, OVERLAP.min(next / 4)).map_err(model_err)?;
+                }
+                Err(e) => return Err(model_err(e)),
+            }
+        }
+    }
+
+    fn tile_stats(&self) -> (u64, u64) {
+        (self.tiles_run, self.fallbacks)
+    }
+
+    fn model_seconds(&self) -> f64 {
+        self.inner.model_time().as_secs_f64()
+    }
+}
+
+/// One model as `info --models` reports it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ModelStatus {
+    pub name: String,
+    pub kind: String,
+    pub scale: u32,
+    pub file: PathBuf,
+    pub present: bool,
+    /// sha256 matches the manifest.
+    pub valid: bool,
+    /// The ONNX Runtime session loads and its inputs/outputs match the manifest.
+    pub loads: Option<bool>,
+    pub problem: Option<String>,
+    pub inputs: Vec<String>,
+    pub output: String,
+    pub tileable: bool,
+    pub licence: String,
+    pub source: String,
+    pub description: String,
+}
+
+/// `info --models`: the manifest, each file's state, and the device.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ModelsInfo {
+    pub manifest: PathBuf,
+    pub runtime: Option<String>,
+    pub device: Option<String>,
+    pub problem: Option<String>,
+    pub models: Vec<ModelStatus>,
+}
+
+/// Check every model of the manifest: file present, sha256, and (when the
+/// runtime loads) a real session with matching inputs/outputs.
+pub fn models_info(opts: &ModelOptions) -> Result<ModelsInfo> {
+    let dir = models_dir(opts.models_dir.as_deref());
+    let path = dir.join("models.toml");
+    let manifest = Manifest::load(&path).map_err(model_err)?;
+    let mut info = ModelsInfo {
+        manifest: path,
+        runtime: None,
+        device: None,
+        problem: None,
+        models: Vec::new(),
+    };
+    let runtime = match Runtime::load(opts.ort_lib.as_deref()) {
+        Ok(rt) => {
+            info.runtime = Some(format!(
+                "{} ({})",
+                rt.path().display(),
+                rt.version().unwrap_or("unknown version")
+            ));
+            Some(rt)
+        }
+        Err(e) => {
+            info.problem = Some(e.to_string());
+            None
+        }
+    };
+    let plan = runtime.and_then(|rt| {
+        let opts = DeviceOptions {
+            device: opts.device,
+            threads: opts.threads,
+            gpu: 0,
+            trt_cache_dir: opts.trt_cache.clone(),
+            trt_fp16: opts.trt_fp16,
+        };
+        match select_device(rt, &opts) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                info.problem = Some(e.to_string());
+                None
+            }
+        }
+    });
+    info.device = plan.as_ref().map(|p| p.summary().to_string());
+    for entry in manifest.models() {
+        let mut st = ModelStatus {
+            name: entry.name.clone(),
+            kind: entry.kind.as_str().to_string(),
+            scale: entry.scale,
+            file: entry.path().to_path_buf(),
+            present: entry.path().is_file(),
+            valid: false,
+            loads: None,
+            problem: None,
+            inputs: entry.inputs.clone(),
+            output: entry.output.clone(),
+            tileable: entry.tileable,
+            licence: entry.licence.clone(),
+            source: format!("{} {}", entry.source_package, entry.source_path),
+            description: entry.description.clone(),
+        };
+        match entry.verify() {
+            Ok(verified) => {
+                st.valid = true;
+                if let (Some(rt), Some(plan)) = (runtime, plan.as_ref()) {
+                    let loaded = match entry.kind {
+                        ModelKind::Upscale => Upscaler::new(rt, &verified, plan).map(|_| ()),
+                        ModelKind::Interpolate => {
+                            Interpolator::new(rt, &verified, plan).map(|_| ())
+                        }
+                    };
+                    st.loads = Some(loaded.is_ok());
+                    if let Err(e) = loaded {
+                        st.problem = Some(e.to_string());
+                    }
+                }
+            }
+            Err(e) => st.problem = Some(e.to_string()),
+        }
+        info.models.push(st);
+    }
+    Ok(info)
+}
+
+/// Human-readable `info --models`.
+pub fn render_models(info: &ModelsInfo) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "manifest: {}", info.manifest.display());
+    let _ = writeln!(
+        s,
+        "runtime:  {}",
+        info.runtime.as_deref().unwrap_or("not loaded")
+    );
+    let _ = writeln!(s, "{}", info.device.as_deref().unwrap_or("device: none"));
+    if let Some(p) = &info.problem {
+        let _ = writeln!(s, "problem:  {p}");
+    }
+    for m in &info.models {
+        let state = match (m.present, m.valid, m.loads) {
+            (false, _, _) => "MISSING (run ./setup.sh)",
+            (true, false, _) => "INVALID (sha256 mismatch or unreadable; run ./setup.sh)",
+            (true, true, Some(false)) => "DOES NOT LOAD",
+            (true, true, Some(true)) => "ok",
+            (true, true, None) => "ok (not loaded: no runtime)",
+        };
+        let _ = writeln!(
+            s,
+            "  {:<28} {:<11} x{} {}  [{}]",
+            m.name, m.kind, m.scale, state, m.licence
+        );
+        let _ = writeln!(
+            s,
+            "    {} -> {}{}; {}",
+            m.inputs.join(", "),
+            m.output,
+            if m.tileable { "" } else { ", whole-frame only" },
+            m.description
+        );
+        if let Some(p) = &m.problem {
+            let _ = writeln!(s, "    problem: {p}");
+        }
+    }
+    s
+}
