@@ -635,7 +635,7 @@ fn output_sizes_for_scale_height_width_on_an_odd_input() {
         let (code, _, err) = run(&a);
         assert_eq!(code, 0, "{args:?}: {err}");
         let got = dims(&out);
-        assert!(got.0 % 2 == 0 && got.1 % 2 == 0);
+        assert!(got.0.is_multiple_of(2) && got.1.is_multiple_of(2));
         assert!(
             got.0.abs_diff(want.0) <= 2 && got.1.abs_diff(want.1) <= 2,
             "{args:?}: {got:?}, expected about {want:?}"
