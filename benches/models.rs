@@ -73,7 +73,6 @@ fn reference_dir() -> Option<PathBuf> {
     [
         std::env::var_os("AINIMOTION_REFERENCE_MODELS").map(PathBuf::from),
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models-reference")),
-        Some(PathBuf::from("/work/shared/models-reference")),
     ]
     .into_iter()
     .flatten()

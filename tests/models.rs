@@ -50,7 +50,6 @@ fn reference_dir() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("AINIMOTION_REFERENCE_MODELS").map(PathBuf::from),
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models-reference")),
-        Some(PathBuf::from("/work/shared/models-reference")),
     ];
     candidates
         .into_iter()
@@ -833,10 +832,7 @@ fn sessions_pad_crop_and_batch_with_tiny_models() {
 #[test]
 fn project_manifest_models_load_and_run() {
     let Some(rt) = runtime() else { return };
-    let candidates = [
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/models.toml"),
-        PathBuf::from("/work/main/models/models.toml"),
-    ];
+    let candidates = [Path::new(env!("CARGO_MANIFEST_DIR")).join("models/models.toml")];
     let Some(path) = candidates.iter().find(|p| p.is_file()) else {
         eprintln!("skipping: no models/models.toml");
         return;
@@ -952,4 +948,108 @@ fn fixed_batch_graphs_run_item_by_item_and_bad_ranks_are_named() {
         .unwrap_or_default();
     assert_eq!(msg, "model input 'input' of rank3.onnx has rank 3 [?, 3, ?] (expected 4: [batch, 3, height, width])");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 4's numerical check: each model built by models/build.py gives the
+/// same output as the reference conversion in ../shared/models-reference on
+/// the same input (max abs difference <= 1e-4).
+#[test]
+fn project_models_match_the_reference_conversions() {
+    let Some(rt) = runtime() else { return };
+    let Some(refs) = reference_dir() else {
+        eprintln!("skipping: ../shared/models-reference is absent");
+        return;
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/models.toml");
+    let Ok(manifest) = Manifest::load(&path) else {
+        eprintln!("skipping: models not built (run ./setup.sh)");
+        return;
+    };
+    let plan = cpu_plan(rt);
+    // Deterministic pseudo-random input in 0..1.
+    let noise = |n: usize, seed: u64| -> Vec<f32> {
+        let mut s = seed | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s % 10_000) as f32 / 10_000.0
+            })
+            .collect()
+    };
+    let run = |file: &Path, inputs: Vec<(&str, ndarray::ArrayD<f32>)>| -> Vec<f32> {
+        let mut session = ort::session::Session::builder(rt.environment())
+            .expect("builder")
+            .commit_from_file(file)
+            .expect("session");
+        let values: Vec<(String, ort::value::DynValue)> = inputs
+            .into_iter()
+            .map(|(n, a)| {
+                (
+                    n.to_string(),
+                    ort::value::Tensor::from_array(a)
+                        .expect("tensor")
+                        .into_dyn(),
+                )
+            })
+            .collect();
+        let out = session.run(values).expect("run");
+        let (_, data) = out[0].try_extract_tensor::<f32>().expect("f32 output");
+        data.to_vec()
+    };
+    let cases = [
+        (
+            "animevideov3",
+            "realesr-animevideov3-x4.onnx",
+            32usize,
+            48usize,
+        ),
+        (
+            "realesrgan-x4plus-anime-6b",
+            "RealESRGAN_x4plus_anime_6B.onnx",
+            16,
+            20,
+        ),
+        ("realcugan-se-2x", "realcugan-se-up2x-prepad18.onnx", 68, 84),
+        ("rife-4.26", "rife-v4.25or4.26-scale1.onnx", 64, 128),
+    ];
+    for (name, reference, h, w) in cases {
+        let entry = manifest.get(name).expect("model in manifest");
+        let ours = entry.verify().expect("model file matches the manifest");
+        let refp = refs.join(reference);
+        if !refp.is_file() {
+            eprintln!("skipping {name}: no reference file");
+            continue;
+        }
+        let img = |seed| {
+            ndarray::Array4::from_shape_vec((1, 3, h, w), noise(3 * h * w, seed))
+                .expect("shape")
+                .into_dyn()
+        };
+        let inputs = || -> Vec<(&str, ndarray::ArrayD<f32>)> {
+            if entry.inputs.len() == 3 {
+                vec![
+                    ("img0", img(1)),
+                    ("img1", img(2)),
+                    (
+                        "timestep",
+                        ndarray::Array4::from_elem((1, 1, 1, 1), 0.5f32).into_dyn(),
+                    ),
+                ]
+            } else {
+                vec![(entry.inputs[0].as_str(), img(3))]
+            }
+        };
+        let a = run(ours.path(), inputs());
+        let b = run(&refp, inputs());
+        assert_eq!(a.len(), b.len(), "{name}: output sizes differ");
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        eprintln!("{name}: max abs difference to the reference {worst:e}");
+        assert!(worst <= 1e-4, "{name}: max abs difference {worst}");
+    }
 }
