@@ -965,7 +965,7 @@ fn project_models_match_the_reference_conversions() {
         eprintln!("skipping: models not built (run ./setup.sh)");
         return;
     };
-    let plan = cpu_plan(rt);
+    // The reference files are run through plain sessions, like ours, on the CPU.
     // Deterministic pseudo-random input in 0..1.
     let noise = |n: usize, seed: u64| -> Vec<f32> {
         let mut s = seed | 1;
