@@ -35,13 +35,7 @@ pub fn analyze(path: &Path, clip: Option<ClipRange>, config: &Config) -> Result<
     for frame in rx.iter() {
         let pic: Arc<_> = frame.picture;
         times.push(ts_seconds(frame.pts, fmt.time_base));
-        let luma = Luma {
-            data: &pic.planes[0],
-            width: pic.width,
-            height: pic.height,
-            stride: pic.width,
-            bit_depth: pic.depth,
-        };
+        let luma = Luma::of(&pic);
         transitions.extend(gate.push(thumbnail(&luma)));
     }
     transitions.extend(gate.finish());

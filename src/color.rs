@@ -162,16 +162,19 @@ pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> P
     let lv = levels(depth, cm.full_range);
     let max = ((1u32 << depth) - 1) as f32;
     let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
+    // Clamped (R, G, B) at pixel i and its luma.
+    let sample = |i: usize| -> (f32, f32, f32, f32) {
+        let (rv, gv, bv) = (
+            r[i].clamp(0.0, 1.0),
+            g[i].clamp(0.0, 1.0),
+            b[i].clamp(0.0, 1.0),
+        );
+        (rv, gv, bv, kr * rv + kg * gv + kb * bv)
+    };
     let mut y_plane = vec![0u16; w * h];
     y_plane.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
         for (x, out) in row.iter_mut().enumerate() {
-            let i = y * w + x;
-            let (rv, gv, bv) = (
-                r[i].clamp(0.0, 1.0),
-                g[i].clamp(0.0, 1.0),
-                b[i].clamp(0.0, 1.0),
-            );
-            let yy = kr * rv + kg * gv + kb * bv;
+            let (_, _, _, yy) = sample(y * w + x);
             *out = quantise(yy * lv.y_scale + lv.y_off, max);
         }
     });
@@ -196,13 +199,7 @@ pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> P
                         if x >= w {
                             continue;
                         }
-                        let i = y * w + x;
-                        let (rv, gv, bv) = (
-                            r[i].clamp(0.0, 1.0),
-                            g[i].clamp(0.0, 1.0),
-                            b[i].clamp(0.0, 1.0),
-                        );
-                        let yy = kr * rv + kg * gv + kb * bv;
+                        let (rv, _, bv, yy) = sample(y * w + x);
                         su += (bv - yy) / (2.0 * (1.0 - kb));
                         sv += (rv - yy) / (2.0 * (1.0 - kr));
                         count += 1.0;

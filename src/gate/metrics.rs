@@ -42,7 +42,18 @@ pub struct Luma<'a> {
     pub bit_depth: u8,
 }
 
-impl Luma<'_> {
+impl<'a> Luma<'a> {
+    /// The luma plane of a decoded picture.
+    pub fn of(pic: &'a crate::picture::Picture) -> Luma<'a> {
+        Luma {
+            data: &pic.planes[0],
+            width: pic.width,
+            height: pic.height,
+            stride: pic.width,
+            bit_depth: pic.depth,
+        }
+    }
+
     /// Checks that the geometry is consistent with the data. [`thumbnail`]
     /// never panics on a bad plane (it uses only the rows and columns that
     /// exist), but a caller that wants a clear error can call this first.

@@ -65,7 +65,7 @@ pub enum ModelError {
     },
 
     /// The model file named by the manifest does not exist.
-    #[error("model file {} for '{model}' not found (build the models, or fix `file` in {})", path.display(), manifest.display())]
+    #[error("model file {} for '{model}' not found (run ./setup.sh to build the models, or fix `file` in {})", path.display(), manifest.display())]
     ModelFileMissing {
         path: PathBuf,
         model: String,
@@ -77,7 +77,7 @@ pub enum ModelError {
     ModelFileRead { path: PathBuf, reason: String },
 
     /// The model file's sha256 differs from the manifest.
-    #[error("sha256 mismatch for {}: expected {expected}, got {actual} (the file is corrupt or another version: rebuild it, or fix `sha256` in {})", path.display(), manifest.display())]
+    #[error("sha256 mismatch for {}: expected {expected}, got {actual} (the file is corrupt or another version: run ./setup.sh to rebuild it, or fix `sha256` in {})", path.display(), manifest.display())]
     ChecksumMismatch {
         path: PathBuf,
         manifest: PathBuf,

@@ -113,13 +113,7 @@ impl GateStage {
             self.first = Some(frame.index);
         }
         let pic = &frame.picture;
-        let luma = Luma {
-            data: &pic.planes[0],
-            width: pic.width,
-            height: pic.height,
-            stride: pic.width,
-            bit_depth: pic.depth,
-        };
+        let luma = Luma::of(pic);
         let transitions = match self.gate.as_mut() {
             Some(g) => g.push(thumbnail(&luma)),
             None => Vec::new(),
