@@ -606,3 +606,33 @@ fn bad_settings_name_the_file_and_key() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown preset 'nope'"), "{err}");
 }
+
+#[test]
+fn rotation_tag_survives() {
+    let Some(input) = media("robust/misc/video_rotation_90.mp4") else {
+        return;
+    };
+    let dir = tmpdir();
+    let out = dir.path().join("out.mp4");
+    let (code, _, err) = run(&[
+        "enhance",
+        "--preset",
+        "reencode",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--encoder-preset",
+        "ultrafast",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, text, err) = run(&["info", out.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["video"]["rotation"].as_f64().unwrap().abs(),
+        90.0,
+        "{}",
+        v["video"]
+    );
+}

@@ -851,3 +851,95 @@ fn missing_runtime_and_bad_device_are_one_line_errors() {
         "{v}"
     );
 }
+
+/// The upscale stage (colour conversion, tiling with 128 px tiles, resize,
+/// conversion back) against a direct whole-frame ONNX Runtime run of the
+/// same model on the same decoded frame, with the reference's downscale and
+/// luma computed here independently: luma within 1 code value (1/255).
+#[test]
+fn pipeline_upscale_matches_a_direct_model_run_within_1_255() {
+    use ainimotion::color::{to_rgb, Colorimetry, Matrix};
+    use ainimotion::media::decode::VideoDecoder;
+    use ainimotion::model::{select_device, DeviceOptions, Manifest, ModelKind, Runtime, Upscaler};
+    use ainimotion::stage::interp::Staged;
+    use ainimotion::stage::upscale::UpscaleStage;
+    use std::sync::Arc;
+    let Some(input) = media("anime/realesrgan_onepiece_demo.mp4") else {
+        return;
+    };
+    if !models_ready() {
+        return;
+    }
+    ainimotion::media::init(0);
+    let mut dec = VideoDecoder::open(&input, None).unwrap();
+    let fmt = dec.format().clone();
+    let frame = dec.next_frame().unwrap().unwrap();
+    let pic = frame.picture.clone();
+    assert_eq!((pic.width, pic.height, pic.depth), (640, 480, 8));
+    // SD and untagged: BT.601, limited range.
+    let cm = Colorimetry {
+        matrix: fmt.colors.effective_matrix(fmt.height),
+        full_range: false,
+    };
+    assert_eq!(cm.matrix, Matrix::Bt601);
+
+    // Pipeline path, forced to tile.
+    let mut flags = toml::Table::new();
+    flags.insert(
+        "upscale".into(),
+        toml::Value::Table(toml::toml! { tile = 128 }),
+    );
+    let cfg = ainimotion::config::resolve("upscale-only", None, &flags).unwrap();
+    let models = ainimotion::stage::models::load(&cfg, &Default::default(), false, true).unwrap();
+    let mut stage = UpscaleStage::new(models.upscaler, 1280, 960, cm, true);
+    let out = stage
+        .process(Staged {
+            frame: ainimotion::picture::Frame {
+                index: 0,
+                pts: 0,
+                sub: 0,
+                picture: Arc::clone(&pic),
+            },
+            picture_id: 0,
+        })
+        .unwrap();
+    assert!(stage.counts.tiles > 1, "the stage did not tile");
+
+    // Direct path: the model on the whole frame, then a 2x2 area downscale
+    // and BT.601 limited-range luma computed here.
+    let rgb = to_rgb(&pic, cm);
+    let manifest = Manifest::load(models_dir().join("models.toml")).unwrap();
+    let rt = Runtime::load(None).unwrap();
+    let plan = select_device(rt, &DeviceOptions::default()).unwrap();
+    let entry = manifest
+        .get_kind("animevideov3", ModelKind::Upscale)
+        .unwrap();
+    let mut sr = Upscaler::new(rt, &entry.verify().unwrap(), &plan).unwrap();
+    let view = ndarray::ArrayView4::from_shape((1, 3, 480, 640), &rgb.data).unwrap();
+    let big = sr.run(view).unwrap();
+    let (w, h) = (1280usize, 960usize);
+    let mut worst = 0i32;
+    for y in 0..h {
+        for x in 0..w {
+            let mut c = [0.0f32; 3];
+            for (ch, v) in c.iter_mut().enumerate() {
+                let mut s = 0.0;
+                for dy in 0..2 {
+                    for dx in 0..2 {
+                        s += big[[0, ch, 2 * y + dy, 2 * x + dx]].clamp(0.0, 1.0);
+                    }
+                }
+                *v = s / 4.0;
+            }
+            let luma = 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+            let code = (16.0 + 219.0 * luma).round() as i32;
+            let got = out.picture.planes[0][y * w + x] as i32;
+            worst = worst.max((code - got).abs());
+        }
+    }
+    eprintln!("pipeline vs direct ONNX Runtime: worst luma difference {worst} code value(s)");
+    assert!(
+        worst <= 1,
+        "pipeline differs from the direct model run by {worst}/255"
+    );
+}

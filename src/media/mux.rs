@@ -275,6 +275,22 @@ impl Muxer {
                 ost.set_metadata(md);
                 // SAFETY: both stream pointers are valid; disposition is an int field.
                 unsafe { (*ost.as_mut_ptr()).disposition = (*ist.as_ptr()).disposition };
+                // Keep the display matrix (rotation/flip): the pipeline never
+                // rotates pixels, so the input's orientation tag stays true.
+                // SAFETY: av_stream_get_side_data returns a pointer into the
+                // input stream valid while `copier` lives, with its size; the
+                // new side-data buffer has exactly that size.
+                unsafe {
+                    let kind = ff::ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX;
+                    let mut size = 0usize;
+                    let src = ff::ffi::av_stream_get_side_data(ist.as_ptr(), kind, &mut size);
+                    if !src.is_null() && size > 0 {
+                        let dst = ff::ffi::av_stream_new_side_data(ost.as_mut_ptr(), kind, size);
+                        if !dst.is_null() {
+                            std::ptr::copy_nonoverlapping(src, dst, size);
+                        }
+                    }
+                }
             }
         }
 
