@@ -443,7 +443,7 @@ fn errors_are_one_line_and_leave_nothing() {
 }
 
 #[test]
-fn interrupt_leaves_no_output() {
+fn interrupt_and_terminate_leave_no_output_and_a_rerun_succeeds() {
     let dir = tmpdir();
     let input = dir.path().join("in.mkv");
     make_clip(
@@ -454,30 +454,55 @@ fn interrupt_leaves_no_output() {
         &["-c:v", "libx264", "-preset", "ultrafast"],
     );
     let out = dir.path().join("out.mkv");
-    let mut child = bin()
-        .args([
-            "enhance",
-            "--preset",
-            "reencode",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "-q",
-            "--encoder-preset",
-            "slow",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    // SIGINT, as Ctrl-C sends.
-    let _ = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "interrupted run exits 130");
-    assert!(!out.exists(), "no output under the target name");
-    assert_eq!(stray_files(dir.path(), &["in.mkv"]), Vec::<String>::new());
+    for signal in ["-INT", "-TERM"] {
+        let mut child = bin()
+            .args([
+                "enhance",
+                "--preset",
+                "reencode",
+                input.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+                "-q",
+                "--encoder-preset",
+                "slow",
+            ])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let _ = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(130),
+            "{signal}: a stopped run exits 130"
+        );
+        assert!(!out.exists(), "{signal}: no output under the target name");
+        assert_eq!(
+            stray_files(dir.path(), &["in.mkv"]),
+            Vec::<String>::new(),
+            "{signal}: stray files"
+        );
+    }
+    // The same command then runs to completion.
+    let (code, _, err) = run(&[
+        "enhance",
+        "--preset",
+        "reencode",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--clip",
+        "0-1",
+        "--encoder-preset",
+        "ultrafast",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.exists());
 }
 
 // ------------------------------------------------------------ info
