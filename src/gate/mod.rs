@@ -10,8 +10,12 @@
 //! thumbnail whose luma is on a 0..255 scale):
 //! - HOLD: every 8x8 window of the thumbnail is nearly unchanged
 //!   (`block_max <= hold_block_max`) and so is the whole (`mad <=
-//!   hold_mad`). Using the per-window maximum means a small mouth movement
-//!   in a still shot is MOTION, while codec noise (small everywhere) is not.
+//!   hold_mad`), both against the previous frame and against the first
+//!   frame of the run. Using the per-window maximum means a small mouth
+//!   movement in a still shot is MOTION, while codec noise (small
+//!   everywhere) is not; checking the run's first frame means a very slow
+//!   fade or pan, whose frame-to-frame steps are tiny, is never frozen into
+//!   one reused picture.
 //! - CUT, hard: the picture is structurally different (`ssim <= cut_ssim`),
 //!   the level change is large (`mad >= cut_mad`), and it stands out against
 //!   the motion of the shot so far (`mad >= cut_contrast` x the mean `mad`
@@ -140,8 +144,11 @@ pub struct Gate {
     params: GateParams,
     prev: Option<Thumb>,
     next_index: u64,
-    /// Transitions scored but not yet labelled, with the earlier frame's mean luma.
-    waiting: VecDeque<(u64, u64, Scores, f32)>,
+    /// Transitions scored but not yet labelled, with the earlier frame's
+    /// mean luma and the later frame's thumbnail.
+    waiting: VecDeque<(u64, u64, Scores, f32, Thumb)>,
+    /// Thumbnail of the first frame of the current run of identical frames.
+    run_thumb: Option<Thumb>,
     /// MAD of the shot's recent MOTION transitions.
     recent: VecDeque<f32>,
     run_start: u64,
@@ -159,6 +166,7 @@ impl Gate {
             recent: VecDeque::new(),
             run_start: 0,
             black_run: 0,
+            run_thumb: None,
         }
     }
 
@@ -178,8 +186,11 @@ impl Gate {
         let mut out = Vec::new();
         if let Some(prev) = self.prev.take() {
             let scores = compare(&prev, &thumb);
+            if self.run_thumb.is_none() {
+                self.run_thumb = Some(prev.clone());
+            }
             self.waiting
-                .push_back((index - 1, index, scores, prev.mean()));
+                .push_back((index - 1, index, scores, prev.mean(), thumb.clone()));
             if self.waiting.len() > 1 {
                 if let Some(t) = self.label_front(true) {
                     out.push(t);
@@ -200,9 +211,15 @@ impl Gate {
     }
 
     fn label_front(&mut self, _has_next: bool) -> Option<Transition> {
-        let (from, to, s, from_mean) = self.waiting.pop_front()?;
+        let (from, to, s, from_mean, to_thumb) = self.waiting.pop_front()?;
         let p = &self.params;
-        let hold = s.block_max <= p.hold_block_max && s.mad <= p.hold_mad;
+        let close = |x: &Scores| x.block_max <= p.hold_block_max && x.mad <= p.hold_mad;
+        let hold = close(&s)
+            && match (self.run_start == from, self.run_thumb.as_ref()) {
+                // `from` starts the run: the check above is the run check.
+                (true, _) | (_, None) => true,
+                (false, Some(first)) => close(&compare(first, &to_thumb)),
+            };
         // Frames in the current identical-black run, counting `from`.
         let black_from = from_mean <= p.black_level;
         let black_frames = if black_from { self.black_run + 1 } else { 0 };
@@ -244,6 +261,7 @@ impl Gate {
             Some(self.run_start)
         } else {
             self.run_start = to;
+            self.run_thumb = Some(to_thumb);
             None
         };
         Some(Transition {

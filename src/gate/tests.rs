@@ -171,3 +171,21 @@ fn params_validate_and_reject_unknown_keys() {
     let bad: Result<GateParams, _> = toml::from_str("hold_mad = 1.0\nhold_madd = 2.0\n");
     assert!(bad.is_err());
 }
+
+#[test]
+fn a_very_slow_fade_is_never_frozen_into_one_picture() {
+    // Each step is below the HOLD thresholds (0.6 levels), but over 20
+    // frames the picture changes by 12 levels: it must not be one long hold.
+    let base = textured(0, 5);
+    let frames: Vec<Vec<f32>> = (0..20)
+        .map(|i| base.iter().map(|v| v + 0.6 * i as f32).collect())
+        .collect();
+    let c = classes(&frames);
+    let longest = c
+        .split(|k| *k != Class::Hold)
+        .map(|run| run.len())
+        .max()
+        .unwrap_or(0);
+    assert!(longest < 8, "held for {longest} transitions: {c:?}");
+    assert!(c.contains(&Class::Motion));
+}
