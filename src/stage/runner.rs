@@ -227,6 +227,12 @@ pub fn enhance(
         ));
     }
     let timing = plan_timing(cfg, &fmt)?;
+    if fmt.colors.is_hdr() && (timing.planner.is_some() || cfg.upscales()) {
+        warnings.push(format!(
+            "{}: HDR video (PQ/HLG) goes through models trained on SDR pictures; its colour tags are kept, but bright highlights may shift",
+            opts.input.display()
+        ));
+    }
     let need_interp = timing.planner.is_some();
     let mut models = super::models::load(cfg, &opts.models, need_interp, cfg.upscales())?;
     let size = if cfg.upscales() {
