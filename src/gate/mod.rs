@@ -192,7 +192,7 @@ impl Gate {
             self.waiting
                 .push_back((index - 1, index, scores, prev.mean(), thumb.clone()));
             if self.waiting.len() > 1 {
-                if let Some(t) = self.label_front(true) {
+                if let Some(t) = self.label_front() {
                     out.push(t);
                 }
             }
@@ -204,13 +204,13 @@ impl Gate {
     /// End of input: label what is left.
     pub fn finish(&mut self) -> Vec<Transition> {
         let mut out = Vec::new();
-        while let Some(t) = self.label_front(false) {
+        while let Some(t) = self.label_front() {
             out.push(t);
         }
         out
     }
 
-    fn label_front(&mut self, _has_next: bool) -> Option<Transition> {
+    fn label_front(&mut self) -> Option<Transition> {
         let (from, to, s, from_mean, to_thumb) = self.waiting.pop_front()?;
         let p = &self.params;
         let close = |x: &Scores| x.block_max <= p.hold_block_max && x.mad <= p.hold_mad;

@@ -266,9 +266,6 @@ pub fn enhance(
     let (out_w, out_h) = size.map_or((fmt.width, fmt.height), |s| {
         (s.width as usize, s.height as usize)
     });
-    if size.is_some() && (out_w, out_h) == (fmt.width, fmt.height) {
-        // Nothing to do for this stage (e.g. --scale 1 on an even size).
-    }
     let encode = EncodeSettings {
         codec: cfg.encode.codec,
         crf: cfg.encode.effective_crf(),

@@ -129,13 +129,17 @@ impl UpscaleStage {
                 filter,
             )
             .map_err(Error::Model)?;
+            // Lend the buffer to the frame; it comes back after conversion.
             RgbImage {
                 width: self.width,
                 height: self.height,
-                data: self.resize_buf.clone(),
+                data: std::mem::take(&mut self.resize_buf),
             }
         };
         let pic = Arc::new(from_rgb(&sized, src.chroma, src.depth, self.colorimetry));
+        if sized.width == self.width && sized.height == self.height && self.resize_buf.is_empty() {
+            self.resize_buf = sized.data;
+        }
         if self.reuse {
             self.cache.push_back((s.picture_id, pic.clone()));
             if self.cache.len() > REUSE_CACHE {
