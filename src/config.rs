@@ -29,8 +29,8 @@ pub const PRESETS: &[(&str, &str)] = &[
 pub const DEFAULT_PRESET: &str = "anime-clean";
 
 use crate::gate::GateParams;
-pub use crate::interp::CadenceMode;
 use crate::interp::FpsTarget;
+pub use crate::interp::{CadenceMode, FlowMode};
 
 /// The whole resolved configuration. Field names are the TOML keys.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -55,6 +55,9 @@ pub struct InterpolateConfig {
     pub max_cadence_hold_s: f64,
     /// Interpolation model name from models/models.toml.
     pub model: String,
+    /// `auto`: frames above 2560x1440 run the model's reduced-flow variant;
+    /// `full`: always the model as named.
+    pub flow: FlowMode,
     /// Replace implausible in-betweens with the nearer input frame.
     pub guard: bool,
 }
@@ -93,6 +96,7 @@ impl Default for InterpolateConfig {
             cadence: CadenceMode::Preserve,
             max_cadence_hold_s: 0.25,
             model: "rife-4.26".into(),
+            flow: FlowMode::Auto,
             guard: true,
         }
     }
@@ -420,22 +424,40 @@ mod tests {
 
     #[test]
     fn random_toml_never_panics() {
-        // Property test: arbitrary byte soup over TOML's alphabet is either
-        // rejected with one line or accepted as a valid config.
+        // Property test: random TOML-ish text, and mutations of every
+        // built-in preset, are either rejected with one line naming the
+        // layer or accepted as a config that passes validation.
         let alphabet: Vec<char> = "[]=\"'.\n abcdefinterpolatefpsencodecrf0123456789x-_#{}"
             .chars()
             .collect();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..3000 {
-            let mut s = String::new();
-            for _ in 0..(state % 60) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                s.push(alphabet[(state % alphabet.len() as u64) as usize]);
-            }
-            if let Err(e) = parse_layer(&s, "fuzz") {
-                assert!(!e.to_string().contains('\n'), "{e}");
+        let mut rng = crate::testutil::Rng(0x9e37_79b9_7f4a_7c15);
+        for i in 0..6000 {
+            let s = if i % 3 == 0 {
+                rng.string(&alphabet, 60)
+            } else {
+                let (_, src) = rng.pick(PRESETS);
+                crate::testutil::mutate(src, &mut rng, 4)
+            };
+            match parse_layer(&s, "fuzz.toml") {
+                Err(e) => {
+                    let msg = e.to_string();
+                    assert!(!msg.contains('\n'), "{msg}");
+                    assert!(msg.contains("fuzz.toml"), "{msg}");
+                }
+                Ok(layer) => {
+                    // valid alone: merged over a preset it still either
+                    // resolves or fails with one line
+                    let mut merged =
+                        parse_layer(preset_source("anime-clean").expect("preset"), "preset")
+                            .expect("preset parses");
+                    merge(&mut merged, &layer);
+                    let cfg: std::result::Result<Config, _> = toml::Value::Table(merged).try_into();
+                    if let Ok(cfg) = cfg {
+                        if let Err(e) = cfg.validate("fuzz.toml") {
+                            assert!(!e.to_string().contains('\n'), "{e}");
+                        }
+                    }
+                }
             }
         }
     }

@@ -18,6 +18,8 @@ pub mod picture;
 pub mod progress;
 pub mod resize;
 pub mod stage;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 pub use analyze::analyze;
 pub use error::{Error, Result};

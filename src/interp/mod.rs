@@ -138,6 +138,18 @@ impl FromStr for FpsTarget {
     }
 }
 
+/// Which flow resolution the interpolation model runs at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowMode {
+    /// Frames above 2560x1440 px use the model's reduced-flow variant
+    /// (`large_variant` in the manifest); smaller frames use the model itself.
+    #[default]
+    Auto,
+    /// Always the model as named, whatever the frame size.
+    Full,
+}
+
 /// How held drawings are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

@@ -25,7 +25,9 @@ pub mod tiling;
 
 pub use device::{select_device, Device, DeviceOptions, ExecutionPlan, Provider};
 pub use error::{ModelError, Result};
-pub use manifest::{sha256_reader, Manifest, ModelEntry, ModelKind, VerifiedModel};
+pub use manifest::{
+    sha256_reader, Manifest, ModelEntry, ModelKind, VerifiedModel, LARGE_FRAME_PIXELS,
+};
 pub use runtime::{default_library_path, resolve_library_path, LibrarySource, Runtime};
 pub use session::{Interpolator, ModelTimer, Upscaler};
 pub use tiling::{PadMode, TileConfig};

@@ -414,22 +414,7 @@ mod tests {
     use super::*;
     use ndarray::{s, Array3};
 
-    /// xorshift64*: deterministic pseudo-random numbers for property tests.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn range(&mut self, lo: usize, hi: usize) -> usize {
-            lo + (self.next() % (hi - lo + 1) as u64) as usize
-        }
-        fn f(&mut self) -> f32 {
-            (self.next() >> 40) as f32 / (1u64 << 24) as f32
-        }
-    }
+    use crate::testutil::Rng;
 
     fn random_image(rng: &mut Rng, c: usize, h: usize, w: usize) -> Array3<f32> {
         Array3::from_shape_simple_fn((c, h, w), || rng.f())

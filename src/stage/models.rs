@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{ArrayView3, ArrayView4};
 
 use crate::color::RgbImage;
-use crate::config::Config;
+use crate::config::{Config, FlowMode};
 use crate::error::{Error, Result};
 use crate::model::tiling::plan_tiles;
 use crate::model::{
@@ -51,21 +51,30 @@ fn model_err(e: ModelError) -> Error {
 pub struct RunModels {
     pub interpolator: Option<Box<dyn Interpolate>>,
     pub upscaler: Option<Box<dyn Upscale>>,
+    /// Manifest names of the models loaded (for the report).
+    pub interpolator_name: Option<String>,
+    pub upscaler_name: Option<String>,
     pub device: String,
 }
 
 /// Load the runtime, pick the device and load every model the settings
 /// need (checked against the manifest), before the first frame.
+/// `frame` is the decoded size (what the interpolation model sees): above
+/// 2560x1440 it picks the model's reduced-flow variant unless
+/// `interpolate.flow = "full"`.
 pub fn load(
     cfg: &Config,
     opts: &ModelOptions,
     need_interp: bool,
     need_upscale: bool,
+    frame: (u32, u32),
 ) -> Result<RunModels> {
     if !need_interp && !need_upscale {
         return Ok(RunModels {
             interpolator: None,
             upscaler: None,
+            interpolator_name: None,
+            upscaler_name: None,
             device: "none".into(),
         });
     }
@@ -83,10 +92,17 @@ pub fn load(
         },
     )
     .map_err(model_err)?;
+    let mut interpolator_name = None;
     let interpolator: Option<Box<dyn Interpolate>> = if need_interp {
         let entry = manifest
-            .get_kind(&cfg.interpolate.model, ModelKind::Interpolate)
+            .interpolator_for(
+                &cfg.interpolate.model,
+                frame.0,
+                frame.1,
+                cfg.interpolate.flow == FlowMode::Auto,
+            )
             .map_err(model_err)?;
+        interpolator_name = Some(entry.name.clone());
         let verified = entry.verify().map_err(model_err)?;
         Some(Box::new(RifeAdapter {
             inner: Interpolator::new(rt, &verified, &plan).map_err(model_err)?,
@@ -94,10 +110,12 @@ pub fn load(
     } else {
         None
     };
+    let mut upscaler_name = None;
     let upscaler: Option<Box<dyn Upscale>> = if need_upscale {
         let entry = manifest
             .get_kind(&cfg.upscale.model, ModelKind::Upscale)
             .map_err(model_err)?;
+        upscaler_name = Some(entry.name.clone());
         let verified = entry.verify().map_err(model_err)?;
         let tileable = entry.tileable;
         let inner = Upscaler::new(rt, &verified, &plan).map_err(model_err)?;
@@ -113,6 +131,8 @@ pub fn load(
     Ok(RunModels {
         interpolator,
         upscaler,
+        interpolator_name,
+        upscaler_name,
         device: plan.summary().to_string(),
     })
 }

@@ -68,6 +68,9 @@ pub struct Report {
     /// Output frames per second of wall time.
     pub speed_fps: f64,
     pub device: String,
+    /// Manifest names of the models that ran (none when a stage is off).
+    pub interpolator: Option<String>,
+    pub upscaler: Option<String>,
     pub decode: DecodeStats,
     pub warnings: Vec<String>,
 }
@@ -234,7 +237,13 @@ pub fn enhance(
         ));
     }
     let need_interp = timing.planner.is_some();
-    let mut models = super::models::load(cfg, &opts.models, need_interp, cfg.upscales())?;
+    let mut models = super::models::load(
+        cfg,
+        &opts.models,
+        need_interp,
+        cfg.upscales(),
+        (fmt.width as u32, fmt.height as u32),
+    )?;
     let size = if cfg.upscales() {
         let req = if cfg.upscale.height > 0 {
             SizeRequest::Height(cfg.upscale.height)
@@ -524,6 +533,8 @@ pub fn enhance(
         model_s: interp_model_s + upscale_model_s,
         wall_s,
         device: models.device.clone(),
+        interpolator: models.interpolator_name.clone(),
+        upscaler: models.upscaler_name.clone(),
         decode: decode_stats,
         warnings,
     })
@@ -635,15 +646,26 @@ pub fn render_summary(r: &Report) -> String {
     if let Some(i) = &r.interpolate {
         let _ = writeln!(
             s,
-            "  interpolate: {} made by the model ({} calls), {} copied ({} held), {} cut-side copies, {} rejected by the guard",
-            i.inferred, i.model_calls, i.copied, i.held, i.cut_copies, i.rejected
+            "  interpolate ({}): {} made by the model ({} calls), {} copied ({} held), {} cut-side copies, {} rejected by the guard",
+            r.interpolator.as_deref().unwrap_or("no model"),
+            i.inferred,
+            i.model_calls,
+            i.copied,
+            i.held,
+            i.cut_copies,
+            i.rejected
         );
     }
     if let Some(u) = &r.upscale {
         let _ = writeln!(
             s,
-            "  upscale: {} through the model, {} reused, {} resized only; {} tiles, {} tile-size fallbacks",
-            u.inferred, u.reused, u.resized_only, u.tiles, u.tile_fallbacks
+            "  upscale ({}): {} through the model, {} reused, {} resized only; {} tiles, {} tile-size fallbacks",
+            r.upscaler.as_deref().unwrap_or("no model"),
+            u.inferred,
+            u.reused,
+            u.resized_only,
+            u.tiles,
+            u.tile_fallbacks
         );
     }
     if r.model_s > 0.0 {
