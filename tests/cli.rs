@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use std::process::Command;
 
 // ------------------------------------------------------------ passthrough
 
@@ -440,6 +441,130 @@ fn errors_are_one_line_and_leave_nothing() {
     let (c, _, e) = run(&["enhance", "--preset", "reencode", i, "-o", o, "-y", "-q"]);
     assert_eq!(c, 0, "{e}");
     assert!(std::fs::metadata(&out).unwrap().len() > 1000);
+}
+
+/// A full disk: the output goes to a 256 KiB tmpfs, mounted in a private
+/// mount namespace (`unshare -rm`, so no root is needed where user
+/// namespaces are allowed and nothing stays mounted). The run must fail with
+/// one line naming the output and "disk full", and leave nothing in the folder.
+#[test]
+fn full_output_folder_is_named_and_left_empty() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    // ~2 s of detailed 320x240 at crf 4: several MB, far over 256 KiB.
+    make_clip(
+        &input,
+        "320x240",
+        "24",
+        "2",
+        &["-c:v", "libx264", "-crf", "4"],
+    );
+    let mnt = dir.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let script = r#"mount -t tmpfs -o size=256k tmpfs "$1" || exit 99
+"$2" enhance "$3" -o "$1/out.mkv" -q --preset reencode --crf 4 --encoder-preset ultrafast
+echo "rc=$?"
+ls -A "$1""#;
+    let out = Command::new("unshare")
+        .args(["-rm", "bash", "-c", script, "_"])
+        .arg(&mnt)
+        .arg(env!("CARGO_BIN_EXE_ainimotion"))
+        .arg(&input)
+        .output()
+        .expect("unshare runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(99) || !stdout.contains("rc=") {
+        eprintln!("SKIP: cannot mount a tmpfs in a private namespace here: {err}");
+        return;
+    }
+    let mut lines = stdout.lines();
+    let rc = lines.next().unwrap_or_default();
+    assert_eq!(rc, "rc=3", "expected exit 3; stderr: {err}");
+    let target = mnt.join("out.mkv");
+    assert_one_line_error(3, &err, &target.display().to_string());
+    assert!(err.contains("disk full"), "{err}");
+    let left: Vec<&str> = lines.collect();
+    assert!(left.is_empty(), "left in the full folder: {left:?}");
+}
+
+/// Permissions: an unreadable input and an unwritable output folder. Root
+/// can read and write anything, so as root the binary runs as `nobody`
+/// (`setpriv`); skipped when that is not possible.
+#[test]
+fn unreadable_input_and_unwritable_folder_are_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tmpdir();
+    let d = dir.path();
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let input = d.join("in.mp4");
+    make_clip(&input, "64x48", "24", "1", &["-c:v", "libx264"]);
+    std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let locked = d.join("locked.mp4");
+    std::fs::copy(&input, &locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let ro = d.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let run_as_user = |args: &[&str]| -> Option<(i32, String)> {
+        let mut cmd = if is_root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_ainimotion"));
+            c
+        } else {
+            bin()
+        };
+        let out = cmd.args(args).output().ok()?;
+        Some((
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    };
+    // Can the unprivileged user run the binary at all (a checkout under a
+    // private home folder may not be reachable for `nobody`)?
+    match run_as_user(&["--version"]) {
+        Some((0, _)) => {}
+        other => {
+            eprintln!("SKIP: cannot run the binary as an unprivileged user: {other:?}");
+            return;
+        }
+    }
+    let (l, i) = (locked.to_str().unwrap(), input.to_str().unwrap());
+    let (c, e) = run_as_user(&["info", l]).unwrap();
+    assert_one_line_error(c, &e, &format!("{l}: cannot read: permission denied"));
+    assert_eq!(c, 2);
+    let open = d.join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = open.join("out.mkv");
+    let (c, e) = run_as_user(&[
+        "enhance",
+        l,
+        "-o",
+        out.to_str().unwrap(),
+        "--preset",
+        "reencode",
+    ])
+    .unwrap();
+    assert_one_line_error(c, &e, &format!("{l}: cannot read: permission denied"));
+    assert_eq!(stray_files(&open, &[]), Vec::<String>::new());
+    let target = ro.join("out.mkv");
+    let t = target.to_str().unwrap();
+    let (c, e) = run_as_user(&["enhance", i, "-o", t, "--preset", "reencode"]).unwrap();
+    assert_one_line_error(c, &e, t);
+    assert!(
+        e.contains("cannot write in") && e.contains("permission denied"),
+        "{e}"
+    );
+    assert_eq!(c, 3, "output errors exit with 3");
+    assert_eq!(stray_files(&ro, &[]), Vec::<String>::new());
 }
 
 #[test]

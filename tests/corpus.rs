@@ -1,6 +1,8 @@
 //! Robustness corpus: every file in ../shared/media gets `info` and a short
 //! `enhance` through the model path (`--preset fast`: gate + RIFE, the first
-//! 0.2 s), each bounded by a timeout. The table below states the expected
+//! 0.2 s, scaled to a tiny 40 px high output), each bounded by a timeout.
+//! A success must be a readable video of the asked height that kept every
+//! audio, subtitle and attachment stream. The table below states the expected
 //! outcome per file, so any change in behaviour shows up as a failure.
 
 mod common;
@@ -162,6 +164,10 @@ fn every_corpus_file_gives_valid_output_or_one_line_error() {
             "0-0.2",
             "--encoder-preset",
             "ultrafast",
+            // tiny output: large inputs are only scaled down, tiny ones
+            // (8x10) go through the 4x upscaler as well
+            "--height",
+            "40",
         ]);
         if err.contains("panicked") {
             failures.push(format!("{rel}: panicked: {err}"));
@@ -173,6 +179,15 @@ fn every_corpus_file_gives_valid_output_or_one_line_error() {
                     failures.push(format!("{rel}: expected success, got {code}: {err}"));
                 } else if streams(&out).is_empty() || frame_count(&out) == 0 {
                     failures.push(format!("{rel}: output is not a readable video"));
+                } else {
+                    let (want, got) = (other_streams(&input), other_streams(&out));
+                    if want != got {
+                        failures.push(format!("{rel}: other streams {want:?} in, {got:?} out"));
+                    }
+                    let h = streams(&out)[0]["height"].as_u64();
+                    if h != Some(40) {
+                        failures.push(format!("{rel}: output height {h:?}, asked for 40"));
+                    }
                 }
             }
             Fails(needle) => {
@@ -211,6 +226,22 @@ fn every_corpus_file_gives_valid_output_or_one_line_error() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Audio, subtitle and attachment streams of a file: (type, codec) in order.
+fn other_streams(path: &Path) -> Vec<(String, String)> {
+    streams(path)
+        .iter()
+        .filter_map(|s| {
+            let kind = s["codec_type"].as_str()?;
+            matches!(kind, "audio" | "subtitle" | "attachment").then(|| {
+                (
+                    kind.to_string(),
+                    s["codec_name"].as_str().unwrap_or("?").to_string(),
+                )
+            })
+        })
+        .collect()
 }
 
 #[test]

@@ -59,13 +59,22 @@ fn libc_eacces() -> i32 {
     13
 }
 
+fn cannot_read(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        "cannot read: permission denied (give your user read access to the file and its folders)"
+            .into()
+    } else {
+        format!("cannot read: {e}")
+    }
+}
+
 /// Open an input file with an error that names it and the cause.
 pub(crate) fn open_input(path: &Path) -> Result<ff::format::context::Input> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::input(path, "no such file"));
         }
-        Err(e) => return Err(Error::input(path, format!("cannot read: {e}"))),
+        Err(e) => return Err(Error::input(path, cannot_read(&e))),
         Ok(m) if m.is_dir() => {
             return Err(Error::input(path, "is a directory, not a video file"));
         }
@@ -73,7 +82,7 @@ pub(crate) fn open_input(path: &Path) -> Result<ff::format::context::Input> {
         Ok(_) => {}
     }
     if let Err(e) = std::fs::File::open(path) {
-        return Err(Error::input(path, format!("cannot read: {e}")));
+        return Err(Error::input(path, cannot_read(&e)));
     }
     ff::format::input(&path)
         .map_err(|e| Error::input(path, format!("cannot open: {}", describe(e))))

@@ -112,8 +112,14 @@ pub fn check_output(target: &Path, input: &Path, overwrite: bool) -> Result<()> 
     }
     // Probe writability with the real temporary name.
     let probe = partial_path(target);
-    std::fs::File::create(&probe)
-        .map_err(|e| Error::output(target, format!("cannot write in {}: {e}", dir.display())))?;
+    std::fs::File::create(&probe).map_err(|e| {
+        let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
+            "permission denied (choose a folder you can write to)".to_string()
+        } else {
+            e.to_string()
+        };
+        Error::output(target, format!("cannot write in {}: {why}", dir.display()))
+    })?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
