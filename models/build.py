@@ -767,7 +767,7 @@ def build_rife(spec, wheels):
 
     # IFNet scale_list for Practical-RIFE's `scale` argument: [16, 8, 4, 2, 1] / scale.
     flow_scale = spec["flow_scale"]
-    scales = [int(round(s / flow_scale)) for s in (16, 8, 4, 2, 1)]
+    scales = [s / flow_scale for s in (16, 8, 4, 2, 1)]
     assert spec["size_multiple"] == 4 * scales[0], "size_multiple must be 4x the coarsest flow level"
     flow = mask = feat = None
     wi0 = wi1 = wf0 = wf1 = None
