@@ -307,10 +307,38 @@ fn check_batch(context: &str, a: &ArrayView4<'_, f32>) -> Result<()> {
     Ok(())
 }
 
+/// The accessors both session kinds share (they wrap a [`Core`]).
+macro_rules! session_accessors {
+    ($kind:ty) => {
+        impl $kind {
+            /// The manifest entry.
+            pub fn entry(&self) -> &ModelEntry {
+                &self.core.entry
+            }
+
+            /// The timer this session adds to.
+            pub fn timer(&self) -> Arc<ModelTimer> {
+                Arc::clone(&self.core.timer)
+            }
+
+            /// Adds to `timer` from now on (share one between workers).
+            pub fn set_timer(&mut self, timer: Arc<ModelTimer>) {
+                self.core.timer = timer;
+            }
+
+            /// Time spent inside `Session::run` (on this session's timer).
+            pub fn model_time(&self) -> Duration {
+                self.core.timer.total()
+            }
+        }
+    };
+}
+
 /// A super-resolution model session (one per worker).
 pub struct Upscaler {
     core: Core,
 }
+session_accessors!(Upscaler);
 
 impl Upscaler {
     /// Builds a session for an `upscale` manifest entry with the plan's
@@ -324,26 +352,6 @@ impl Upscaler {
     /// Output / input size factor.
     pub fn scale(&self) -> usize {
         self.core.entry.scale as usize
-    }
-
-    /// The manifest entry.
-    pub fn entry(&self) -> &ModelEntry {
-        &self.core.entry
-    }
-
-    /// The timer this session adds to.
-    pub fn timer(&self) -> Arc<ModelTimer> {
-        Arc::clone(&self.core.timer)
-    }
-
-    /// Adds to `timer` from now on (share one between workers).
-    pub fn set_timer(&mut self, timer: Arc<ModelTimer>) {
-        self.core.timer = timer;
-    }
-
-    /// Time spent inside `Session::run` (on this session's timer).
-    pub fn model_time(&self) -> Duration {
-        self.core.timer.total()
     }
 
     /// Upscales a batch `[N, 3, H, W]` of any H, W to `[N, 3, scale*H, scale*W]`.
@@ -413,6 +421,7 @@ impl Upscaler {
 pub struct Interpolator {
     core: Core,
 }
+session_accessors!(Interpolator);
 
 impl Interpolator {
     /// Builds a session for an `interpolate` manifest entry with the plan's
@@ -421,26 +430,6 @@ impl Interpolator {
         Ok(Interpolator {
             core: Core::load(rt, model, plan, ModelKind::Interpolate)?,
         })
-    }
-
-    /// The manifest entry.
-    pub fn entry(&self) -> &ModelEntry {
-        &self.core.entry
-    }
-
-    /// The timer this session adds to.
-    pub fn timer(&self) -> Arc<ModelTimer> {
-        Arc::clone(&self.core.timer)
-    }
-
-    /// Adds to `timer` from now on (share one between workers).
-    pub fn set_timer(&mut self, timer: Arc<ModelTimer>) {
-        self.core.timer = timer;
-    }
-
-    /// Time spent inside `Session::run` (on this session's timer).
-    pub fn model_time(&self) -> Duration {
-        self.core.timer.total()
     }
 
     /// The frame at time `t[i]` (0 = `img0`, 1 = `img1`) between each pair;
