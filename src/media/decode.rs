@@ -43,6 +43,8 @@ pub struct VideoFormat {
     pub expected_frames: Option<u64>,
     /// Expected duration in seconds (container or clip), if known.
     pub expected_duration_s: Option<f64>,
+    /// The container's start time (seconds of the input's timeline).
+    pub container_start_s: f64,
 }
 
 impl VideoFormat {
@@ -75,6 +77,9 @@ impl VideoFormat {
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct DecodeStats {
     pub frames: u64,
+    /// End of the last decoded frame (its pts plus one nominal frame), in
+    /// seconds of the input's own timeline (not re-based to the clip).
+    pub last_end_s: f64,
     pub corrupt_packets: u64,
     pub pts_repaired: u64,
     pub resized_frames: u64,
@@ -239,6 +244,7 @@ impl VideoDecoder {
             origin_s,
             expected_frames,
             expected_duration_s,
+            container_start_s,
         };
         let mut dec = VideoDecoder {
             path: path.to_path_buf(),
@@ -354,18 +360,20 @@ impl VideoDecoder {
 
     /// Next frame in presentation order, or `None` at the end (of file or clip).
     pub fn next_frame(&mut self) -> Result<Option<Frame>> {
-        if let Some(f) = self.pending.take() {
-            self.stats.frames += 1;
-            return Ok(Some(f));
-        }
-        match self.decode_raw()? {
-            Some(raw) => {
-                let f = self.make_frame(raw)?;
-                self.stats.frames += 1;
-                Ok(Some(f))
-            }
-            None => Ok(None),
-        }
+        let f = match self.pending.take() {
+            Some(f) => f,
+            None => match self.decode_raw()? {
+                Some(raw) => self.make_frame(raw)?,
+                None => return Ok(None),
+            },
+        };
+        self.stats.frames += 1;
+        let end_ts = f.pts + self.origin_ts + self.nominal_duration;
+        self.stats.last_end_s = self
+            .stats
+            .last_end_s
+            .max(ts_seconds(end_ts, self.format.time_base));
+        Ok(Some(f))
     }
 
     /// Decode the next raw frame inside the clip range.

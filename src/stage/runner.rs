@@ -468,12 +468,19 @@ pub fn enhance(
         return Err(Error::Interrupted);
     };
     if let Some(expected) = fmt.expected_duration_s {
-        let got = decode_stats.frames as f64 / fmt.fps();
-        if opts.clip.is_none() && expected - got > 1.0 && got < 0.95 * expected {
+        // Where decoding stopped, measured from the container's start and
+        // from 0: containers disagree on whether their duration counts from
+        // the first timestamp or from 0 (mp4/mkv whose video starts late),
+        // and a late start is not a truncation. Short by both counts (more
+        // than 1 s and 5%) is.
+        let end = decode_stats.last_end_s;
+        let short = |got: f64| expected - got > 1.0 && got < 0.95 * expected;
+        let from_start = end - fmt.container_start_s;
+        if opts.clip.is_none() && short(end) && short(from_start) {
             warnings.push(format!(
-                "{}: input ended early: decoded {:.1} s of the {:.1} s the container states (file truncated?); the output holds what decoded",
+                "{}: input ended early: decoding stopped at {:.1} s of the {:.1} s the container states (file truncated?); the output holds what decoded",
                 opts.input.display(),
-                got,
+                from_start.max(0.0),
                 expected
             ));
             progress.warn(warnings.last().map(String::as_str).unwrap_or_default());
