@@ -83,39 +83,25 @@ impl RgbImage {
     }
 }
 
-/// Sample a chroma plane at luma position (x, y) with bilinear filtering
-/// (chroma sited at the centre of its luma block).
+/// Where a luma position falls on a (possibly subsampled) chroma axis:
+/// the two chroma samples around it and the weight of the second, with
+/// chroma sited at the centre of its luma block (bilinear filtering).
 #[inline]
-fn chroma_at(plane: &[u16], cw: usize, ch: usize, sx: u32, sy: u32, x: usize, y: usize) -> f32 {
-    if sx == 0 && sy == 0 {
-        return plane[y * cw + x] as f32;
+fn chroma_tap(pos: usize, shift: u32, len: usize) -> (usize, usize, f32) {
+    if shift == 0 {
+        let p = pos.min(len - 1);
+        return (p, p, 0.0);
     }
-    let fx = if sx == 0 {
-        x as f32
-    } else {
-        ((x as f32 + 0.5) / 2.0 - 0.5).max(0.0)
-    };
-    let fy = if sy == 0 {
-        y as f32
-    } else {
-        ((y as f32 + 0.5) / 2.0 - 0.5).max(0.0)
-    };
-    let x0 = (fx as usize).min(cw - 1);
-    let y0 = (fy as usize).min(ch - 1);
-    let x1 = (x0 + 1).min(cw - 1);
-    let y1 = (y0 + 1).min(ch - 1);
-    let ax = fx - x0 as f32;
-    let ay = fy - y0 as f32;
-    let a = plane[y0 * cw + x0] as f32;
-    let b = plane[y0 * cw + x1] as f32;
-    let c = plane[y1 * cw + x0] as f32;
-    let d = plane[y1 * cw + x1] as f32;
-    let top = a + (b - a) * ax;
-    let bot = c + (d - c) * ax;
-    top + (bot - top) * ay
+    let f = ((pos as f32 + 0.5) / 2.0 - 0.5).max(0.0);
+    let p0 = (f as usize).min(len - 1);
+    (p0, (p0 + 1).min(len - 1), f - p0 as f32)
 }
 
 /// Convert a YUV picture to planar RGB 0..1.
+///
+/// Row by row: the two chroma rows around each luma row are blended once
+/// into a scratch row (vertical taps), then every pixel needs one
+/// precomputed horizontal tap and a few multiply-adds.
 pub fn to_rgb(pic: &Picture, cm: Colorimetry) -> RgbImage {
     let (w, h) = (pic.width, pic.height);
     let (kr, kb) = cm.matrix.coefficients();
@@ -123,6 +109,11 @@ pub fn to_rgb(pic: &Picture, cm: Colorimetry) -> RgbImage {
     let lv = levels(pic.depth, cm.full_range);
     let (cw, ch) = pic.chroma.plane_size(w, h);
     let (sx, sy) = pic.chroma.shift();
+    // R = Y + a_r Cr, B = Y + a_b Cb, G = Y - g_cb Cb - g_cr Cr
+    let (a_r, a_b) = (2.0 * (1.0 - kr), 2.0 * (1.0 - kb));
+    let (g_cr, g_cb) = (kr * a_r / kg, kb * a_b / kg);
+    let (y_mul, c_mul) = (1.0 / lv.y_scale, 1.0 / lv.c_scale);
+    let taps: Vec<(usize, usize, f32)> = (0..w).map(|x| chroma_tap(x, sx, cw)).collect();
     let mut out = RgbImage::new(w, h);
     let n = w * h;
     let (r_plane, rest) = out.data.split_at_mut(n);
@@ -132,19 +123,31 @@ pub fn to_rgb(pic: &Picture, cm: Colorimetry) -> RgbImage {
         .zip(g_plane.par_chunks_mut(w))
         .zip(b_plane.par_chunks_mut(w))
         .enumerate()
-        .for_each(|(y, ((rr, gr), br))| {
-            for x in 0..w {
-                let yy = (pic.planes[0][y * w + x] as f32 - lv.y_off) / lv.y_scale;
-                let cb = (chroma_at(&pic.planes[1], cw, ch, sx, sy, x, y) - lv.c_off) / lv.c_scale;
-                let cr = (chroma_at(&pic.planes[2], cw, ch, sx, sy, x, y) - lv.c_off) / lv.c_scale;
-                let r = yy + 2.0 * (1.0 - kr) * cr;
-                let b = yy + 2.0 * (1.0 - kb) * cb;
-                let g = (yy - kr * r - kb * b) / kg;
-                rr[x] = r;
-                gr[x] = g;
-                br[x] = b;
-            }
-        });
+        .for_each_init(
+            || (vec![0.0f32; cw], vec![0.0f32; cw]),
+            |(cb_row, cr_row), (y, ((rr, gr), br))| {
+                let (y0, y1, ay) = chroma_tap(y, sy, ch);
+                for (plane, row) in [
+                    (&pic.planes[1], &mut *cb_row),
+                    (&pic.planes[2], &mut *cr_row),
+                ] {
+                    let (top, bot) = (&plane[y0 * cw..][..cw], &plane[y1 * cw..][..cw]);
+                    for ((o, &t), &b) in row.iter_mut().zip(top).zip(bot) {
+                        let t = t as f32;
+                        *o = (t + (b as f32 - t) * ay - lv.c_off) * c_mul;
+                    }
+                }
+                let luma = &pic.planes[0][y * w..][..w];
+                for (x, &(x0, x1, ax)) in taps.iter().enumerate() {
+                    let yy = (luma[x] as f32 - lv.y_off) * y_mul;
+                    let cb = cb_row[x0] + (cb_row[x1] - cb_row[x0]) * ax;
+                    let cr = cr_row[x0] + (cr_row[x1] - cr_row[x0]) * ax;
+                    rr[x] = yy + a_r * cr;
+                    gr[x] = yy - g_cb * cb - g_cr * cr;
+                    br[x] = yy + a_b * cb;
+                }
+            },
+        );
     out
 }
 
@@ -280,5 +283,77 @@ mod tests {
             .unwrap_or(0);
         assert!(max_diff <= 1, "luma diff {max_diff}");
         assert_eq!(pic.planes[1], back.planes[1]);
+    }
+
+    /// The straightforward per-pixel conversion (bilinear chroma sample,
+    /// then the matrix), for checking the row-wise one against.
+    fn to_rgb_per_pixel(pic: &Picture, cm: Colorimetry) -> RgbImage {
+        let (w, h) = (pic.width, pic.height);
+        let (kr, kb) = cm.matrix.coefficients();
+        let lv = levels(pic.depth, cm.full_range);
+        let (cw, ch) = pic.chroma.plane_size(w, h);
+        let (sx, sy) = pic.chroma.shift();
+        let sample = |plane: &[u16], x: usize, y: usize| -> f32 {
+            let pos = |p: usize, shift: u32| {
+                if shift == 0 {
+                    p as f32
+                } else {
+                    ((p as f32 + 0.5) / 2.0 - 0.5).max(0.0)
+                }
+            };
+            let (fx, fy) = (pos(x, sx), pos(y, sy));
+            let (x0, y0) = ((fx as usize).min(cw - 1), (fy as usize).min(ch - 1));
+            let (x1, y1) = ((x0 + 1).min(cw - 1), (y0 + 1).min(ch - 1));
+            let at = |xx: usize, yy: usize| plane[yy * cw + xx] as f32;
+            let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
+            let top = at(x0, y0) + (at(x1, y0) - at(x0, y0)) * ax;
+            let bot = at(x0, y1) + (at(x1, y1) - at(x0, y1)) * ax;
+            top + (bot - top) * ay
+        };
+        let mut out = RgbImage::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                let yy = (pic.planes[0][y * w + x] as f32 - lv.y_off) / lv.y_scale;
+                let cb = (sample(&pic.planes[1], x, y) - lv.c_off) / lv.c_scale;
+                let cr = (sample(&pic.planes[2], x, y) - lv.c_off) / lv.c_scale;
+                let r = yy + 2.0 * (1.0 - kr) * cr;
+                let b = yy + 2.0 * (1.0 - kb) * cb;
+                let i = y * w + x;
+                out.data[i] = r;
+                out.data[w * h + i] = (yy - kr * r - kb * b) / (1.0 - kr - kb);
+                out.data[2 * w * h + i] = b;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn row_wise_conversion_matches_per_pixel() {
+        let mut rng = crate::testutil::Rng(77);
+        for chroma in [Chroma::Yuv420, Chroma::Yuv422, Chroma::Yuv444] {
+            for (w, h) in [(1, 1), (2, 2), (3, 5), (33, 17), (64, 36)] {
+                for depth in [8u8, 10, 12] {
+                    let mut pic = Picture::black(w, h, chroma, depth);
+                    let max = (1usize << depth) - 1;
+                    for plane in pic.planes.iter_mut() {
+                        for v in plane.iter_mut() {
+                            *v = rng.range(0, max) as u16;
+                        }
+                    }
+                    let cm = Colorimetry {
+                        matrix: Matrix::Bt709,
+                        full_range: depth == 12,
+                    };
+                    let (fast, slow) = (to_rgb(&pic, cm), to_rgb_per_pixel(&pic, cm));
+                    let err = fast
+                        .data
+                        .iter()
+                        .zip(&slow.data)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0.0f32, f32::max);
+                    assert!(err < 1e-5, "{chroma:?} {w}x{h} {depth}-bit: {err}");
+                }
+            }
+        }
     }
 }
