@@ -74,20 +74,7 @@ fn ten_bit_input_gives_ten_bit_output_with_colour_tags() {
     );
     for (codec, ext) in [("x264", "mkv"), ("x265", "mp4")] {
         let out = dir.path().join(format!("out-{codec}.{ext}"));
-        let (code, _, err) = run(&[
-            "enhance",
-            "--preset",
-            "reencode",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "-q",
-            "--codec",
-            codec,
-            "--encoder-preset",
-            "ultrafast",
-        ]);
-        assert_eq!(code, 0, "{err}");
+        enhance_ok(&input, &out, "reencode", &["--codec", codec]);
         let s = &streams(&out)[0];
         assert_eq!(s["pix_fmt"], "yuv420p10le", "{codec}: {s}");
         assert_eq!(s["color_space"], "bt709", "{codec}");
@@ -109,16 +96,7 @@ fn full_range_and_444_survive() {
         &["-c:v", "libx264", "-pix_fmt", "yuvj444p", "-crf", "10"],
     );
     let out = dir.path().join("out.mkv");
-    let (code, _, err) = run(&[
-        "enhance",
-        "--preset",
-        "reencode",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    enhance_ok(&input, &out, "reencode", &[]);
     let s = &streams(&out)[0];
     assert_eq!(s["color_range"], "pc", "{s}");
     assert!(s["pix_fmt"].as_str().unwrap_or("").contains("444"), "{s}");
@@ -157,18 +135,7 @@ fn fansub_keeps_audio_subtitles_and_fonts_with_languages() {
     };
     let dir = tmpdir();
     let out = dir.path().join("out.mkv");
-    let (code, _, err) = run(&[
-        "enhance",
-        "--preset",
-        "reencode",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-q",
-        "--encoder-preset",
-        "ultrafast",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    enhance_ok(&input, &out, "reencode", &[]);
     let (si, so) = (streams(&input), streams(&out));
     let kinds =
         |v: &[serde_json::Value], k: &str| v.iter().filter(|s| s["codec_type"] == k).count();
@@ -204,20 +171,7 @@ fn mp4_output_drops_what_it_cannot_carry_and_says_so() {
     };
     let dir = tmpdir();
     let out = dir.path().join("out.mp4");
-    let (code, _, err) = run(&[
-        "enhance",
-        "--preset",
-        "reencode",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-q",
-        "--clip",
-        "0-0.5",
-        "--encoder-preset",
-        "ultrafast",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let err = enhance_ok(&input, &out, "reencode", &["--clip", "0-0.5"]);
     assert_eq!(err.matches("warning: dropped subtitle").count(), 3, "{err}");
     assert_eq!(
         err.matches("warning: dropped attachment").count(),
@@ -235,18 +189,7 @@ fn vfr_input_keeps_its_timestamps() {
     };
     let dir = tmpdir();
     let out = dir.path().join("out.mkv");
-    let (code, _, err) = run(&[
-        "enhance",
-        "--preset",
-        "reencode",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-q",
-        "--encoder-preset",
-        "ultrafast",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    enhance_ok(&input, &out, "reencode", &[]);
     let (pi, po) = (video_pts(&input), video_pts(&out));
     assert_eq!(pi.len(), po.len());
     let worst = pi
@@ -613,20 +556,7 @@ fn interrupt_and_terminate_leave_no_output_and_a_rerun_succeeds() {
         );
     }
     // The same command then runs to completion.
-    let (code, _, err) = run(&[
-        "enhance",
-        "--preset",
-        "reencode",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-q",
-        "--clip",
-        "0-1",
-        "--encoder-preset",
-        "ultrafast",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    enhance_ok(&input, &out, "reencode", &["--clip", "0-1"]);
     assert!(out.exists());
 }
 
@@ -764,18 +694,7 @@ fn rotation_tag_survives() {
     };
     let dir = tmpdir();
     let out = dir.path().join("out.mp4");
-    let (code, _, err) = run(&[
-        "enhance",
-        "--preset",
-        "reencode",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-q",
-        "--encoder-preset",
-        "ultrafast",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    enhance_ok(&input, &out, "reencode", &[]);
     let (code, text, err) = run(&["info", out.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();

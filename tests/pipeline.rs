@@ -499,22 +499,12 @@ fn no_output_frame_mixes_two_shots() {
     ]);
     let out = dir.path().join("out.mkv");
     let rep = dir.path().join("r.json");
-    let (code, _, err) = run(&[
-        "enhance",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-q",
-        "--preset",
+    enhance_ok(
+        &input,
+        &out,
         "interpolate-only",
-        "--encoder-preset",
-        "ultrafast",
-        "--crf",
-        "4",
-        "--report",
-        rep.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+        &["--crf", "4", "--report", rep.to_str().unwrap()],
+    );
     let r = report(&rep);
     assert_eq!(r["gate"]["cut"], 1, "{r}");
     assert!(r["interpolate"]["cut_copies"].as_u64().unwrap() >= 1);
@@ -563,24 +553,19 @@ fn frames_above_1440p_use_the_half_resolution_flow_model() {
     for (flow, want) in [("auto", "rife-4.26-flow0.5"), ("full", "rife-4.26")] {
         let out = dir.path().join(format!("{flow}.mkv"));
         let rep = dir.path().join(format!("{flow}.json"));
-        let (code, _, err) = run(&[
-            "enhance",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "-q",
-            "--preset",
+        enhance_ok(
+            &input,
+            &out,
             "interpolate-only",
-            "--fps",
-            "2x",
-            "--flow",
-            flow,
-            "--encoder-preset",
-            "ultrafast",
-            "--report",
-            rep.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "{err}");
+            &[
+                "--fps",
+                "2x",
+                "--flow",
+                flow,
+                "--report",
+                rep.to_str().unwrap(),
+            ],
+        );
         let r = report(&rep);
         assert_eq!(r["interpolator"], want, "{r}");
         // testsrc2 at 2 fps moves too far for any in-between to be
@@ -699,22 +684,12 @@ fn vfr_input_becomes_constant_rate_with_the_same_duration() {
     }
     let dir = tmpdir();
     let out = dir.path().join("cfr.mkv");
-    let (code, _, err) = run(&[
-        "enhance",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-q",
-        "--preset",
+    enhance_ok(
+        &input,
+        &out,
         "interpolate-only",
-        "--fps",
-        "24",
-        "--clip",
-        "3.2-4.4",
-        "--encoder-preset",
-        "ultrafast",
-    ]);
-    assert_eq!(code, 0, "{err}");
+        &["--fps", "24", "--clip", "3.2-4.4"],
+    );
     let pts = video_pts(&out);
     let deltas: Vec<f64> = pts.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(
@@ -766,23 +741,8 @@ fn output_sizes_for_scale_height_width_on_an_odd_input() {
     ];
     for (args, want) in cases {
         let out = dir.path().join("o.mkv");
-        let mut a = vec![
-            "enhance",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "-q",
-            "-y",
-            "--preset",
-            "upscale-only",
-            "--clip",
-            "0-0.05",
-            "--encoder-preset",
-            "ultrafast",
-        ];
-        a.extend_from_slice(args);
-        let (code, _, err) = run(&a);
-        assert_eq!(code, 0, "{args:?}: {err}");
+        let extra = [&["-y", "--clip", "0-0.05"], args].concat();
+        enhance_ok(&input, &out, "upscale-only", &extra);
         let got = dims(&out);
         assert!(got.0.is_multiple_of(2) && got.1.is_multiple_of(2));
         assert!(
@@ -803,22 +763,12 @@ fn upscale_model_calls_equal_distinct_pictures_on_threes() {
     let dir = tmpdir();
     let out = dir.path().join("o.mkv");
     let rep = dir.path().join("r.json");
-    let (code, _, err) = run(&[
-        "enhance",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-q",
-        "--preset",
+    enhance_ok(
+        &input,
+        &out,
         "upscale-only",
-        "--clip",
-        "0-0.5",
-        "--encoder-preset",
-        "ultrafast",
-        "--report",
-        rep.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+        &["--clip", "0-0.5", "--report", rep.to_str().unwrap()],
+    );
     let r = report(&rep);
     let (inferred, reused) = (
         r["upscale"]["inferred"].as_u64().unwrap(),
@@ -850,22 +800,12 @@ fn every_preset_gives_a_consistent_valid_output() {
     ] {
         let out = dir.path().join(format!("{preset}.mkv"));
         let rep = dir.path().join(format!("{preset}.json"));
-        let (code, _, err) = run(&[
-            "enhance",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "-q",
-            "--preset",
+        enhance_ok(
+            &input,
+            &out,
             preset,
-            "--clip",
-            "0-0.3",
-            "--encoder-preset",
-            "ultrafast",
-            "--report",
-            rep.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "{preset}: {err}");
+            &["--clip", "0-0.3", "--report", rep.to_str().unwrap()],
+        );
         let r = report(&rep);
         let frames_out = r["frames_out"].as_u64().unwrap();
         let frames_in = r["frames_in"].as_u64().unwrap();
@@ -924,20 +864,7 @@ fn preview_clip_keeps_audio_and_subtitles() {
     }
     let dir = tmpdir();
     let out = dir.path().join("preview.mkv");
-    let (code, _, err) = run(&[
-        "enhance",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-q",
-        "--preset",
-        "interpolate-only",
-        "--clip",
-        "0.5-0.8",
-        "--encoder-preset",
-        "ultrafast",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    enhance_ok(&input, &out, "interpolate-only", &["--clip", "0.5-0.8"]);
     let s = streams(&out);
     assert_eq!(s.iter().filter(|x| x["codec_type"] == "audio").count(), 1);
     assert_eq!(

@@ -21,6 +21,35 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// The usual test run of `enhance`: quiet, with the fastest x264 preset
+/// (speed and size only), then `extra` flags:
+/// `enhance INPUT -o OUT --preset PRESET -q --encoder-preset ultrafast EXTRA...`.
+/// Returns (exit code, stderr).
+pub fn enhance(input: &Path, out: &Path, preset: &str, extra: &[&str]) -> (i32, String) {
+    let mut args = vec![
+        "enhance",
+        input.to_str().expect("utf-8 path"),
+        "-o",
+        out.to_str().expect("utf-8 path"),
+        "--preset",
+        preset,
+        "-q",
+        "--encoder-preset",
+        "ultrafast",
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, err) = run(&args);
+    (code, err)
+}
+
+/// [`enhance`] that must succeed; returns its stderr (warnings).
+#[track_caller]
+pub fn enhance_ok(input: &Path, out: &Path, preset: &str, extra: &[&str]) -> String {
+    let (code, err) = enhance(input, out, preset, extra);
+    assert_eq!(code, 0, "enhance --preset {preset} {extra:?}: {err}");
+    err
+}
+
 /// `../shared/media/<rel>` if the shared media folder is present.
 pub fn media(rel: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
