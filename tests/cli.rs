@@ -386,6 +386,56 @@ fn errors_are_one_line_and_leave_nothing() {
     assert!(std::fs::metadata(&out).unwrap().len() > 1000);
 }
 
+/// Truncated input is processed as far as it decodes, with a warning that
+/// says where decoding stopped; a video that merely starts late is not
+/// called truncated.
+#[test]
+fn truncated_input_warns_and_late_start_does_not() {
+    let dir = tmpdir();
+    let full = dir.path().join("full.mkv");
+    make_clip(
+        &full,
+        "160x120",
+        "24",
+        "10",
+        &["-c:v", "libx264", "-crf", "10"],
+    );
+    let bytes = std::fs::read(&full).unwrap();
+    let cut = dir.path().join("cut.mkv");
+    std::fs::write(&cut, &bytes[..bytes.len() * 4 / 10]).unwrap();
+    let out = dir.path().join("out.mkv");
+    let err = enhance_ok(&cut, &out, "reencode", &["-y"]);
+    let warn: Vec<&str> = err.lines().filter(|l| l.contains("ended early")).collect();
+    assert_eq!(warn.len(), 1, "{err}");
+    assert!(
+        warn[0].contains("cut.mkv") && warn[0].contains("of the 10.0 s"),
+        "{err}"
+    );
+    let frames = frame_count(&out);
+    assert!(
+        (24..240).contains(&frames),
+        "{frames} frames from a 40% file"
+    );
+
+    // Late start: the same clip with every timestamp 3 s later.
+    let late = dir.path().join("late.mkv");
+    ffmpeg(&[
+        "-i",
+        full.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-output_ts_offset",
+        "3",
+        late.to_str().unwrap(),
+    ]);
+    let err = enhance_ok(&late, &out, "reencode", &["-y"]);
+    assert!(!err.contains("ended early"), "{err}");
+    if let Some(p) = media("cuts/psd_delayed_start.mp4") {
+        let err = enhance_ok(&p, &out, "reencode", &["-y"]);
+        assert!(!err.contains("ended early"), "{err}");
+    }
+}
+
 /// A full disk: the output goes to a 256 KiB tmpfs, mounted in a private
 /// mount namespace (`unshare -rm`, so no root is needed where user
 /// namespaces are allowed and nothing stays mounted). The run must fail with
