@@ -165,53 +165,47 @@ pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> P
     let lv = levels(depth, cm.full_range);
     let max = ((1u32 << depth) - 1) as f32;
     let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
-    // Clamped (R, G, B) at pixel i and its luma.
-    let sample = |i: usize| -> (f32, f32, f32, f32) {
-        let (rv, gv, bv) = (
-            r[i].clamp(0.0, 1.0),
-            g[i].clamp(0.0, 1.0),
-            b[i].clamp(0.0, 1.0),
-        );
-        (rv, gv, bv, kr * rv + kg * gv + kb * bv)
-    };
-    let mut y_plane = vec![0u16; w * h];
-    y_plane.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-        for (x, out) in row.iter_mut().enumerate() {
-            let (_, _, _, yy) = sample(y * w + x);
-            *out = quantise(yy * lv.y_scale + lv.y_off, max);
-        }
-    });
     let (cw, ch) = chroma.plane_size(w, h);
     let (sx, sy) = chroma.shift();
+    let mut y_plane = vec![0u16; w * h];
     let mut u_plane = vec![0u16; cw * ch];
     let mut v_plane = vec![0u16; cw * ch];
-    u_plane
-        .par_chunks_mut(cw)
+    // One task per chroma row: it writes the luma rows that row covers and
+    // sums their chroma in one pass over the pixels.
+    y_plane
+        .par_chunks_mut(w << sy)
+        .zip(u_plane.par_chunks_mut(cw))
         .zip(v_plane.par_chunks_mut(cw))
         .enumerate()
-        .for_each(|(cy, (urow, vrow))| {
-            for cx in 0..cw {
-                let (mut su, mut sv, mut count) = (0.0f32, 0.0f32, 0.0f32);
-                for dy in 0..(1usize << sy) {
-                    let y = (cy << sy) + dy;
-                    if y >= h {
-                        continue;
-                    }
-                    for dx in 0..(1usize << sx) {
-                        let x = (cx << sx) + dx;
-                        if x >= w {
-                            continue;
-                        }
-                        let (rv, _, bv, yy) = sample(y * w + x);
-                        su += (bv - yy) / (2.0 * (1.0 - kb));
-                        sv += (rv - yy) / (2.0 * (1.0 - kr));
-                        count += 1.0;
+        .for_each_init(
+            || (vec![0.0f32; cw], vec![0.0f32; cw]),
+            |(su, sv), (cy, ((yrows, urow), vrow))| {
+                su.fill(0.0);
+                sv.fill(0.0);
+                let rows = yrows.len() / w;
+                for (dy, yrow) in yrows.chunks_exact_mut(w).enumerate() {
+                    let i0 = ((cy << sy) + dy) * w;
+                    let (rr, gr, br) = (&r[i0..][..w], &g[i0..][..w], &b[i0..][..w]);
+                    for x in 0..w {
+                        let (rv, gv, bv) = (
+                            rr[x].clamp(0.0, 1.0),
+                            gr[x].clamp(0.0, 1.0),
+                            br[x].clamp(0.0, 1.0),
+                        );
+                        let yy = kr * rv + kg * gv + kb * bv;
+                        yrow[x] = quantise(yy * lv.y_scale + lv.y_off, max);
+                        su[x >> sx] += (bv - yy) / (2.0 * (1.0 - kb));
+                        sv[x >> sx] += (rv - yy) / (2.0 * (1.0 - kr));
                     }
                 }
-                urow[cx] = quantise(su / count * lv.c_scale + lv.c_off, max);
-                vrow[cx] = quantise(sv / count * lv.c_scale + lv.c_off, max);
-            }
-        });
+                for cx in 0..cw {
+                    let cols = w.min((cx + 1) << sx) - (cx << sx);
+                    let count = (cols * rows) as f32;
+                    urow[cx] = quantise(su[cx] / count * lv.c_scale + lv.c_off, max);
+                    vrow[cx] = quantise(sv[cx] / count * lv.c_scale + lv.c_off, max);
+                }
+            },
+        );
     Picture {
         width: w,
         height: h,
@@ -352,6 +346,94 @@ mod tests {
                         .map(|(a, b)| (a - b).abs())
                         .fold(0.0f32, f32::max);
                     assert!(err < 1e-5, "{chroma:?} {w}x{h} {depth}-bit: {err}");
+                }
+            }
+        }
+    }
+
+    /// The per-block conversion the one-pass version replaced.
+    fn from_rgb_per_block(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> Picture {
+        let (w, h) = (img.width, img.height);
+        let (kr, kb) = cm.matrix.coefficients();
+        let kg = 1.0 - kr - kb;
+        let lv = levels(depth, cm.full_range);
+        let max = ((1u32 << depth) - 1) as f32;
+        let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
+        // Clamped (R, G, B) at pixel i and its luma.
+        let sample = |i: usize| -> (f32, f32, f32, f32) {
+            let (rv, gv, bv) = (
+                r[i].clamp(0.0, 1.0),
+                g[i].clamp(0.0, 1.0),
+                b[i].clamp(0.0, 1.0),
+            );
+            (rv, gv, bv, kr * rv + kg * gv + kb * bv)
+        };
+        let mut y_plane = vec![0u16; w * h];
+        y_plane.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+            for (x, out) in row.iter_mut().enumerate() {
+                let (_, _, _, yy) = sample(y * w + x);
+                *out = quantise(yy * lv.y_scale + lv.y_off, max);
+            }
+        });
+        let (cw, ch) = chroma.plane_size(w, h);
+        let (sx, sy) = chroma.shift();
+        let mut u_plane = vec![0u16; cw * ch];
+        let mut v_plane = vec![0u16; cw * ch];
+        u_plane
+            .par_chunks_mut(cw)
+            .zip(v_plane.par_chunks_mut(cw))
+            .enumerate()
+            .for_each(|(cy, (urow, vrow))| {
+                for cx in 0..cw {
+                    let (mut su, mut sv, mut count) = (0.0f32, 0.0f32, 0.0f32);
+                    for dy in 0..(1usize << sy) {
+                        let y = (cy << sy) + dy;
+                        if y >= h {
+                            continue;
+                        }
+                        for dx in 0..(1usize << sx) {
+                            let x = (cx << sx) + dx;
+                            if x >= w {
+                                continue;
+                            }
+                            let (rv, _, bv, yy) = sample(y * w + x);
+                            su += (bv - yy) / (2.0 * (1.0 - kb));
+                            sv += (rv - yy) / (2.0 * (1.0 - kr));
+                            count += 1.0;
+                        }
+                    }
+                    urow[cx] = quantise(su / count * lv.c_scale + lv.c_off, max);
+                    vrow[cx] = quantise(sv / count * lv.c_scale + lv.c_off, max);
+                }
+            });
+        Picture {
+            width: w,
+            height: h,
+            chroma,
+            depth,
+            planes: [y_plane, u_plane, v_plane],
+        }
+    }
+
+    #[test]
+    fn one_pass_from_rgb_matches_per_block() {
+        let mut rng = crate::testutil::Rng(78);
+        for chroma in [Chroma::Yuv420, Chroma::Yuv422, Chroma::Yuv444] {
+            for (w, h) in [(1, 1), (2, 2), (3, 5), (33, 17), (64, 36)] {
+                let mut img = RgbImage::new(w, h);
+                for v in img.data.iter_mut() {
+                    *v = rng.f() * 1.2 - 0.1;
+                }
+                for depth in [8u8, 10] {
+                    let cm = Colorimetry {
+                        matrix: Matrix::Bt601,
+                        full_range: depth == 8,
+                    };
+                    let (a, b) = (
+                        from_rgb(&img, chroma, depth, cm),
+                        from_rgb_per_block(&img, chroma, depth, cm),
+                    );
+                    assert_eq!(a.planes, b.planes, "{chroma:?} {w}x{h} {depth}-bit");
                 }
             }
         }
