@@ -267,6 +267,7 @@ pub fn enhance(
         .map_err(Error::Config)?;
         if s.model_passes == 0 {
             models.upscaler = None;
+            models.upscaler_name = None;
         }
         Some(s)
     } else {
