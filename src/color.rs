@@ -219,6 +219,13 @@ pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> P
 mod tests {
     use super::*;
 
+    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    }
+
     fn gradient(w: usize, h: usize) -> RgbImage {
         let mut img = RgbImage::new(w, h);
         for y in 0..h {
@@ -245,12 +252,7 @@ mod tests {
                     let pic = from_rgb(&img, Chroma::Yuv444, depth, cm);
                     let back = to_rgb(&pic, cm);
                     let step = 1.0 / ((1u32 << depth) - 1) as f32;
-                    let err = img
-                        .data
-                        .iter()
-                        .zip(&back.data)
-                        .map(|(a, b)| (a - b).abs())
-                        .fold(0.0f32, f32::max);
+                    let err = max_abs_diff(&img.data, &back.data);
                     assert!(err < 3.0 * step, "depth {depth} full {full} {m:?}: {err}");
                 }
             }
@@ -339,12 +341,7 @@ mod tests {
                         full_range: depth == 12,
                     };
                     let (fast, slow) = (to_rgb(&pic, cm), to_rgb_per_pixel(&pic, cm));
-                    let err = fast
-                        .data
-                        .iter()
-                        .zip(&slow.data)
-                        .map(|(a, b)| (a - b).abs())
-                        .fold(0.0f32, f32::max);
+                    let err = max_abs_diff(&fast.data, &slow.data);
                     assert!(err < 1e-5, "{chroma:?} {w}x{h} {depth}-bit: {err}");
                 }
             }
