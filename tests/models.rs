@@ -466,6 +466,46 @@ fn tiny_manifest(dir: &Path, entries: &[(&str, &[u8], String)]) -> Manifest {
     Manifest::load(&path).expect("manifest")
 }
 
+/// Manifest entries for the tiny test models: `blend` (interpolate,
+/// multiple 64) and `ident` (upscale x1 with the given multiple and pre_pad).
+fn blend_and_ident<'a>(
+    blend: &'a [u8],
+    ident: &'a [u8],
+    ident_multiple: u32,
+    ident_pre_pad: u32,
+) -> Vec<(&'static str, &'a [u8], String)> {
+    vec![
+        (
+            "blend.onnx",
+            blend,
+            entry(
+                "blend",
+                "interpolate",
+                "blend.onnx",
+                &sha(blend),
+                1,
+                &["img0", "img1", "timestep"],
+                64,
+                0,
+            ),
+        ),
+        (
+            "ident.onnx",
+            ident,
+            entry(
+                "ident",
+                "upscale",
+                "ident.onnx",
+                &sha(ident),
+                1,
+                &["input"],
+                ident_multiple,
+                ident_pre_pad,
+            ),
+        ),
+    ]
+}
+
 fn sha(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
@@ -637,53 +677,22 @@ fn wrong_kind_and_interpolator_io_mismatch_are_errors() {
     let dir = temp_dir("kinds");
     let blend = test_models::blend_interpolator();
     let ident = test_models::identity_upscaler("input", "output");
-    let manifest = tiny_manifest(
-        &dir,
-        &[
-            (
-                "blend.onnx",
-                &blend,
-                entry(
-                    "blend",
-                    "interpolate",
-                    "blend.onnx",
-                    &sha(&blend),
-                    1,
-                    &["img0", "img1", "timestep"],
-                    64,
-                    0,
-                ),
-            ),
-            (
-                "ident.onnx",
-                &ident,
-                entry(
-                    "ident",
-                    "upscale",
-                    "ident.onnx",
-                    &sha(&ident),
-                    1,
-                    &["input"],
-                    1,
-                    0,
-                ),
-            ),
-            (
-                "blend2.onnx",
-                &blend,
-                entry(
-                    "blend_t",
-                    "interpolate",
-                    "blend2.onnx",
-                    &sha(&blend),
-                    1,
-                    &["img0", "img1", "t"],
-                    64,
-                    0,
-                ),
-            ),
-        ],
-    );
+    let mut entries = blend_and_ident(&blend, &ident, 1, 0);
+    entries.push((
+        "blend2.onnx",
+        &blend,
+        entry(
+            "blend_t",
+            "interpolate",
+            "blend2.onnx",
+            &sha(&blend),
+            1,
+            &["img0", "img1", "t"],
+            64,
+            0,
+        ),
+    ));
+    let manifest = tiny_manifest(&dir, &entries);
     let blend_model = manifest
         .get("blend")
         .and_then(|e| e.verify())
@@ -719,39 +728,7 @@ fn sessions_pad_crop_and_batch_with_tiny_models() {
     let dir = temp_dir("tiny");
     let blend = test_models::blend_interpolator();
     let ident = test_models::identity_upscaler("input", "output");
-    let manifest = tiny_manifest(
-        &dir,
-        &[
-            (
-                "blend.onnx",
-                &blend,
-                entry(
-                    "blend",
-                    "interpolate",
-                    "blend.onnx",
-                    &sha(&blend),
-                    1,
-                    &["img0", "img1", "timestep"],
-                    64,
-                    0,
-                ),
-            ),
-            (
-                "ident.onnx",
-                &ident,
-                entry(
-                    "ident",
-                    "upscale",
-                    "ident.onnx",
-                    &sha(&ident),
-                    1,
-                    &["input"],
-                    8,
-                    5,
-                ),
-            ),
-        ],
-    );
+    let manifest = tiny_manifest(&dir, &blend_and_ident(&blend, &ident, 8, 5));
     let mut up = Upscaler::new(
         rt,
         &manifest.get("ident").and_then(|e| e.verify()).expect("v"),
