@@ -305,6 +305,19 @@ struct Cell {
     sd: f32,
 }
 
+impl std::ops::AddAssign<&Cell> for Cell {
+    #[inline]
+    fn add_assign(&mut self, o: &Cell) {
+        self.sx += o.sx;
+        self.sy += o.sy;
+        self.sxx += o.sxx;
+        self.syy += o.syy;
+        self.sxy += o.sxy;
+        self.sad += o.sad;
+        self.sd += o.sd;
+    }
+}
+
 /// Compares two thumbnails. Thumbs of different sizes, or empty ones, give
 /// [`Scores::incomparable`] (which the classifier treats as a cut).
 pub fn compare(a: &Thumb, b: &Thumb) -> Scores {
@@ -350,13 +363,7 @@ pub fn compare(a: &Thumb, b: &Thumb) -> Scores {
                     s.sad += (x - y).abs();
                     s.sd += y - x;
                 }
-                c.sx += s.sx;
-                c.sy += s.sy;
-                c.sxx += s.sxx;
-                c.syy += s.syy;
-                c.sxy += s.sxy;
-                c.sad += s.sad;
-                c.sd += s.sd;
+                *c += &s;
                 row_ad += s.sad;
             }
             // Columns right of the last full cell still count for `mad`.
@@ -394,13 +401,7 @@ pub fn compare(a: &Thumb, b: &Thumb) -> Scores {
             let mut s = Cell::default();
             for j in 0..span_y {
                 for c in &cells[(y + j) * cw + x..(y + j) * cw + x + span_x] {
-                    s.sx += c.sx;
-                    s.sy += c.sy;
-                    s.sxx += c.sxx;
-                    s.syy += c.syy;
-                    s.sxy += c.sxy;
-                    s.sad += c.sad;
-                    s.sd += c.sd;
+                    s += c;
                 }
             }
             let mx = s.sx * inv_n;
