@@ -212,13 +212,19 @@ fn png_rgb(path: &Path) -> (usize, usize, Vec<f32>) {
         .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
         .output()
         .unwrap();
-    let mut planar = vec![0.0f32; 3 * w * h];
-    for (i, px) in out.stdout.chunks_exact(3).enumerate() {
+    (w, h, rgb24_planar(&out.stdout))
+}
+
+/// Packed 8-bit RGB to planar (C,H,W) f32 in 0..1.
+fn rgb24_planar(packed: &[u8]) -> Vec<f32> {
+    let n = packed.len() / 3;
+    let mut planar = vec![0.0f32; 3 * n];
+    for (i, px) in packed.chunks_exact(3).enumerate() {
         for c in 0..3 {
-            planar[c * w * h + i] = px[c] as f32 / 255.0;
+            planar[c * n + i] = px[c] as f32 / 255.0;
         }
     }
-    (w, h, planar)
+    planar
 }
 
 fn psnr_f(a: &[f32], b: &[f32]) -> f64 {
@@ -360,24 +366,12 @@ fn bbb_frames(
         ])
         .output()
         .unwrap();
-    let indices: Box<dyn Iterator<Item = usize>> = if wanted.is_empty() {
-        Box::new(0..)
+    let frames = out.stdout.chunks_exact(w * h * 3).map(rgb24_planar);
+    if wanted.is_empty() {
+        frames.enumerate().collect()
     } else {
-        Box::new(wanted.into_iter())
-    };
-    out.stdout
-        .chunks_exact(w * h * 3)
-        .zip(indices)
-        .map(|(f, n)| {
-            let mut p = vec![0.0f32; 3 * w * h];
-            for (i, px) in f.chunks_exact(3).enumerate() {
-                for c in 0..3 {
-                    p[c * w * h + i] = px[c] as f32 / 255.0;
-                }
-            }
-            (n, p)
-        })
-        .collect()
+        wanted.into_iter().zip(frames).collect()
+    }
 }
 
 fn cpu_models() -> (
