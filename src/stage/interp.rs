@@ -38,6 +38,8 @@ const SYNTHETIC_ID: u64 = 1 << 62;
 
 /// An interpolation model: in-betweens of `a` and `b` at each timestep.
 pub trait Interpolate: Send {
+    /// The model's name (manifest name), for the report.
+    fn name(&self) -> &str;
     fn interpolate(&mut self, a: &RgbImage, b: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>>;
     /// Seconds spent inside model calls so far.
     fn model_seconds(&self) -> f64 {
@@ -344,6 +346,9 @@ mod tests {
     /// Averages its inputs (a perfect "model" for flat frames).
     struct Blend;
     impl Interpolate for Blend {
+        fn name(&self) -> &str {
+            "blend"
+        }
         fn interpolate(&mut self, a: &RgbImage, b: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>> {
             Ok(ts
                 .iter()
@@ -364,6 +369,9 @@ mod tests {
     /// A broken model: returns noise far from both inputs.
     struct Broken;
     impl Interpolate for Broken {
+        fn name(&self) -> &str {
+            "broken"
+        }
         fn interpolate(&mut self, a: &RgbImage, _: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>> {
             Ok(ts
                 .iter()

@@ -51,9 +51,6 @@ fn model_err(e: ModelError) -> Error {
 pub struct RunModels {
     pub interpolator: Option<Box<dyn Interpolate>>,
     pub upscaler: Option<Box<dyn Upscale>>,
-    /// Manifest names of the models loaded (for the report).
-    pub interpolator_name: Option<String>,
-    pub upscaler_name: Option<String>,
     pub device: String,
 }
 
@@ -73,8 +70,6 @@ pub fn load(
         return Ok(RunModels {
             interpolator: None,
             upscaler: None,
-            interpolator_name: None,
-            upscaler_name: None,
             device: "none".into(),
         });
     }
@@ -92,7 +87,6 @@ pub fn load(
         },
     )
     .map_err(model_err)?;
-    let mut interpolator_name = None;
     let interpolator: Option<Box<dyn Interpolate>> = if need_interp {
         let entry = manifest
             .interpolator_for(
@@ -102,7 +96,6 @@ pub fn load(
                 cfg.interpolate.flow == FlowMode::Auto,
             )
             .map_err(model_err)?;
-        interpolator_name = Some(entry.name.clone());
         let verified = entry.verify().map_err(model_err)?;
         Some(Box::new(RifeAdapter {
             inner: Interpolator::new(rt, &verified, &plan).map_err(model_err)?,
@@ -110,12 +103,10 @@ pub fn load(
     } else {
         None
     };
-    let mut upscaler_name = None;
     let upscaler: Option<Box<dyn Upscale>> = if need_upscale {
         let entry = manifest
             .get_kind(&cfg.upscale.model, ModelKind::Upscale)
             .map_err(model_err)?;
-        upscaler_name = Some(entry.name.clone());
         let verified = entry.verify().map_err(model_err)?;
         let tileable = entry.tileable;
         let inner = Upscaler::new(rt, &verified, &plan).map_err(model_err)?;
@@ -131,8 +122,6 @@ pub fn load(
     Ok(RunModels {
         interpolator,
         upscaler,
-        interpolator_name,
-        upscaler_name,
         device: plan.summary().to_string(),
     })
 }
@@ -163,6 +152,10 @@ fn to_images(out: ndarray::Array4<f32>) -> Vec<RgbImage> {
 }
 
 impl Interpolate for RifeAdapter {
+    fn name(&self) -> &str {
+        &self.inner.entry().name
+    }
+
     fn interpolate(&mut self, a: &RgbImage, b: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>> {
         let n = ts.len();
         let (va, vb) = (view4(a)?, view4(b)?);
@@ -238,6 +231,10 @@ fn is_out_of_memory(e: &ModelError) -> bool {
 }
 
 impl Upscale for SrAdapter {
+    fn name(&self) -> &str {
+        &self.inner.entry().name
+    }
+
     fn scale(&self) -> u32 {
         self.inner.scale() as u32
     }

@@ -267,7 +267,6 @@ pub fn enhance(
         .map_err(Error::Config)?;
         if s.model_passes == 0 {
             models.upscaler = None;
-            models.upscaler_name = None;
         }
         Some(s)
     } else {
@@ -301,6 +300,9 @@ pub fn enhance(
             .map(|e| e + (fmt.origin_s - opts.clip.map_or(0.0, |c| c.start))),
     })?;
     warnings.extend(muxer.warnings.iter().cloned());
+    // Names of the models that run, for the report (the stages take the models).
+    let interpolator_name = models.interpolator.as_ref().map(|m| m.name().to_string());
+    let upscaler_name = models.upscaler.as_ref().map(|m| m.name().to_string());
     if models.interpolator.is_some() || models.upscaler.is_some() {
         progress.info(&models.device);
     }
@@ -541,8 +543,8 @@ pub fn enhance(
         model_s: interp_model_s + upscale_model_s,
         wall_s,
         device: models.device.clone(),
-        interpolator: models.interpolator_name.clone(),
-        upscaler: models.upscaler_name.clone(),
+        interpolator: interpolator_name,
+        upscaler: upscaler_name,
         decode: decode_stats,
         warnings,
     })

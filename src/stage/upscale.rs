@@ -15,6 +15,8 @@ use crate::resize::{pick_filter, resize_into, Planar};
 /// A super-resolution model run over a whole frame (tiling is the
 /// implementation's business). Output values are clamped to 0..1.
 pub trait Upscale: Send {
+    /// The model's name (manifest name), for the report.
+    fn name(&self) -> &str;
     /// Native factor (2 or 4).
     fn scale(&self) -> u32;
     fn upscale(&mut self, img: &RgbImage) -> Result<RgbImage>;
@@ -162,6 +164,9 @@ mod tests {
     /// Nearest-neighbour x2 "model" that counts its calls.
     struct Nearest2(u64);
     impl Upscale for Nearest2 {
+        fn name(&self) -> &str {
+            "nearest2"
+        }
         fn scale(&self) -> u32 {
             2
         }
