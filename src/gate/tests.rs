@@ -127,6 +127,7 @@ fn cadence_of_twos_and_threes_and_long_holds() {
                 class,
                 scores: Scores::incomparable(),
                 repeat_of: None,
+                evidence: None,
             })
             .collect()
     };

@@ -26,29 +26,8 @@ pub const DEFAULT_MAX_CADENCE_HOLD_S: f64 = 0.25;
 /// Highest output frame rate accepted by [`resolve_rate`].
 pub const MAX_OUTPUT_FPS: u32 = 480;
 
-/// The gate's label for the transition from one input frame to the next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Class {
-    /// A new shot starts at the later frame.
-    Cut,
-    /// The later frame shows the same drawing as the earlier one.
-    Hold,
-    /// The drawing changed within the same shot.
-    Motion,
-}
-
-impl Class {
-    /// Label of the transition a→c when the frame b between them is dropped
-    /// (a→b labelled `self`, b→c labelled `other`): a cut on either side is a
-    /// cut, two holds are a hold, anything else is motion.
-    pub fn merge(self, other: Class) -> Class {
-        match (self, other) {
-            (Class::Cut, _) | (_, Class::Cut) => Class::Cut,
-            (Class::Hold, Class::Hold) => Class::Hold,
-            _ => Class::Motion,
-        }
-    }
-}
+/// The gate's label for each transition: one type shared with the gate.
+pub use crate::gate::Class;
 
 /// Requested output frame rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

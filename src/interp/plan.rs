@@ -525,7 +525,8 @@ impl Planner {
         let fb = self.frames[p + 1];
         let smooth = self.params.mode == CadenceMode::Smooth;
         match fb.class_in {
-            Class::Cut => Some(Decision::CutSide { src: fa.index }),
+            // Never blend across a cut or a flash: show the earlier side.
+            Class::Cut | Class::Flash => Some(Decision::CutSide { src: fa.index }),
             Class::Hold => {
                 if !smooth {
                     return Some(Decision::Hold { src: fa.index });

@@ -215,7 +215,7 @@ fn oracle(
                 Decision::Hold { src: frames[a].0 }
             } else {
                 match frames[a + 1].2 {
-                    Class::Cut => Decision::CutSide { src: frames[a].0 },
+                    Class::Cut | Class::Flash => Decision::CutSide { src: frames[a].0 },
                     Class::Hold => match (smooth, smoothable(a)) {
                         (true, Some(b)) => interp(run_first[a], b, tn, td),
                         _ => Decision::Hold { src: frames[a].0 },
@@ -520,7 +520,7 @@ fn ntsc_film_to_2x() {
                 t: 0.5,
             },
             Class::Hold => Decision::Hold { src: i as u64 },
-            Class::Cut => Decision::CutSide { src: i as u64 },
+            Class::Cut | Class::Flash => Decision::CutSide { src: i as u64 },
         };
         assert_eq!(odd, want, "output {}", 2 * i + 1);
     }
@@ -906,7 +906,7 @@ fn random_input(rng: &mut Rng, n: usize, base: i64, steps: &[i64], odd: bool) ->
                     _ => Class::Motion,
                 };
                 run_left = match run_class {
-                    Class::Cut => 1,
+                    Class::Cut | Class::Flash => 1,
                     Class::Hold => {
                         let long = rng.below(10) == 0;
                         1 + rng.below(if long { 40 } else { 3 })

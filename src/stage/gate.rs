@@ -1,15 +1,26 @@
-//! Gate stage: labels every transition CUT / HOLD / MOTION and gives each
-//! frame the identity of the distinct picture it shows.
+//! Gate stage: labels every transition CUT / HOLD / MOTION / FLASH and
+//! gives each frame the identity of the distinct picture it shows. The
+//! same stage feeds `enhance` and `info --gate`, so what `info --gate`
+//! shows is exactly what `enhance` decides.
 
 use std::collections::{HashMap, VecDeque};
 
 use serde::Serialize;
 
-use super::interp::Gated;
 use crate::error::Result;
-use crate::gate::{thumbnail, Class as GateClass, Gate, GateParams, Luma, Transition};
-use crate::interp::Class;
+use crate::gate::{Class, Gate, GateParams, Sample, Transition};
 use crate::picture::Frame;
+
+/// An input frame with the gate's verdict: what the gate stage hands on.
+#[derive(Clone, Debug)]
+pub struct Gated {
+    pub frame: Frame,
+    /// Label of the transition from the previous frame (None for the first).
+    pub class: Option<Class>,
+    /// Identity of the picture: frames repeating a drawing share the id of
+    /// its first frame, so later stages can reuse results.
+    pub picture_id: u64,
+}
 
 /// Counters for the report (`gate.*`).
 #[derive(Clone, Debug, Default, Serialize)]
@@ -17,6 +28,8 @@ pub struct GateCounts {
     pub cut: u64,
     pub hold: u64,
     pub motion: u64,
+    /// Transitions into, inside or out of a flash (not cuts).
+    pub flash: u64,
     /// Distinct pictures (frames that are not a HOLD of the previous one).
     pub distinct: u64,
 }
@@ -26,18 +39,12 @@ pub struct GateStage {
     /// and every frame a distinct picture.
     gate: Option<Gate>,
     pending: VecDeque<Frame>,
-    labels: HashMap<u64, GateClass>,
+    labels: HashMap<u64, Class>,
     first: Option<u64>,
     last_id: u64,
+    /// Every labelled transition, kept when asked (`info --gate`).
+    log: Option<Vec<Transition>>,
     pub counts: GateCounts,
-}
-
-fn to_class(c: GateClass) -> Class {
-    match c {
-        GateClass::Cut => Class::Cut,
-        GateClass::Hold => Class::Hold,
-        GateClass::Motion => Class::Motion,
-    }
 }
 
 impl GateStage {
@@ -51,6 +58,17 @@ impl GateStage {
         Self::with(None)
     }
 
+    /// Keep every labelled transition with its scores ([`Self::transitions`]).
+    pub fn keep_transitions(mut self) -> GateStage {
+        self.log = Some(Vec::new());
+        self
+    }
+
+    /// The transitions kept by [`Self::keep_transitions`], in order.
+    pub fn transitions(&mut self) -> Vec<Transition> {
+        self.log.take().unwrap_or_default()
+    }
+
     fn with(gate: Option<Gate>) -> GateStage {
         GateStage {
             gate,
@@ -58,18 +76,23 @@ impl GateStage {
             labels: HashMap::new(),
             first: None,
             last_id: 0,
+            log: None,
             counts: GateCounts::default(),
         }
     }
 
     fn record(&mut self, transitions: Vec<Transition>) {
-        for t in transitions {
+        for t in &transitions {
             match t.class {
-                GateClass::Cut => self.counts.cut += 1,
-                GateClass::Hold => self.counts.hold += 1,
-                GateClass::Motion => self.counts.motion += 1,
+                Class::Cut => self.counts.cut += 1,
+                Class::Hold => self.counts.hold += 1,
+                Class::Motion => self.counts.motion += 1,
+                Class::Flash => self.counts.flash += 1,
             }
             self.labels.insert(t.to, t.class);
+        }
+        if let Some(log) = self.log.as_mut() {
+            log.extend(transitions);
         }
     }
 
@@ -84,7 +107,7 @@ impl GateStage {
                     Some(c) => Some(c),
                     // Only at the very end can a label be missing (the
                     // classifier never saw a successor): treat as motion.
-                    None if flush => Some(GateClass::Motion),
+                    None if flush => Some(Class::Motion),
                     None => break,
                 }
             };
@@ -92,7 +115,7 @@ impl GateStage {
                 break;
             };
             let picture_id = match class {
-                Some(GateClass::Hold) => self.last_id,
+                Some(Class::Hold) => self.last_id,
                 _ => {
                     self.counts.distinct += 1;
                     index
@@ -101,7 +124,7 @@ impl GateStage {
             self.last_id = picture_id;
             out.push(Gated {
                 frame,
-                class: class.map(to_class),
+                class,
                 picture_id,
             });
         }
@@ -112,10 +135,8 @@ impl GateStage {
         if self.first.is_none() {
             self.first = Some(frame.index);
         }
-        let pic = &frame.picture;
-        let luma = Luma::of(pic);
         let transitions = match self.gate.as_mut() {
-            Some(g) => g.push(thumbnail(&luma)),
+            Some(g) => g.push(Sample::of(frame.picture.clone())),
             None => Vec::new(),
         };
         let flush = self.gate.is_none();

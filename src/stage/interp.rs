@@ -12,19 +12,11 @@ use serde::Serialize;
 
 use crate::color::{from_rgb, to_rgb, Colorimetry, RgbImage};
 use crate::error::{Error, Result};
-use crate::interp::{Class, Decision, OutFrame, Planner};
+use crate::gate::{compare, is_break, thumbnail_of, GateParams};
+use crate::interp::{Decision, OutFrame, Planner};
 use crate::picture::Frame;
 
-/// An input frame with the gate's verdict.
-#[derive(Clone, Debug)]
-pub struct Gated {
-    pub frame: Frame,
-    /// Label of the transition from the previous frame (None for the first).
-    pub class: Option<Class>,
-    /// Identity of the picture: frames repeating a drawing share the id of
-    /// its first frame, so later stages can reuse results.
-    pub picture_id: u64,
-}
+pub use super::gate::Gated;
 
 /// A frame on the output grid, ready for upscaling.
 #[derive(Clone, Debug)]
@@ -83,28 +75,57 @@ fn mad(a: &RgbImage, b: &RgbImage) -> f32 {
     (sum / count.max(1) as f64) as f32
 }
 
-/// Bad in-between guard. An in-between is implausible when it is further
-/// from BOTH neighbours than the neighbours are from each other (a real
-/// in-between lies "between" them), or when it holds non-finite values.
-/// `tolerance` (0..1 units) absorbs model noise when the neighbours are
-/// nearly identical.
-pub fn plausible(a: &RgbImage, b: &RgbImage, mid: &RgbImage, tolerance: f32) -> bool {
-    if mid.data.iter().any(|v| !v.is_finite()) {
-        return false;
-    }
-    let d_ab = mad(a, b);
-    let nearest = mad(a, mid).min(mad(b, mid));
-    nearest <= d_ab + tolerance
+/// What the guard makes of one in-between.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Verdict {
+    /// Kept.
+    Keep,
+    /// Further from both neighbours than they are from each other, or
+    /// holding non-finite values: a broken model output.
+    Implausible,
+    /// A morph of two pictures that differ strongly: a missed cut or a flow
+    /// that failed on a large motion.
+    Ghost,
 }
 
 /// Guard tolerance: 2/255 of mean absolute difference.
 pub const GUARD_TOLERANCE: f32 = 2.0 / 255.0;
 
+/// Across a structural break, an in-between is kept only when it is a
+/// copy of one neighbour: within this mean absolute difference (0..1
+/// units, 3 levels) of it. Anything else there mixes two pictures.
+pub const GHOST_COPY: f32 = 3.0 / 255.0;
+
+/// The guard's judgement of an in-between `mid` of `a` and `b`. Broken
+/// output (non-finite, or further from both neighbours than they are from
+/// each other) is [`Verdict::Implausible`]. When the neighbours themselves
+/// are a structural break of the whole picture (`pair`: the gate's scores
+/// of the two input frames, judged with the gate's break test; a missed
+/// cut, or a motion too large for any flow), no model can in-between them
+/// and what it makes is a morph of two pictures: unless it is a copy of
+/// one of them ([`GHOST_COPY`]), it is a [`Verdict::Ghost`].
+pub fn judge(a: &RgbImage, b: &RgbImage, mid: &RgbImage, pair_is_break: bool) -> Verdict {
+    if mid.data.iter().any(|v| !v.is_finite()) {
+        return Verdict::Implausible;
+    }
+    let d_ab = mad(a, b);
+    let nearest = mad(a, mid).min(mad(b, mid));
+    if nearest > d_ab + GUARD_TOLERANCE {
+        return Verdict::Implausible;
+    }
+    if pair_is_break && nearest > GHOST_COPY {
+        return Verdict::Ghost;
+    }
+    Verdict::Keep
+}
+
 pub struct InterpStage {
     planner: Planner,
     model: Box<dyn Interpolate>,
     colorimetry: Colorimetry,
-    guard: bool,
+    /// The ghost guard, with the gate's thresholds for its break test
+    /// (None: no guard).
+    guard: Option<GateParams>,
     frames: VecDeque<Gated>,
     rgb: HashMap<u64, Arc<RgbImage>>,
     last_pts: Option<i64>,
@@ -128,7 +149,7 @@ impl InterpStage {
         planner: Planner,
         model: Box<dyn Interpolate>,
         colorimetry: Colorimetry,
-        guard: bool,
+        guard: Option<GateParams>,
         nominal_step: i64,
     ) -> InterpStage {
         InterpStage {
@@ -284,10 +305,22 @@ impl InterpStage {
                         )));
                     }
                     let template = self.frame(a)?.frame.picture.clone();
+                    let pair_is_break = match &self.guard {
+                        Some(params) => {
+                            let pb = self.frame(b)?.frame.picture.clone();
+                            is_break(
+                                params,
+                                &compare(&thumbnail_of(&template), &thumbnail_of(&pb)),
+                            )
+                        }
+                        None => false,
+                    };
                     for (n, mid) in mids.into_iter().enumerate() {
                         let out = outs[i + n];
                         let t = ts[n];
-                        if self.guard && !plausible(&ia, &ib, &mid, GUARD_TOLERANCE) {
+                        if self.guard.is_some()
+                            && judge(&ia, &ib, &mid, pair_is_break) != Verdict::Keep
+                        {
                             self.counts.rejected += 1;
                             let nearer = if t < 0.5 { a } else { b };
                             result.push(self.copy_of(out.k, out.pts, nearer)?);
@@ -328,6 +361,7 @@ impl InterpStage {
 mod tests {
     use super::*;
     use crate::color::Matrix;
+    use crate::gate::Class;
     use crate::interp::{CadenceMode, PlanParams};
     use crate::picture::{Chroma, Picture};
 
@@ -388,7 +422,7 @@ mod tests {
 
     fn stage(model: Box<dyn Interpolate>, guard: bool) -> InterpStage {
         let planner = Planner::new(PlanParams::new((48, 1), CadenceMode::Preserve), (1, 24));
-        InterpStage::new(planner, model, CM, guard, 1)
+        InterpStage::new(planner, model, CM, guard.then(GateParams::default), 1)
     }
 
     fn run(stage: &mut InterpStage, frames: &[(u16, Option<Class>)]) -> Vec<Staged> {
@@ -418,7 +452,7 @@ mod tests {
             &[
                 (40, None),
                 (40, Some(Class::Hold)),
-                (120, Some(Class::Motion)),
+                (56, Some(Class::Motion)),
                 (200, Some(Class::Cut)),
             ],
         );
@@ -430,13 +464,26 @@ mod tests {
         assert_eq!((c.inferred, c.cut_copies, c.rejected), (1, 1, 0));
         assert_eq!(c.copied, 6);
         assert_eq!(c.inferred + c.copied + c.cut_copies + c.rejected, 8);
-        // The motion in-between is a new picture between 40 and 120.
+        // The motion in-between is a new picture between 40 and 56.
         let mid = out[3].frame.picture.planes[0][0];
-        assert!(mid > 60 && mid < 100, "{mid}");
+        assert!(mid > 44 && mid < 52, "{mid}");
         assert!(out[3].picture_id >= SYNTHETIC_ID);
         // The cut side is the old shot's last frame, never a blend.
-        assert_eq!(out[5].frame.picture.planes[0][0], 120);
+        assert_eq!(out[5].frame.picture.planes[0][0], 56);
         assert_eq!(out[6].frame.picture.planes[0][0], 200);
+    }
+
+    #[test]
+    fn guard_shows_a_real_frame_where_a_missed_cut_would_be_blended() {
+        // The gate called a full-picture jump MOTION (a missed cut): the
+        // model's blend is rejected and the nearer input frame shown.
+        let mut s = stage(Box::new(Blend), true);
+        let out = run(&mut s, &[(40, None), (200, Some(Class::Motion))]);
+        assert_eq!((s.counts.inferred, s.counts.rejected), (0, 1));
+        for f in &out {
+            let v = f.frame.picture.planes[0][0];
+            assert!(v == 40 || v == 200, "a blend got through: {v}");
+        }
     }
 
     #[test]
@@ -463,28 +510,51 @@ mod tests {
     }
 
     #[test]
-    fn guard_accepts_real_in_betweens() {
-        let a = RgbImage {
-            width: 8,
+    fn guard_keeps_in_shot_in_betweens_and_rejects_morphs_across_breaks() {
+        // 16x8 grey pictures with a bright bar moving 4 px per frame.
+        let bar = |x0: usize, level: f32| RgbImage {
+            width: 16,
             height: 8,
-            data: vec![0.2; 192],
+            data: (0..3 * 128)
+                .map(|i| {
+                    let x = i % 16;
+                    if (x0..x0 + 4).contains(&x) {
+                        level
+                    } else {
+                        0.2
+                    }
+                })
+                .collect(),
         };
-        let b = RgbImage {
-            width: 8,
+        let (a, b) = (bar(2, 0.9), bar(10, 0.9));
+        let fade = RgbImage {
+            width: 16,
             height: 8,
-            data: vec![0.6; 192],
+            data: a
+                .data
+                .iter()
+                .zip(&b.data)
+                .map(|(x, y)| 0.5 * (x + y))
+                .collect(),
         };
-        let mid = RgbImage {
-            width: 8,
-            height: 8,
-            data: vec![0.4; 192],
-        };
-        assert!(plausible(&a, &b, &mid, GUARD_TOLERANCE));
+        // Within a shot (no break) the in-between is kept, true or blended.
+        assert_eq!(judge(&a, &b, &bar(6, 0.9), false), Verdict::Keep);
+        assert_eq!(judge(&a, &b, &fade, false), Verdict::Keep);
+        // Across a break (a missed cut) anything but a neighbour is a ghost.
+        assert_eq!(judge(&a, &b, &fade, true), Verdict::Ghost);
+        assert_eq!(judge(&a, &b, &bar(6, 0.9), true), Verdict::Ghost);
+        // Showing one of the neighbours is never rejected.
+        assert_eq!(judge(&a, &b, &a, true), Verdict::Keep);
         let nan = RgbImage {
             width: 8,
             height: 8,
             data: vec![f32::NAN; 192],
         };
-        assert!(!plausible(&a, &b, &nan, GUARD_TOLERANCE));
+        let grey = RgbImage {
+            width: 8,
+            height: 8,
+            data: vec![0.5; 192],
+        };
+        assert_eq!(judge(&grey, &grey, &nan, false), Verdict::Implausible);
     }
 }

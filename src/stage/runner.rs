@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use serde::Serialize;
 
-use super::gate::{GateCounts, GateStage};
-use super::interp::{Gated, InterpCounts, InterpStage, Staged};
+use super::gate::{GateCounts, GateStage, Gated};
+use super::interp::{InterpCounts, InterpStage, Staged};
 use super::upscale::{UpscaleCounts, UpscaleStage};
 use super::{run_stage, RunState, Stage, StageMeter, DECODE_QUEUE, GATE_QUEUE, UPSCALE_QUEUE};
 use crate::clip::ClipRange;
@@ -368,7 +368,7 @@ pub fn enhance(
                             planner,
                             model,
                             colorimetry,
-                            cfg.interpolate.guard,
+                            cfg.interpolate.guard.then(|| cfg.gate.clone()),
                             nominal,
                         )
                         .with_end_limit(end_limit)
