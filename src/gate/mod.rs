@@ -26,7 +26,8 @@
 //!   least `cut_changed` of the 8x8 windows changed) and the change stands
 //!   out against the transitions around it in the same shot (the nearest
 //!   `cut_neighbours` on each side that are not themselves such breaks; the
-//!   left side stops at the previous cut). Evidence is either a jump of the
+//!   earlier side stops at the previous cut, the later one at the next
+//!   break). Evidence is either a jump of the
 //!   colour distribution (`color >= cut_color` and `>= cut_color_contrast`
 //!   x the neighbours' mean), or a jump of level (`mad >= cut_mad` and `>=
 //!   cut_contrast` x the neighbours' mean, only when there is a calm
@@ -483,13 +484,14 @@ impl Gate {
             return None;
         }
         // Calm neighbours: the shot's recent labelled transitions and the
-        // next ones waiting, leaving out other breaks.
+        // next ones waiting up to the next break (past a break may be
+        // another shot, whose calm says nothing about this one).
         let after = self
             .waiting
             .iter()
             .skip(1)
             .take(p.cut_neighbours)
-            .filter(|n| !n.brk)
+            .take_while(|n| !n.brk)
             .map(|n| (n.scores.mad, n.scores.color));
         let calm: Vec<(f32, f32)> = self.recent.iter().copied().chain(after).collect();
         let (nm, nc) = if calm.is_empty() {
