@@ -26,6 +26,13 @@ const TABLE: &[(&str, Expect)] = &[
     ("anime/realesrgan_onepiece_demo.mp4", Works),
     ("anime/fate_h264_anim.mkv", Works),
     ("anime/psd_issue-236-split-copy.mkv", Works),
+    ("anime/tas_jjk_itadori_720p.mp4", Works),
+    ("anime/livewp_bw_manga_rain_vertical.mp4", Works),
+    ("anime/livewp_samurai_leaves_vertical.mp4", Works),
+    ("anime/w2x_anime_girl_pan_360p.mp4", Works),
+    ("anime/badapple_first43s_360p.mp4", Works),
+    ("anime/jjk_fan_edit_360p.mp4", Works),
+    ("anime/w2x_flat_motiongraphics_480p.mp4", Works),
     // cuts/
     ("cuts/psd_testvideo.mp4", Works),
     ("cuts/psd_goldeneye-vfr-drop3.mp4", Works),
