@@ -11,6 +11,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::error::{one_line, ModelError, Result};
+use super::openvino_cpu::Precision;
 
 /// What a model does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -81,6 +82,11 @@ pub struct ModelEntry {
     /// [`LARGE_FRAME_PIXELS`] (a reduced-flow variant of the same net).
     #[serde(default)]
     pub large_variant: Option<String>,
+    /// Precision on the OpenVINO CPU path with `--precision auto`, on CPUs
+    /// with bf16 units: the fastest one measured at >= 45 dB PSNR against
+    /// the fp32 output on real anime frames (models/README.md).
+    #[serde(default)]
+    pub cpu_precision: Precision,
     pub licence: String,
     pub licence_file: String,
     /// Where the weights come from (pinned package).
