@@ -544,6 +544,41 @@ description = "test"
     }
 
     #[test]
+    fn cpu_precision_defaults_to_fp32_and_rejects_other_values() {
+        let m = Manifest::parse(
+            &entry_toml("a", "a.onnx", ABC_SHA),
+            Path::new("/m/models.toml"),
+        )
+        .expect("parses");
+        assert_eq!(m.models()[0].cpu_precision, Precision::Fp32);
+        let text = entry_toml("a", "a.onnx", ABC_SHA) + "cpu_precision = \"bf16\"\n";
+        let m = Manifest::parse(&text, Path::new("/m/models.toml")).expect("parses");
+        assert_eq!(m.models()[0].cpu_precision, Precision::Bf16);
+        let text = entry_toml("a", "a.onnx", ABC_SHA) + "cpu_precision = \"int8\"\n";
+        let msg = Manifest::parse(&text, Path::new("/m/models.toml"))
+            .expect_err("int8 is not measured")
+            .to_string();
+        assert!(
+            msg.starts_with("invalid model manifest /m/models.toml:"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("int8") && msg.contains("fp32") && msg.contains("bf16"),
+            "{msg}"
+        );
+        // The shipped manifest marks the upscalers bf16 and RIFE fp32 from
+        // the measurement in models/README.md.
+        let shipped = Manifest::parse(SHIPPED, Path::new("/m/models.toml")).expect("shipped");
+        for e in shipped.models() {
+            let want = match e.kind {
+                ModelKind::Upscale => Precision::Bf16,
+                ModelKind::Interpolate => Precision::Fp32,
+            };
+            assert_eq!(e.cpu_precision, want, "{}", e.name);
+        }
+    }
+
+    #[test]
     fn bad_values_are_named() {
         let text = entry_toml("a", "a.onnx", "xyz");
         let msg = Manifest::parse(&text, Path::new("/m/models.toml"))

@@ -151,7 +151,8 @@ static LOAD_LOCK: Mutex<()> = Mutex::new(());
 
 impl OpenVino {
     /// Opens `libopenvino_c.so` (see [`resolve_openvino_path`]) or returns
-    /// the library loaded earlier in this process.
+    /// the library loaded earlier in this process (the `openvino` crate
+    /// holds one library per process: a later, different path is ignored).
     pub fn load(explicit: Option<&Path>) -> Result<&'static OpenVino> {
         let path = resolve_openvino_path(explicit);
         if let Some(ov) = OPENVINO.get() {
