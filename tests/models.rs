@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use ainimotion::model::tiling::DEFAULT_OVERLAP;
 use ainimotion::model::{
-    select_device, test_models, Device, DeviceOptions, ExecutionPlan, Interpolator, Manifest,
-    ModelError, ModelKind, Runtime, TileConfig, Upscaler,
+    select_device, test_models, CpuUnits, Device, DeviceOptions, ExecutionPlan, Interpolator,
+    Manifest, ModelError, ModelKind, OpenVino, Precision, PrecisionMode, Provider, Runtime,
+    TileConfig, Upscaler,
 };
 use ndarray::{s, Array3, Array4, ArrayView3, Axis};
 
@@ -37,9 +38,15 @@ fn runtime() -> Option<&'static Runtime> {
     }
 }
 
+/// The CPU plan the tests run on: ONNX Runtime's CPU provider, or the
+/// device named by `AINIMOTION_DEVICE` (CI runs this file a second time
+/// with `AINIMOTION_DEVICE=cpu-openvino`).
 fn cpu_plan(rt: &Runtime) -> ExecutionPlan {
+    let device = Device::from_env()
+        .expect("AINIMOTION_DEVICE")
+        .unwrap_or(Device::Cpu);
     let opts = DeviceOptions {
-        device: Device::Cpu,
+        device,
         ..DeviceOptions::default()
     };
     select_device(rt, &opts).expect("cpu plan")
@@ -392,7 +399,24 @@ fn auto_device_says_what_it_chose() {
         .summary()
         .starts_with(&format!("device: {} (", plan.provider())));
     if !rt.has_provider("CUDAExecutionProvider") {
-        assert_eq!(plan.provider().as_str(), "cpu");
+        // The CPU: OpenVINO where the processor has bf16 units and the
+        // library loads, else ONNX Runtime's CPU provider with the reason.
+        let ov_loads = OpenVino::load(None).is_ok();
+        if CpuUnits::detect().has_bf16() && ov_loads {
+            assert_eq!(plan.provider(), Provider::OpenVino, "{}", plan.summary());
+            assert!(
+                plan.summary().contains(CpuUnits::detect().label()),
+                "{}",
+                plan.summary()
+            );
+        } else {
+            assert_eq!(plan.provider(), Provider::Cpu, "{}", plan.summary());
+            assert!(
+                plan.summary().contains("cpu-openvino: "),
+                "{}",
+                plan.summary()
+            );
+        }
         assert!(
             plan.summary()
                 .contains("tensorrt: provider not in this ONNX Runtime build"),
@@ -1029,4 +1053,321 @@ fn project_models_match_the_reference_conversions() {
         eprintln!("{name}: max abs difference to the reference {worst:e}");
         assert!(worst <= 1e-4, "{name}: max abs difference {worst}");
     }
+}
+
+// ------------------------------------------------------------------ OpenVINO CPU path (issue 13)
+
+/// The `cpu-openvino` plan, or `None` (printed SKIP) when OpenVINO does
+/// not load here.
+fn openvino_plan(rt: &Runtime, precision: PrecisionMode) -> Option<ExecutionPlan> {
+    let opts = DeviceOptions {
+        device: Device::CpuOpenVino,
+        precision,
+        ..DeviceOptions::default()
+    };
+    match select_device(rt, &opts) {
+        Ok(plan) => Some(plan),
+        Err(e) => {
+            eprintln!("SKIP: {e}");
+            None
+        }
+    }
+}
+
+fn ort_cpu_plan(rt: &Runtime) -> ExecutionPlan {
+    let opts = DeviceOptions {
+        device: Device::Cpu,
+        ..DeviceOptions::default()
+    };
+    select_device(rt, &opts).expect("ONNX Runtime CPU plan")
+}
+
+/// Two consecutive real anime frames from each clip of
+/// `../shared/media/anime` (decoded with the ffmpeg CLI, cropped or scaled
+/// to the size given), as CHW f32 in 0..1. Absent clips are skipped.
+fn anime_pairs() -> Vec<(&'static str, Array3<f32>, Array3<f32>)> {
+    let media = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/media/anime");
+    let clips = [
+        (
+            "realesrgan_onepiece_demo.mp4",
+            30,
+            "crop=640:384:0:48",
+            640,
+            384,
+        ),
+        ("fate_h264_anim.mkv", 20, "null", 320, 180),
+        ("psd_issue-236-split-copy.mkv", 5, "scale=640:360", 640, 360),
+    ];
+    let mut pairs = Vec::new();
+    for (file, start, filter, w, h) in clips {
+        let path = media.join(file);
+        if !path.is_file() {
+            eprintln!("SKIP: {} is absent", path.display());
+            continue;
+        }
+        let out = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(&path)
+            .args([
+                "-vf",
+                &format!("select='gte(n\\,{start})',{filter}"),
+                "-vsync",
+                "passthrough",
+                "-frames:v",
+                "2",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-",
+            ])
+            .output();
+        let bytes = match out {
+            Ok(o) if o.status.success() && o.stdout.len() == 2 * 3 * w * h => o.stdout,
+            Ok(o) => panic!(
+                "ffmpeg gave {} bytes for {file} (expected {}): {}",
+                o.stdout.len(),
+                2 * 3 * w * h,
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            Err(e) => {
+                eprintln!("SKIP: ffmpeg CLI not runnable: {e}");
+                return pairs;
+            }
+        };
+        let frame = |k: usize| {
+            let base = k * 3 * w * h;
+            Array3::from_shape_fn((3, h, w), |(c, y, x)| {
+                f32::from(bytes[base + (y * w + x) * 3 + c]) / 255.0
+            })
+        };
+        pairs.push((file, frame(0), frame(1)));
+    }
+    pairs
+}
+
+/// A centred crop of at most `h` x `w`.
+fn centre_crop(a: &Array3<f32>, h: usize, w: usize) -> Array3<f32> {
+    let (_, ah, aw) = a.dim();
+    let (h, w) = (h.min(ah), w.min(aw));
+    let (y, x) = ((ah - h) / 2, (aw - w) / 2);
+    a.slice(s![.., y..y + h, x..x + w]).to_owned()
+}
+
+/// Issue 13's fidelity floor: every model of the project manifest, run
+/// through OpenVINO in the precision `--precision auto` gives it, stays at
+/// least 45 dB PSNR from ONNX Runtime's fp32 output on real anime frames
+/// (One Piece, fate, issue-236). Upscalers run on 256x160 crops (the 6B
+/// network takes seconds per frame), interpolators on the whole pair.
+#[test]
+fn openvino_matches_onnx_runtime_fp32_on_anime_frames() {
+    let Some(rt) = runtime() else { return };
+    let Some(ov) = openvino_plan(rt, PrecisionMode::Auto) else {
+        return;
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/models.toml");
+    let Ok(manifest) = Manifest::load(&path) else {
+        eprintln!("SKIP: models not built (run ./setup.sh)");
+        return;
+    };
+    let pairs = anime_pairs();
+    if pairs.is_empty() {
+        eprintln!("SKIP: no anime clips in ../shared/media/anime");
+        return;
+    }
+    let ort = ort_cpu_plan(rt);
+    let bf16_units = CpuUnits::detect().has_bf16();
+    for entry in manifest.models() {
+        let Ok(verified) = entry.verify() else {
+            eprintln!("SKIP {}: model file absent or stale", entry.name);
+            continue;
+        };
+        let wanted = if bf16_units {
+            entry.cpu_precision
+        } else {
+            Precision::Fp32
+        };
+        let mut worst = f64::INFINITY;
+        match entry.kind {
+            ModelKind::Upscale => {
+                let mut a = Upscaler::new(rt, &verified, &ort).expect("ORT session");
+                let mut b = Upscaler::new(rt, &verified, &ov).expect("OpenVINO session");
+                assert_eq!(b.precision(), wanted, "{}", entry.name);
+                for (clip, f0, _) in &pairs {
+                    let x = batch(&centre_crop(f0, 160, 256));
+                    let ra = a.run(x.view()).expect("ORT run");
+                    let rb = b.run(x.view()).expect("OpenVINO run");
+                    let p = psnr(ra.index_axis(Axis(0), 0), rb.index_axis(Axis(0), 0));
+                    eprintln!("{} {} on {clip}: {p:.2} dB", entry.name, b.precision());
+                    worst = worst.min(p);
+                }
+            }
+            ModelKind::Interpolate => {
+                let mut a = Interpolator::new(rt, &verified, &ort).expect("ORT session");
+                let mut b = Interpolator::new(rt, &verified, &ov).expect("OpenVINO session");
+                assert_eq!(b.precision(), wanted, "{}", entry.name);
+                for (clip, f0, f1) in &pairs {
+                    let (x0, x1) = (batch(f0), batch(f1));
+                    let ra = a.run(x0.view(), x1.view(), &[0.5]).expect("ORT run");
+                    let rb = b.run(x0.view(), x1.view(), &[0.5]).expect("OpenVINO run");
+                    let p = psnr(ra.index_axis(Axis(0), 0), rb.index_axis(Axis(0), 0));
+                    eprintln!("{} {} on {clip}: {p:.2} dB", entry.name, b.precision());
+                    worst = worst.min(p);
+                }
+            }
+        }
+        assert!(
+            worst >= 45.0,
+            "{} ({} on OpenVINO): {worst:.2} dB against ONNX Runtime fp32 (expected >= 45)",
+            entry.name,
+            wanted
+        );
+    }
+}
+
+/// `--precision`: auto follows the manifest's `cpu_precision` on CPUs with
+/// bf16 units (fp32 without them), fp32 / bf16 force every model, ONNX
+/// Runtime is always fp32, and bf16 anywhere but cpu-openvino is an error.
+#[test]
+fn precision_follows_the_manifest_and_the_flag() {
+    let Some(rt) = runtime() else { return };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/models.toml");
+    let Ok(manifest) = Manifest::load(&path) else {
+        eprintln!("SKIP: no models/models.toml");
+        return;
+    };
+    let bf16 = DeviceOptions {
+        device: Device::Cpu,
+        precision: PrecisionMode::Bf16,
+        ..DeviceOptions::default()
+    };
+    assert_eq!(
+        select_device(rt, &bf16).expect_err("bf16 on ONNX Runtime").to_string(),
+        "invalid precision bf16 with --device cpu (expected auto or fp32: bf16 runs on --device cpu-openvino)"
+    );
+    let ort = ort_cpu_plan(rt);
+    let Some(auto) = openvino_plan(rt, PrecisionMode::Auto) else {
+        return;
+    };
+    let fp32 = openvino_plan(rt, PrecisionMode::Fp32).expect("loads once it loaded");
+    let forced = openvino_plan(rt, PrecisionMode::Bf16).expect("loads once it loaded");
+    assert!(
+        auto.summary()
+            .starts_with("device: cpu-openvino (requested; "),
+        "{}",
+        auto.summary()
+    );
+    assert!(auto.summary().contains(CpuUnits::detect().label()));
+    let units = CpuUnits::detect();
+    let mut saw_bf16 = false;
+    for entry in manifest.models() {
+        let expected = if units.has_bf16() {
+            entry.cpu_precision
+        } else {
+            Precision::Fp32
+        };
+        saw_bf16 |= entry.cpu_precision == Precision::Bf16;
+        assert_eq!(auto.precision_for(entry), expected, "{}", entry.name);
+        assert_eq!(fp32.precision_for(entry), Precision::Fp32);
+        assert_eq!(forced.precision_for(entry), Precision::Bf16);
+        assert_eq!(ort.precision_for(entry), Precision::Fp32);
+    }
+    assert!(saw_bf16, "the manifest marks no model bf16");
+    // The compiled model reports what it really runs.
+    if let Some(v) = manifest
+        .models()
+        .iter()
+        .find(|e| e.cpu_precision == Precision::Bf16)
+        .and_then(|e| e.verify().ok())
+    {
+        let up = Upscaler::new(rt, &v, &fp32).expect("fp32 session");
+        assert_eq!(up.precision(), Precision::Fp32);
+        if units.has_bf16() {
+            let up = Upscaler::new(rt, &v, &auto).expect("auto session");
+            assert_eq!(up.precision(), Precision::Bf16);
+        }
+    }
+}
+
+/// `AINIMOTION_DEVICE` picks the device for the CLI; a missing OpenVINO
+/// library is one line: a fallback reason under `auto`, an error when
+/// `cpu-openvino` is forced.
+#[test]
+fn openvino_device_env_and_missing_library_fallback() {
+    let exe = env!("CARGO_BIN_EXE_ainimotion");
+    let Some(rt) = runtime() else { return };
+    let info = |env: Option<&str>, extra: &[&str]| {
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args(["info", "--models"]).args(extra);
+        cmd.env_remove("AINIMOTION_DEVICE");
+        if let Some(d) = env {
+            cmd.env("AINIMOTION_DEVICE", d);
+        }
+        let out = cmd.output().expect("run ainimotion");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let line = |text: &str, prefix: &str| -> String {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no '{prefix}' line in:\n{text}"))
+            .to_string()
+    };
+    let missing = "/nonexistent/ainimotion/libopenvino_c.so";
+    let text = info(None, &["--openvino-lib", missing]);
+    assert_eq!(
+        line(&text, "openvino: "),
+        format!(
+            "openvino: not available: OpenVINO library not found at {missing} (run ./setup.sh, or set AINIMOTION_OPENVINO_LIB) (CPU: {})",
+            CpuUnits::detect().label()
+        )
+    );
+    if !rt.has_provider("CUDAExecutionProvider") {
+        let device = line(&text, "device: ");
+        assert!(device.starts_with("device: cpu ("), "{device}");
+        let reason = if CpuUnits::detect().has_bf16() {
+            format!("cpu-openvino: OpenVINO library not found at {missing}")
+        } else {
+            "cpu-openvino: ".to_string() + CpuUnits::detect().label()
+        };
+        assert!(device.contains(&reason), "{device}");
+    }
+    // Forced, with the library missing: a one-line error before any frame.
+    let clip =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/media/anime/fate_h264_anim.mkv");
+    if clip.is_file() {
+        let dir = temp_dir("ov-missing");
+        let target = dir.join("out.mkv");
+        let out = std::process::Command::new(exe)
+            .arg("enhance")
+            .arg(&clip)
+            .arg("--out")
+            .arg(&target)
+            .args(["--device", "cpu-openvino", "--openvino-lib", missing, "-q"])
+            .env_remove("AINIMOTION_DEVICE")
+            .output()
+            .expect("run ainimotion");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert_eq!(
+            err.trim(),
+            format!("error: device cpu-openvino: OpenVINO library not found at {missing} (run ./setup.sh, or set AINIMOTION_OPENVINO_LIB)")
+        );
+        assert!(!target.exists());
+    } else {
+        eprintln!("SKIP: {} is absent", clip.display());
+    }
+    // Forced through the environment, with the library present.
+    if OpenVino::load(None).is_err() {
+        eprintln!("SKIP: OpenVINO not set up here (run ./setup.sh)");
+        return;
+    }
+    let text = info(Some("cpu-openvino"), &[]);
+    let device = line(&text, "device: ");
+    assert!(
+        device.starts_with("device: cpu-openvino (requested; "),
+        "{device}"
+    );
+    let text = info(Some("cpu"), &[]);
+    assert!(line(&text, "device: ").starts_with("device: cpu (requested; "));
 }

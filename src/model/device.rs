@@ -1,7 +1,8 @@
 //! Choosing the execution provider: `auto` tries TensorRT, then CUDA, then
-//! CPU, and says in one line what it chose and why the others were skipped;
-//! an explicit GPU device that cannot be used is an error naming what is
-//! missing.
+//! OpenVINO's CPU runtime on processors with bf16 units (AMX, AVX-512 BF16),
+//! then ONNX Runtime's CPU provider, and says in one line what it chose and
+//! why the others were skipped; an explicit device that cannot be used is
+//! an error naming what is missing.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -12,9 +13,16 @@ use ort::session::builder::SessionBuilder;
 use ort::session::Session;
 use serde::{Deserialize, Serialize};
 
+use super::cpu::CpuUnits;
 use super::error::{one_line, ModelError, Result};
+use super::manifest::ModelEntry;
 use super::onnx_proto::probe_model;
+use super::openvino_cpu::{self, OpenVino, Precision, PrecisionMode};
 use super::runtime::Runtime;
+
+/// Environment variable that sets `--device` when the flag is not given
+/// (tests and CI use it to run the same suite on each path).
+pub const DEVICE_ENV: &str = "AINIMOTION_DEVICE";
 
 /// The `--device` choice. (The CLI can add `clap::ValueEnum` to this enum;
 /// give `TensorRt` `#[value(name = "tensorrt")]` so the names match serde's.)
@@ -26,8 +34,13 @@ pub enum Device {
     /// TensorRT, then CUDA, then CPU: the first that works.
     #[default]
     Auto,
-    /// The CPU provider; always available.
+    /// ONNX Runtime's CPU provider (fp32); always available.
     Cpu,
+    /// OpenVINO's CPU runtime (bf16 on AMX / AVX-512 BF16 where the model
+    /// tolerates it); an error when the library cannot be loaded.
+    #[serde(rename = "cpu-openvino")]
+    #[value(name = "cpu-openvino")]
+    CpuOpenVino,
     /// The CUDA provider; an error when it cannot be used.
     Cuda,
     /// The TensorRT provider (with CUDA for nodes TensorRT does not take);
@@ -39,15 +52,39 @@ pub enum Device {
 
 impl Device {
     /// Every choice, in `--help` order.
-    pub const ALL: [Device; 4] = [Device::Auto, Device::Cpu, Device::Cuda, Device::TensorRt];
+    pub const ALL: [Device; 5] = [
+        Device::Auto,
+        Device::Cpu,
+        Device::CpuOpenVino,
+        Device::Cuda,
+        Device::TensorRt,
+    ];
 
     /// The name used on the command line and in config files.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Auto => "auto",
             Self::Cpu => "cpu",
+            Self::CpuOpenVino => "cpu-openvino",
             Self::Cuda => "cuda",
             Self::TensorRt => "tensorrt",
+        }
+    }
+
+    /// The device named by `AINIMOTION_DEVICE`, if set and not empty.
+    pub fn from_env() -> Result<Option<Device>> {
+        match std::env::var(DEVICE_ENV) {
+            Ok(v) if !v.trim().is_empty() => v.parse().map(Some).map_err(|e| match e {
+                ModelError::InvalidSetting {
+                    value, expected, ..
+                } => ModelError::InvalidSetting {
+                    setting: "AINIMOTION_DEVICE",
+                    value,
+                    expected,
+                },
+                other => other,
+            }),
+            _ => Ok(None),
         }
     }
 }
@@ -68,7 +105,7 @@ impl FromStr for Device {
             .ok_or_else(|| ModelError::InvalidSetting {
                 setting: "device",
                 value: format!("'{s}'"),
-                expected: "auto, cpu, cuda or tensorrt".into(),
+                expected: "auto, cpu, cpu-openvino, cuda or tensorrt".into(),
             })
     }
 }
@@ -76,24 +113,33 @@ impl FromStr for Device {
 /// A concrete execution provider, the result of [`select_device`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Provider {
+    /// ONNX Runtime's CPU provider.
     Cpu,
+    /// OpenVINO's CPU runtime (not an ONNX Runtime provider).
+    OpenVino,
     Cuda,
     TensorRt,
 }
 
 impl Provider {
-    /// Short lowercase name (`cpu`, `cuda`, `tensorrt`).
+    /// Short lowercase name (`cpu`, `cpu-openvino`, `cuda`, `tensorrt`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Cpu => "cpu",
+            Self::OpenVino => "cpu-openvino",
             Self::Cuda => "cuda",
             Self::TensorRt => "tensorrt",
         }
     }
 
+    /// Whether the provider runs on the CPU.
+    pub fn is_cpu(self) -> bool {
+        matches!(self, Self::Cpu | Self::OpenVino)
+    }
+
     fn ort_name(self) -> &'static str {
         match self {
-            Self::Cpu => ep::CPU::NAME,
+            Self::Cpu | Self::OpenVino => ep::CPU::NAME,
             Self::Cuda => ep::CUDA::NAME,
             Self::TensorRt => ep::TensorRT::NAME,
         }
@@ -119,6 +165,11 @@ pub struct DeviceOptions {
     pub trt_cache_dir: Option<PathBuf>,
     /// Let TensorRT build fp16 engines.
     pub trt_fp16: bool,
+    /// Model precision on the OpenVINO CPU path (`--precision`).
+    pub precision: PrecisionMode,
+    /// OpenVINO's `libopenvino_c.so`; `None` = `AINIMOTION_OPENVINO_LIB`,
+    /// else `.deps/openvino/`.
+    pub openvino_lib: Option<PathBuf>,
 }
 
 /// The chosen provider with its settings; builds session options for every
@@ -131,6 +182,9 @@ pub struct ExecutionPlan {
     gpu: u32,
     trt_cache: Option<String>,
     trt_fp16: bool,
+    precision: PrecisionMode,
+    cpu: CpuUnits,
+    openvino: Option<&'static OpenVino>,
 }
 
 impl ExecutionPlan {
@@ -148,6 +202,27 @@ impl ExecutionPlan {
     /// Intra-op threads per session.
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// The loaded OpenVINO library when the provider is `cpu-openvino`.
+    pub(crate) fn openvino(&self) -> Option<&'static OpenVino> {
+        self.openvino
+    }
+
+    /// The precision `entry` runs in with this plan: on `cpu-openvino`,
+    /// `--precision` if fp32 / bf16, else (`auto`) the manifest's
+    /// `cpu_precision` when the CPU has bf16 units and fp32 when it has
+    /// none; fp32 on every other provider.
+    pub fn precision_for(&self, entry: &ModelEntry) -> Precision {
+        if self.provider != Provider::OpenVino {
+            return Precision::Fp32;
+        }
+        match self.precision {
+            PrecisionMode::Fp32 => Precision::Fp32,
+            PrecisionMode::Bf16 => Precision::Bf16,
+            PrecisionMode::Auto if self.cpu.has_bf16() => entry.cpu_precision,
+            PrecisionMode::Auto => Precision::Fp32,
+        }
     }
 
     /// Session options for this plan: threads plus the provider(s), which
@@ -186,7 +261,7 @@ fn session_builder(
             .error_on_failure()
     };
     let eps = match provider {
-        Provider::Cpu => return Ok(builder),
+        Provider::Cpu | Provider::OpenVino => return Ok(builder),
         Provider::Cuda => vec![cuda()],
         Provider::TensorRt => {
             let mut trt = ep::TensorRT::default()
@@ -224,6 +299,7 @@ pub fn select_device(rt: &Runtime, opts: &DeviceOptions) -> Result<ExecutionPlan
         None => None,
         Some(dir) => Some(prepare_cache_dir(dir)?),
     };
+    let cpu = CpuUnits::detect();
     let mut plan = ExecutionPlan {
         provider: Provider::Cpu,
         summary: String::new(),
@@ -231,6 +307,27 @@ pub fn select_device(rt: &Runtime, opts: &DeviceOptions) -> Result<ExecutionPlan
         gpu: opts.gpu,
         trt_cache,
         trt_fp16: opts.trt_fp16,
+        precision: opts.precision,
+        cpu,
+        openvino: None,
+    };
+    let bf16_elsewhere = |device: &str| ModelError::InvalidSetting {
+        setting: "precision",
+        value: format!("bf16 with --device {device}"),
+        expected: "auto or fp32: bf16 runs on --device cpu-openvino".into(),
+    };
+    let ov_note = |ov: &OpenVino| {
+        let precision = match opts.precision {
+            PrecisionMode::Auto if cpu.has_bf16() => "bf16 where the model allows",
+            PrecisionMode::Auto => "fp32: no bf16 units",
+            PrecisionMode::Fp32 => "fp32",
+            PrecisionMode::Bf16 => "bf16",
+        };
+        format!(
+            "{}; {precision}; OpenVINO {}; {threads} threads",
+            cpu.label(),
+            ov.short_version()
+        )
     };
     let gpu_note = |p: Provider, plan: &ExecutionPlan| -> String {
         let mut note = format!("GPU {}", plan.gpu);
@@ -246,9 +343,24 @@ pub fn select_device(rt: &Runtime, opts: &DeviceOptions) -> Result<ExecutionPlan
     };
     match opts.device {
         Device::Cpu => {
+            if opts.precision == PrecisionMode::Bf16 {
+                return Err(bf16_elsewhere("cpu"));
+            }
             plan.summary = format!("device: cpu (requested; {threads} threads)");
         }
+        Device::CpuOpenVino => {
+            let ov = probe_openvino(opts).map_err(|reason| ModelError::DeviceUnavailable {
+                device: Provider::OpenVino.as_str().into(),
+                reason,
+            })?;
+            plan.provider = Provider::OpenVino;
+            plan.openvino = Some(ov);
+            plan.summary = format!("device: cpu-openvino (requested; {})", ov_note(ov));
+        }
         Device::Cuda | Device::TensorRt => {
+            if opts.precision == PrecisionMode::Bf16 {
+                return Err(bf16_elsewhere(opts.device.as_str()));
+            }
             let p = if opts.device == Device::Cuda {
                 Provider::Cuda
             } else {
@@ -274,10 +386,36 @@ pub fn select_device(rt: &Runtime, opts: &DeviceOptions) -> Result<ExecutionPlan
                     Err(skip) => skipped.push(format!("{p}: {}", skip.short)),
                 }
             }
+            if plan.provider == Provider::Cpu {
+                // The CPU: OpenVINO where the processor has bf16 units and
+                // the library loads, else ONNX Runtime.
+                let ov = if cpu.has_bf16() || opts.precision == PrecisionMode::Bf16 {
+                    probe_openvino(opts)
+                } else {
+                    Err(format!("{}, no AMX or AVX512-BF16 units", cpu.label()))
+                };
+                match ov {
+                    Ok(ov) => {
+                        plan.provider = Provider::OpenVino;
+                        plan.openvino = Some(ov);
+                    }
+                    Err(reason) if opts.precision == PrecisionMode::Bf16 => {
+                        return Err(ModelError::DeviceUnavailable {
+                            device: "cpu-openvino (needed by --precision bf16)".into(),
+                            reason,
+                        });
+                    }
+                    Err(reason) => skipped.push(format!("cpu-openvino: {reason}")),
+                }
+            }
             let chosen = plan.provider;
-            let detail = match chosen {
-                Provider::Cpu => format!("{threads} threads"),
-                p => gpu_note(p, &plan),
+            if opts.precision == PrecisionMode::Bf16 && chosen != Provider::OpenVino {
+                return Err(bf16_elsewhere(chosen.as_str()));
+            }
+            let detail = match (chosen, plan.openvino) {
+                (Provider::Cpu, _) => format!("{threads} threads"),
+                (Provider::OpenVino, Some(ov)) => ov_note(ov),
+                (p, _) => gpu_note(p, &plan),
             };
             plan.summary = if skipped.is_empty() {
                 format!("device: {chosen} ({detail})")
@@ -287,6 +425,20 @@ pub fn select_device(rt: &Runtime, opts: &DeviceOptions) -> Result<ExecutionPlan
         }
     }
     Ok(plan)
+}
+
+/// Loads OpenVINO and compiles the probe model on its CPU plugin; the
+/// error is one line saying what is missing.
+fn probe_openvino(opts: &DeviceOptions) -> std::result::Result<&'static OpenVino, String> {
+    let ov = OpenVino::load(opts.openvino_lib.as_deref()).map_err(|e| e.to_string())?;
+    openvino_cpu::probe(ov, &probe_model()).map_err(|e| {
+        format!(
+            "OpenVINO {} at {} cannot compile for its CPU plugin: {e} (run ./setup.sh to reinstall .deps/openvino/)",
+            ov.short_version(),
+            ov.path().display()
+        )
+    })?;
+    Ok(ov)
 }
 
 fn prepare_cache_dir(dir: &std::path::Path) -> Result<String> {
@@ -406,7 +558,7 @@ mod tests {
         let err = "gpu".parse::<Device>().expect_err("unknown");
         assert_eq!(
             err.to_string(),
-            "invalid device 'gpu' (expected auto, cpu, cuda or tensorrt)"
+            "invalid device 'gpu' (expected auto, cpu, cpu-openvino, cuda or tensorrt)"
         );
     }
 

@@ -23,6 +23,14 @@ pub enum ModelError {
     #[error("ONNX Runtime is already loaded from {} in this process; cannot also load {}", loaded.display(), requested.display())]
     RuntimeConflict { loaded: PathBuf, requested: PathBuf },
 
+    /// OpenVINO's C library is not at the resolved path.
+    #[error("OpenVINO library not found at {} (run ./setup.sh, or set AINIMOTION_OPENVINO_LIB)", path.display())]
+    OpenVinoNotFound { path: PathBuf },
+
+    /// The file exists but is not a usable OpenVINO C library.
+    #[error("cannot load OpenVINO from {}: {reason} (run ./setup.sh, or set AINIMOTION_OPENVINO_LIB)", path.display())]
+    OpenVinoLoad { path: PathBuf, reason: String },
+
     /// The requested execution provider cannot be used.
     #[error("device {device}: {reason}")]
     DeviceUnavailable { device: String, reason: String },

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::error::{one_line, ModelError, Result};
+use super::openvino_cpu::Precision;
 
 /// What a model does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -81,6 +82,11 @@ pub struct ModelEntry {
     /// [`LARGE_FRAME_PIXELS`] (a reduced-flow variant of the same net).
     #[serde(default)]
     pub large_variant: Option<String>,
+    /// Precision on the OpenVINO CPU path with `--precision auto`, on CPUs
+    /// with bf16 units: the fastest one measured at >= 45 dB PSNR against
+    /// the fp32 output on real anime frames (models/README.md).
+    #[serde(default)]
+    pub cpu_precision: Precision,
     pub licence: String,
     pub licence_file: String,
     /// Where the weights come from (pinned package).
@@ -535,6 +541,41 @@ description = "test"
         );
         assert!(msg.contains("colour"), "{msg}");
         assert!(!msg.contains('\n'), "{msg}");
+    }
+
+    #[test]
+    fn cpu_precision_defaults_to_fp32_and_rejects_other_values() {
+        let m = Manifest::parse(
+            &entry_toml("a", "a.onnx", ABC_SHA),
+            Path::new("/m/models.toml"),
+        )
+        .expect("parses");
+        assert_eq!(m.models()[0].cpu_precision, Precision::Fp32);
+        let text = entry_toml("a", "a.onnx", ABC_SHA) + "cpu_precision = \"bf16\"\n";
+        let m = Manifest::parse(&text, Path::new("/m/models.toml")).expect("parses");
+        assert_eq!(m.models()[0].cpu_precision, Precision::Bf16);
+        let text = entry_toml("a", "a.onnx", ABC_SHA) + "cpu_precision = \"int8\"\n";
+        let msg = Manifest::parse(&text, Path::new("/m/models.toml"))
+            .expect_err("int8 is not measured")
+            .to_string();
+        assert!(
+            msg.starts_with("invalid model manifest /m/models.toml:"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("int8") && msg.contains("fp32") && msg.contains("bf16"),
+            "{msg}"
+        );
+        // The shipped manifest marks the upscalers bf16 and RIFE fp32 from
+        // the measurement in models/README.md.
+        let shipped = Manifest::parse(SHIPPED, Path::new("/m/models.toml")).expect("shipped");
+        for e in shipped.models() {
+            let want = match e.kind {
+                ModelKind::Upscale => Precision::Bf16,
+                ModelKind::Interpolate => Precision::Fp32,
+            };
+            assert_eq!(e.cpu_precision, want, "{}", e.name);
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!    process (explicit path, then `ORT_DYLIB_PATH`, then the path baked in
 //!    at build time).
 //! 2. [`select_device`] picks the execution provider (`auto`: TensorRT, then
-//!    CUDA, then CPU) and says why in one line.
+//!    CUDA, then OpenVINO on CPUs with bf16 units, then ONNX Runtime's CPU
+//!    provider) and says why in one line.
 //! 3. [`Manifest::load`] reads `models/models.toml`; [`ModelEntry::verify`]
 //!    checks the file's sha256 once and gives a [`VerifiedModel`].
 //! 4. Each worker builds its own [`Upscaler`] or [`Interpolator`] (one ONNX
@@ -15,18 +16,25 @@
 //! 5. [`tiling`] splits frames into overlapping tiles and stitches the
 //!    scaled tiles back without seams; it has no ONNX Runtime dependency.
 
+mod cpu;
 mod device;
 mod error;
 mod manifest;
 mod onnx_proto;
+mod openvino_cpu;
 mod runtime;
 mod session;
 pub mod tiling;
 
+pub use cpu::CpuUnits;
 pub use device::{select_device, Device, DeviceOptions, ExecutionPlan, Provider};
 pub use error::{ModelError, Result};
 pub use manifest::{
     sha256_reader, Manifest, ModelEntry, ModelKind, VerifiedModel, LARGE_FRAME_PIXELS,
+};
+pub use openvino_cpu::{
+    default_openvino_path, resolve_openvino_path, OpenVino, Precision, PrecisionMode,
+    OPENVINO_LIB_ENV,
 };
 pub use runtime::{default_library_path, resolve_library_path, LibrarySource, Runtime};
 pub use session::{Interpolator, ModelTimer, Upscaler};

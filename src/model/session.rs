@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use ndarray::{s, Array3, Array4, ArrayView3, ArrayView4, CowArray, Ix4};
 use ort::session::{Session, SessionInputValue};
-use ort::value::{TensorElementType, TensorRef, ValueType};
+use ort::value::{TensorElementType, TensorRef};
 
-use super::device::ExecutionPlan;
+use super::device::{ExecutionPlan, Provider};
 use super::error::{one_line, ModelError, Result};
 use super::manifest::{ModelEntry, ModelKind, VerifiedModel};
+use super::openvino_cpu::{IoDecl, OvSession, Precision};
 use super::runtime::Runtime;
 use super::tiling::{self, pad_nchw, round_up, PadMode, TileConfig};
 
@@ -51,9 +52,18 @@ impl ModelTimer {
     }
 }
 
+/// The runtime a session runs on: ONNX Runtime (CPU, CUDA, TensorRT) or
+/// OpenVINO's CPU runtime. Both read the same `.onnx` file.
+enum Backend {
+    Ort(Session),
+    OpenVino(OvSession),
+}
+
 /// What the loaded graph declares, after checking it against the manifest.
 struct Core {
-    session: Session,
+    backend: Backend,
+    /// The precision the model runs in.
+    precision: Precision,
     entry: ModelEntry,
     path: PathBuf,
     /// Batch size fixed by the graph, if any (then batches run item by item).
@@ -85,21 +95,41 @@ impl Core {
             });
         }
         let path = model.path().to_path_buf();
-        let mut builder =
-            plan.session_builder(rt)
-                .map_err(|reason| ModelError::DeviceUnavailable {
-                    device: plan.provider().as_str().into(),
-                    reason,
-                })?;
-        let session = builder
-            .commit_from_file(&path)
-            .map_err(|e| ModelError::ModelLoad {
-                path: path.clone(),
-                reason: one_line(&e.to_string()),
-            })?;
-        let fixed_batch = check_io(&session, entry, &path)?;
+        let load_err = |reason: String| ModelError::ModelLoad {
+            path: path.clone(),
+            reason,
+        };
+        let (backend, precision, fixed_batch) = match (plan.provider(), plan.openvino()) {
+            (Provider::OpenVino, Some(ov)) => {
+                let wanted = plan.precision_for(entry);
+                let session =
+                    OvSession::load(ov, &path, wanted, plan.threads()).map_err(load_err)?;
+                let fixed = check_io(session.inputs(), session.outputs(), entry, &path)?;
+                let precision = session.precision();
+                (Backend::OpenVino(session), precision, fixed)
+            }
+            _ => {
+                let mut builder =
+                    plan.session_builder(rt)
+                        .map_err(|reason| ModelError::DeviceUnavailable {
+                            device: plan.provider().as_str().into(),
+                            reason,
+                        })?;
+                let session = builder
+                    .commit_from_file(&path)
+                    .map_err(|e| load_err(one_line(&e.to_string())))?;
+                let fixed = check_io(
+                    &ort_decls(session.inputs()),
+                    &ort_decls(session.outputs()),
+                    entry,
+                    &path,
+                )?;
+                (Backend::Ort(session), Precision::Fp32, fixed)
+            }
+        };
         Ok(Core {
-            session,
+            backend,
+            precision,
             entry: entry.clone(),
             path,
             fixed_batch,
@@ -149,6 +179,20 @@ impl Core {
         };
         let contiguous: Vec<CowArray<'_, f32, Ix4>> =
             inputs.iter().map(|(_, a)| a.as_standard_layout()).collect();
+        let session = match &mut self.backend {
+            Backend::Ort(session) => session,
+            Backend::OpenVino(ov) => {
+                let named: Vec<(&str, ArrayView4<'_, f32>)> = inputs
+                    .iter()
+                    .zip(&contiguous)
+                    .map(|((name, _), a)| (*name, a.view()))
+                    .collect();
+                let start = Instant::now();
+                let result = ov.run(&named, &self.entry.output);
+                self.timer.add(start.elapsed());
+                return result.map_err(|e| infer_err(&self.path, &e));
+            }
+        };
         let mut values: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
             Vec::with_capacity(inputs.len());
         for ((name, _), array) in inputs.iter().zip(&contiguous) {
@@ -157,7 +201,7 @@ impl Core {
             values.push((Cow::Borrowed(*name), tensor.into()));
         }
         let start = Instant::now();
-        let result = self.session.run(values);
+        let result = session.run(values);
         self.timer.add(start.elapsed());
         let outputs = result.map_err(|e| infer_err(&self.path, &e))?;
         let name = self.entry.output.as_str();
@@ -194,27 +238,48 @@ fn clamp_in_place(out: &mut Array4<f32>, lo: f32, hi: f32) {
     }
 }
 
+/// Describes ONNX Runtime's inputs or outputs for [`check_io`].
+fn ort_decls(outlets: &[ort::value::Outlet]) -> Vec<IoDecl> {
+    outlets
+        .iter()
+        .map(|o| {
+            let dtype = o.dtype();
+            let ty = dtype.tensor_type();
+            IoDecl {
+                name: o.name().to_string(),
+                element: ty.map(|t| format!("{t:?}")),
+                is_f32: ty == Some(TensorElementType::Float32),
+                dims: dtype.tensor_shape().map(|s| s.iter().copied().collect()),
+            }
+        })
+        .collect()
+}
+
 /// Checks the graph's inputs and output against the manifest entry; returns
 /// the batch size if the graph fixes it.
-fn check_io(session: &Session, entry: &ModelEntry, path: &Path) -> Result<Option<usize>> {
+fn check_io(
+    inputs: &[IoDecl],
+    outputs: &[IoDecl],
+    entry: &ModelEntry,
+    path: &Path,
+) -> Result<Option<usize>> {
     let file = entry.file_name();
     let err = |message: String| ModelError::ModelIo {
         path: path.to_path_buf(),
         message,
     };
-    let names = |outlets: &[ort::value::Outlet]| {
-        outlets
+    let names = |decls: &[IoDecl]| {
+        decls
             .iter()
-            .map(|o| format!("'{}'", o.name()))
+            .map(|o| format!("'{}'", o.name))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let inputs = session.inputs();
     for input in inputs {
-        if !entry.inputs.iter().any(|n| n == input.name()) {
+        if !entry.inputs.contains(&input.name) {
             return Err(err(format!(
                 "model {file} has input '{}' that manifest entry '{}' does not list (manifest inputs: {}; model inputs: {})",
-                input.name(),
+                input.name,
                 entry.name,
                 entry.inputs.join(", "),
                 names(inputs)
@@ -223,7 +288,7 @@ fn check_io(session: &Session, entry: &ModelEntry, path: &Path) -> Result<Option
     }
     let mut fixed_batch = None;
     for (i, name) in entry.inputs.iter().enumerate() {
-        let Some(outlet) = inputs.iter().find(|o| o.name() == name) else {
+        let Some(decl) = inputs.iter().find(|o| o.name == *name) else {
             return Err(err(format!(
                 "model {file} has no input '{name}' (expected by manifest entry '{}'; model inputs: {})",
                 entry.name,
@@ -231,13 +296,12 @@ fn check_io(session: &Session, entry: &ModelEntry, path: &Path) -> Result<Option
             )));
         };
         let is_timestep = entry.kind == ModelKind::Interpolate && i == 2;
-        let dims = check_tensor(outlet.dtype(), "input", name, &file, is_timestep).map_err(err)?;
+        let dims = check_tensor(decl, "input", &file, is_timestep).map_err(err)?;
         if !is_timestep && dims[0] > 0 {
             fixed_batch = Some(dims[0] as usize);
         }
     }
-    let outputs = session.outputs();
-    let Some(out) = outputs.iter().find(|o| o.name() == entry.output) else {
+    let Some(out) = outputs.iter().find(|o| o.name == entry.output) else {
         return Err(err(format!(
             "model {file} has no output '{}' (expected by manifest entry '{}'; model outputs: {})",
             entry.output,
@@ -245,34 +309,38 @@ fn check_io(session: &Session, entry: &ModelEntry, path: &Path) -> Result<Option
             names(outputs)
         )));
     };
-    check_tensor(out.dtype(), "output", &entry.output, &file, false).map_err(err)?;
+    check_tensor(out, "output", &file, false).map_err(err)?;
     Ok(fixed_batch)
 }
 
 /// An image tensor must be f32 `[batch, 3, H, W]`; a timestep f32 `[batch, 1, 1, 1]`.
 fn check_tensor(
-    dtype: &ValueType,
+    decl: &IoDecl,
     role: &str,
-    name: &str,
     file: &str,
     timestep: bool,
 ) -> std::result::Result<Vec<i64>, String> {
+    let name = &decl.name;
     let expected_shape = if timestep {
         "[batch, 1, 1, 1]"
     } else {
         "[batch, 3, height, width]"
     };
-    let (Some(ty), Some(shape)) = (dtype.tensor_type(), dtype.tensor_shape()) else {
+    let Some(ty) = &decl.element else {
         return Err(format!(
             "model {role} '{name}' of {file} is not a tensor (expected f32 {expected_shape})"
         ));
     };
-    if ty != TensorElementType::Float32 {
+    if !decl.is_f32 {
         return Err(format!(
-            "model {role} '{name}' of {file} has element type {ty:?} (expected f32)"
+            "model {role} '{name}' of {file} has element type {ty} (expected f32)"
         ));
     }
-    let dims: Vec<i64> = shape.iter().copied().collect();
+    let Some(dims) = decl.dims.clone() else {
+        return Err(format!(
+            "model {role} '{name}' of {file} has a dynamic rank (expected 4: {expected_shape})"
+        ));
+    };
     if dims.len() != 4 {
         return Err(format!(
             "model {role} '{name}' of {file} has rank {} {} (expected 4: {expected_shape})",
@@ -314,6 +382,11 @@ macro_rules! session_accessors {
             /// The manifest entry.
             pub fn entry(&self) -> &ModelEntry {
                 &self.core.entry
+            }
+
+            /// The precision the model runs in (bf16 only on `cpu-openvino`).
+            pub fn precision(&self) -> Precision {
+                self.core.precision
             }
 
             /// The timer this session adds to.

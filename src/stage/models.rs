@@ -10,8 +10,8 @@ use crate::config::{Config, FlowMode};
 use crate::error::{Error, Result};
 use crate::model::tiling::plan_tiles;
 use crate::model::{
-    select_device, Device, DeviceOptions, ExecutionPlan, Interpolator, Manifest, ModelError,
-    ModelKind, Provider, Runtime, TileConfig, Upscaler,
+    select_device, CpuUnits, Device, DeviceOptions, ExecutionPlan, Interpolator, Manifest,
+    ModelError, ModelKind, OpenVino, PrecisionMode, Runtime, TileConfig, Upscaler,
 };
 
 use super::interp::Interpolate;
@@ -29,6 +29,25 @@ pub struct ModelOptions {
     pub models_dir: Option<PathBuf>,
     pub trt_cache: Option<PathBuf>,
     pub trt_fp16: bool,
+    /// Model precision on the OpenVINO CPU path (`--precision`).
+    pub precision: PrecisionMode,
+    /// OpenVINO's `libopenvino_c.so` (`--openvino-lib`), else
+    /// `AINIMOTION_OPENVINO_LIB`, else the set-up path.
+    pub openvino_lib: Option<PathBuf>,
+}
+
+impl ModelOptions {
+    fn device_options(&self) -> DeviceOptions {
+        DeviceOptions {
+            device: self.device,
+            threads: self.threads,
+            gpu: 0,
+            trt_cache_dir: self.trt_cache.clone(),
+            trt_fp16: self.trt_fp16,
+            precision: self.precision,
+            openvino_lib: self.openvino_lib.clone(),
+        }
+    }
 }
 
 /// The models folder: flag, then `AINIMOTION_MODELS`, then the folder the
@@ -76,17 +95,9 @@ pub fn load(
     let dir = models_dir(opts.models_dir.as_deref());
     let manifest = Manifest::load(dir.join("models.toml")).map_err(model_err)?;
     let rt = Runtime::load(opts.ort_lib.as_deref()).map_err(model_err)?;
-    let plan = select_device(
-        rt,
-        &DeviceOptions {
-            device: opts.device,
-            threads: opts.threads,
-            gpu: 0,
-            trt_cache_dir: opts.trt_cache.clone(),
-            trt_fp16: opts.trt_fp16,
-        },
-    )
-    .map_err(model_err)?;
+    let plan = select_device(rt, &opts.device_options()).map_err(model_err)?;
+    // On cpu-openvino the device line ends with each model's precision.
+    let mut precisions = Vec::new();
     let interpolator: Option<Box<dyn Interpolate>> = if need_interp {
         let entry = manifest
             .interpolator_for(
@@ -97,9 +108,9 @@ pub fn load(
             )
             .map_err(model_err)?;
         let verified = entry.verify().map_err(model_err)?;
-        Some(Box::new(RifeAdapter {
-            inner: Interpolator::new(rt, &verified, &plan).map_err(model_err)?,
-        }))
+        let inner = Interpolator::new(rt, &verified, &plan).map_err(model_err)?;
+        precisions.push(format!("{} {}", inner.entry().name, inner.precision()));
+        Some(Box::new(RifeAdapter { inner }))
     } else {
         None
     };
@@ -110,6 +121,7 @@ pub fn load(
         let verified = entry.verify().map_err(model_err)?;
         let tileable = entry.tileable;
         let inner = Upscaler::new(rt, &verified, &plan).map_err(model_err)?;
+        precisions.push(format!("{} {}", inner.entry().name, inner.precision()));
         Some(Box::new(SrAdapter::new(
             inner,
             &plan,
@@ -119,10 +131,15 @@ pub fn load(
     } else {
         None
     };
+    let device = if plan.openvino().is_some() {
+        format!("{} [{}]", plan.summary(), precisions.join(", "))
+    } else {
+        plan.summary().to_string()
+    };
     Ok(RunModels {
         interpolator,
         upscaler,
-        device: plan.summary().to_string(),
+        device,
     })
 }
 
@@ -204,7 +221,7 @@ impl SrAdapter {
             TileConfig::WHOLE_FRAME
         } else if tile > 0 {
             TileConfig::new(tile as usize, OVERLAP.min(tile as usize / 4)).map_err(model_err)?
-        } else if plan.provider() == Provider::Cpu {
+        } else if plan.provider().is_cpu() {
             TileConfig::new(1920, OVERLAP).map_err(model_err)?
         } else {
             TileConfig::new(512, OVERLAP).map_err(model_err)?
@@ -297,6 +314,8 @@ pub struct ModelStatus {
     pub valid: bool,
     /// The ONNX Runtime session loads and its inputs/outputs match the manifest.
     pub loads: Option<bool>,
+    /// The precision it loaded in (bf16 only on cpu-openvino).
+    pub precision: Option<String>,
     pub problem: Option<String>,
     pub inputs: Vec<String>,
     pub output: String,
@@ -311,6 +330,9 @@ pub struct ModelStatus {
 pub struct ModelsInfo {
     pub manifest: PathBuf,
     pub runtime: Option<String>,
+    /// OpenVINO for `cpu-openvino`: the library and version, or why it
+    /// does not load, with the CPU's units.
+    pub openvino: String,
     pub device: Option<String>,
     pub problem: Option<String>,
     pub models: Vec<ModelStatus>,
@@ -325,6 +347,7 @@ pub fn models_info(opts: &ModelOptions) -> Result<ModelsInfo> {
     let mut info = ModelsInfo {
         manifest: path,
         runtime: None,
+        openvino: openvino_status(opts),
         device: None,
         problem: None,
         models: Vec::new(),
@@ -343,20 +366,11 @@ pub fn models_info(opts: &ModelOptions) -> Result<ModelsInfo> {
             None
         }
     };
-    let plan = runtime.and_then(|rt| {
-        let opts = DeviceOptions {
-            device: opts.device,
-            threads: opts.threads,
-            gpu: 0,
-            trt_cache_dir: opts.trt_cache.clone(),
-            trt_fp16: opts.trt_fp16,
-        };
-        match select_device(rt, &opts) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                info.problem = Some(e.to_string());
-                None
-            }
+    let plan = runtime.and_then(|rt| match select_device(rt, &opts.device_options()) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            info.problem = Some(e.to_string());
+            None
         }
     });
     info.device = plan.as_ref().map(|p| p.summary().to_string());
@@ -369,6 +383,7 @@ pub fn models_info(opts: &ModelOptions) -> Result<ModelsInfo> {
             present: entry.path().is_file(),
             valid: false,
             loads: None,
+            precision: None,
             problem: None,
             inputs: entry.inputs.clone(),
             output: entry.output.clone(),
@@ -382,11 +397,16 @@ pub fn models_info(opts: &ModelOptions) -> Result<ModelsInfo> {
                 st.valid = true;
                 if let (Some(rt), Some(plan)) = (runtime, plan.as_ref()) {
                     let loaded = match entry.kind {
-                        ModelKind::Upscale => Upscaler::new(rt, &verified, plan).map(|_| ()),
+                        ModelKind::Upscale => {
+                            Upscaler::new(rt, &verified, plan).map(|m| m.precision())
+                        }
                         ModelKind::Interpolate => {
-                            Interpolator::new(rt, &verified, plan).map(|_| ())
+                            Interpolator::new(rt, &verified, plan).map(|m| m.precision())
                         }
                     };
+                    if let Ok(p) = &loaded {
+                        st.precision = Some(p.to_string());
+                    }
                     st.loads = Some(loaded.is_ok());
                     if let Err(e) = loaded {
                         st.problem = Some(e.to_string());
@@ -400,6 +420,20 @@ pub fn models_info(opts: &ModelOptions) -> Result<ModelsInfo> {
     Ok(info)
 }
 
+/// Whether OpenVINO loads and compiles for its CPU plugin, in one line.
+fn openvino_status(opts: &ModelOptions) -> String {
+    let units = CpuUnits::detect();
+    match OpenVino::load(opts.openvino_lib.as_deref()) {
+        Ok(ov) => format!(
+            "{} (OpenVINO {}; CPU: {})",
+            ov.path().display(),
+            ov.short_version(),
+            units.label()
+        ),
+        Err(e) => format!("not available: {e} (CPU: {})", units.label()),
+    }
+}
+
 /// Human-readable `info --models`.
 pub fn render_models(info: &ModelsInfo) -> String {
     use std::fmt::Write;
@@ -410,6 +444,7 @@ pub fn render_models(info: &ModelsInfo) -> String {
         "runtime:  {}",
         info.runtime.as_deref().unwrap_or("not loaded")
     );
+    let _ = writeln!(s, "openvino: {}", info.openvino);
     let _ = writeln!(s, "{}", info.device.as_deref().unwrap_or("device: none"));
     if let Some(p) = &info.problem {
         let _ = writeln!(s, "problem:  {p}");
@@ -419,7 +454,10 @@ pub fn render_models(info: &ModelsInfo) -> String {
             (false, _, _) => "MISSING (run ./setup.sh)",
             (true, false, _) => "INVALID (sha256 mismatch or unreadable; run ./setup.sh)",
             (true, true, Some(false)) => "DOES NOT LOAD",
-            (true, true, Some(true)) => "ok",
+            (true, true, Some(true)) => match m.precision.as_deref() {
+                Some("bf16") => "ok (bf16)",
+                _ => "ok",
+            },
             (true, true, None) => "ok (not loaded: no runtime)",
         };
         let _ = writeln!(
