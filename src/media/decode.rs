@@ -326,7 +326,7 @@ impl VideoDecoder {
         let layout = classify(fmt).map_err(|why| {
             Error::unsupported(
                 path,
-                format!("{why} (convert the video first, e.g. ffmpeg -i IN -pix_fmt yuv444p16le OUT.mkv)"),
+                format!("{why} (convert it first, e.g. ffmpeg -i IN -pix_fmt gbrp16le OUT.mkv for RGB, yuv444p16le for YUV)"),
             )
         })?;
         let (chroma, depth, jpeg) = (layout.chroma, layout.depth, layout.full_range);

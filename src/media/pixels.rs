@@ -301,11 +301,17 @@ pub fn frame_to_picture(frame: &ff::frame::Video, layout: &Layout) -> Picture {
                     *o = ((v >> shift) & 0xff) as u16;
                 }
             } else if bits < 8 {
-                let max = (1u32 << bits) - 1;
+                // Bit replication, as FFmpeg expands rgb555/rgb565/mono.
+                let max = (1u16 << bits) - 1;
                 let invert = frame.format() == Pixel::MonoWhite;
                 for (o, &v) in out.iter_mut().zip(&line[..pw]) {
-                    let v = if invert { max - v as u32 } else { v as u32 };
-                    *o = ((v * 255 + max / 2) / max) as u16;
+                    let v = if invert { max - v } else { v };
+                    let (mut acc, mut filled) = (0u32, 0u32);
+                    while filled < 8 {
+                        acc = (acc << bits) | v as u32;
+                        filled += bits;
+                    }
+                    *o = (acc >> (filled - 8)) as u16;
                 }
             } else if bits < depth as u32 {
                 // A component narrower than the others (none in practice).
