@@ -330,7 +330,7 @@ mod tests {
     fn roundtrip_444_is_exact_to_quantisation() {
         for depth in [8u8, 10] {
             for full in [false, true] {
-                for m in [Matrix::Bt601, Matrix::Bt709, Matrix::Bt2020] {
+                for m in ALL_MATRICES {
                     let cm = Colorimetry {
                         matrix: m,
                         full_range: full,
@@ -344,6 +344,56 @@ mod tests {
                 }
             }
         }
+    }
+
+    const ALL_MATRICES: [Matrix; 7] = [
+        Matrix::Bt601,
+        Matrix::Bt709,
+        Matrix::Bt2020,
+        Matrix::Smpte240m,
+        Matrix::Fcc,
+        Matrix::Ycgco,
+        Matrix::Gbr,
+    ];
+
+    /// One pixel through `from_rgb` at 4:4:4: its three samples.
+    fn samples(rgb: [f32; 3], depth: u8, cm: Colorimetry) -> [u16; 3] {
+        let mut img = RgbImage::new(1, 1);
+        img.data.copy_from_slice(&rgb);
+        let p = from_rgb(&img, Chroma::Yuv444, depth, cm);
+        [p.planes[0][0], p.planes[1][0], p.planes[2][0]]
+    }
+
+    #[test]
+    fn matrices_match_h273() {
+        let cm = |matrix, full_range| Colorimetry { matrix, full_range };
+        // Luma weights (Kr, Kb) of H.273 MatrixCoefficients 4 (FCC) and 7
+        // (SMPTE 240M): white is 235, pure red is 16 + 219 Kr.
+        for (m, kr, kb) in [(Matrix::Fcc, 0.30, 0.11), (Matrix::Smpte240m, 0.212, 0.087)] {
+            let [y, _, _] = samples([1.0, 0.0, 0.0], 8, cm(m, false));
+            assert_eq!(y, (16.0f32 + 219.0 * kr).round() as u16, "{m:?} red");
+            let [y, _, _] = samples([0.0, 0.0, 1.0], 8, cm(m, false));
+            assert_eq!(y, (16.0f32 + 219.0 * kb).round() as u16, "{m:?} blue");
+            assert_eq!(samples([1.0; 3], 8, cm(m, false)), [235, 128, 128]);
+        }
+        // YCgCo (8): red is Y 1/4, Cg -1/4, Co 1/2; green Y 1/2, Cg 1/2.
+        let full = cm(Matrix::Ycgco, true);
+        assert_eq!(samples([1.0, 0.0, 0.0], 8, full), [64, 64, 255]);
+        assert_eq!(samples([0.0, 1.0, 0.0], 8, full), [128, 255, 128]);
+        // GBR (0): the planes are G, B, R, untouched at every depth.
+        assert_eq!(
+            samples([0.25, 0.5, 1.0], 16, cm(Matrix::Gbr, true)),
+            [32768, 65535, 16384]
+        );
+        let mut pic = Picture::black(3, 1, Chroma::Yuv444, 12);
+        pic.planes = [vec![0, 1, 4095], vec![7, 8, 9], vec![4095, 2048, 0]];
+        let back = from_rgb(
+            &to_rgb(&pic, cm(Matrix::Gbr, true)),
+            Chroma::Yuv444,
+            12,
+            cm(Matrix::Gbr, true),
+        );
+        assert_eq!(back.planes, pic.planes);
     }
 
     #[test]

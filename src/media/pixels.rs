@@ -530,6 +530,72 @@ mod tests {
         }
     }
 
+    /// Packed, semi-planar, big-endian and bit-shifted formats (the ffmpeg
+    /// CLI cannot store p010/p016 in a file, so they are checked here):
+    /// written and read back through FFmpeg's own component descriptors,
+    /// every sample survives, and p010 holds a 10-bit value `v` as `v << 6`.
+    #[test]
+    fn every_kind_of_format_roundtrips() {
+        crate::media::init(0);
+        let cases = [
+            (Pixel::NV12, Family::Yuv),
+            (Pixel::NV21, Family::Yuv),
+            (Pixel::P010LE, Family::Yuv),
+            (Pixel::P016LE, Family::Yuv),
+            (Pixel::YUYV422, Family::Yuv),
+            (Pixel::UYVY422, Family::Yuv),
+            (Pixel::YUV420P10BE, Family::Yuv),
+            (Pixel::YUV411P, Family::Yuv),
+            (Pixel::YUV440P12LE, Family::Yuv),
+            (Pixel::YUV444P16LE, Family::Yuv),
+            (Pixel::RGB24, Family::Rgb),
+            (Pixel::BGR24, Family::Rgb),
+            (Pixel::BGRZ, Family::Rgb),
+            (Pixel::RGB48BE, Family::Rgb),
+            (Pixel::GBRP16BE, Family::Rgb),
+            (Pixel::GBRP, Family::Rgb),
+            (Pixel::GRAY16BE, Family::Gray),
+            (Pixel::GRAY8, Family::Gray),
+        ];
+        for (fmt, family) in cases {
+            let l = classify(fmt).unwrap_or_else(|e| panic!("{fmt:?}: {e}"));
+            assert_eq!(l.family, family, "{fmt:?}");
+            let (w, h) = (12, 6);
+            let mut pic = Picture::black(w, h, l.chroma, l.depth);
+            for (p, plane) in pic.planes.iter_mut().enumerate() {
+                for (i, v) in plane.iter_mut().enumerate() {
+                    *v = ((i * 977 + p * 131) % (1 << l.depth)) as u16;
+                }
+            }
+            if family == Family::Gray {
+                let mid = 1u16 << (l.depth - 1);
+                pic.planes[1].fill(mid);
+                pic.planes[2].fill(mid);
+            }
+            let frame = picture_to_frame(&pic, family, fmt);
+            assert_eq!(frame_to_picture(&frame, &l), pic, "{fmt:?}");
+            if fmt == Pixel::P010LE {
+                let v = u16::from_le_bytes([frame.data(0)[2], frame.data(0)[3]]);
+                assert_eq!(v, pic.planes[0][1] << 6);
+            }
+        }
+    }
+
+    #[test]
+    fn refused_formats_are_named() {
+        for fmt in [
+            Pixel::GBRPF32LE,
+            Pixel::XYZ12LE,
+            Pixel::BAYER_RGGB8,
+            Pixel::YUV410P,
+        ] {
+            let e = classify(fmt).expect_err("refused");
+            assert!(e.contains(&pixel_name(fmt)), "{e}");
+        }
+        assert!(classify(Pixel::PAL8).is_ok_and(|l| l.family == Family::Rgb && !l.alpha));
+        assert!(classify(Pixel::YUVA420P).is_ok_and(|l| l.alpha));
+    }
+
     #[test]
     fn convert_depth_and_chroma() {
         let mut pic = Picture::black(5, 3, Chroma::Yuv444, 10);
