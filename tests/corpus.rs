@@ -188,7 +188,7 @@ fn every_corpus_file_gives_valid_output_or_one_line_error() {
                     if h != Some(40) {
                         failures.push(format!("{rel}: output height {h:?}, asked for 40"));
                     }
-                    if let Some((_, want)) = LAYOUTS.iter().find(|(f, _)| *f == rel) {
+                    if let Some((_, want)) = LAYOUTS.iter().find(|(f, _)| *f == *rel) {
                         let got = streams(&out)[0]["pix_fmt"]
                             .as_str()
                             .unwrap_or("")
