@@ -176,8 +176,6 @@ const fn case(
     }
 }
 
-const X264_QP0: &[&str] = &["-c:v", "libx264", "-qp", "0", "-preset", "ultrafast"];
-
 /// Every format family: (file, ffmpeg arguments, codec, output format,
 /// comparison). Decoded formats noted where the decoder's differs from the
 /// one asked for.
@@ -809,7 +807,7 @@ fn interpolate_only_on_rgb_beats_a_blend_in_every_channel() {
         let mid: Vec<u8> = a
             .iter()
             .zip(b)
-            .map(|(&x, &y)| ((x as u16 + y as u16 + 1) / 2) as u8)
+            .map(|(&x, &y)| (x as u16 + y as u16).div_ceil(2) as u8)
             .collect();
         let t = &truth[k * n..][..n];
         let g = &got[(2 * k + 1) * n..][..n];
