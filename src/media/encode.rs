@@ -150,7 +150,7 @@ fn chroma_order(chroma: Chroma) -> [Chroma; 3] {
 }
 
 /// The pixel formats an encoder takes that we can write (no alpha, no
-/// `yuvj`), planar little-endian ones first.
+/// `yuvj`, no RGB for NVENC), planar little-endian ones first.
 fn encoder_formats(name: &'static str) -> Option<Vec<(ff::format::Pixel, Layout)>> {
     let enc = ff::encoder::find_by_name(name)?;
     let listed: Vec<ff::format::Pixel> = enc
@@ -162,6 +162,9 @@ fn encoder_formats(name: &'static str) -> Option<Vec<(ff::format::Pixel, Layout)
         .into_iter()
         .filter_map(|p| classify(p).ok().map(|l| (p, l)))
         .filter(|(_, l)| !l.alpha && !l.full_range)
+        // NVENC converts RGB input to YUV itself (and tags it BT.601), so
+        // it is not an RGB encoder: give it YUV converted and tagged here.
+        .filter(|(_, l)| !(name.ends_with("_nvenc") && l.family == Family::Rgb))
         .collect();
     out.sort_by_key(|(p, l)| pixel_for(l.family, l.chroma, l.depth) != Some(*p));
     Some(out)
