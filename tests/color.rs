@@ -896,3 +896,23 @@ fn upscale_of_rgb_matches_a_direct_model_run() {
     eprintln!("RGB upscale vs direct model run: {db:.2} dB");
     assert!(db >= 30.0, "{db:.2} dB");
 }
+
+/// A matrix the tool only approximates (BT.2020 constant luminance) is
+/// named in a warning when pictures go through RGB, and not otherwise.
+#[test]
+fn approximated_matrix_is_named_in_a_warning() {
+    if !models_present() {
+        return;
+    }
+    let dir = tmpdir();
+    let input = dir.path().join("cl.mkv");
+    make_clip(&input, "64x48", "24", "0.2", &["-colorspace", "bt2020c"]);
+    let out = dir.path().join("out.mkv");
+    let err = run_ok(&input, &out, "upscale-only", &["--scale", "2"]);
+    assert!(
+        err.contains("colour matrix bt2020c is not supported; converted as bt2020nc"),
+        "{err}"
+    );
+    let err = run_ok(&input, &out, "reencode", &[]);
+    assert!(!err.contains("colour matrix"), "{err}");
+}

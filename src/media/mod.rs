@@ -121,6 +121,24 @@ impl ColorTags {
         }
     }
 
+    /// A note when the tagged matrix is one we only approximate (BT.2020
+    /// constant luminance, ICtCp, chroma-derived, SMPTE ST 2085).
+    pub fn matrix_note(&self, height: usize) -> Option<String> {
+        use ff::color::Space;
+        match self.matrix {
+            Space::BT2020CL
+            | Space::SMPTE2085
+            | Space::ChromaDerivedNCL
+            | Space::ChromaDerivedCL
+            | Space::ICTCP => Some(format!(
+                "colour matrix {} is not supported; converted as {} (colours may shift slightly)",
+                space_name(self.matrix).unwrap_or("unknown"),
+                self.effective_matrix(height).name()
+            )),
+            _ => None,
+        }
+    }
+
     /// The matrix untagged video of this height is taken to have.
     pub fn default_matrix(height: usize) -> crate::color::Matrix {
         if height >= 720 {

@@ -242,6 +242,12 @@ pub fn enhance(
             opts.input.display()
         ));
     }
+    // The matrix matters only where pictures are converted to RGB.
+    if fmt.family != crate::picture::Family::Rgb && (timing.planner.is_some() || cfg.upscales()) {
+        if let Some(note) = fmt.colors.matrix_note(fmt.height) {
+            warnings.push(format!("{}: {note}", opts.input.display()));
+        }
+    }
     let need_interp = timing.planner.is_some();
     let mut models = super::models::load(
         cfg,
