@@ -633,8 +633,8 @@ fn models_present() -> bool {
 
 /// Regression (issue 18): an RGB-coded H.264 file (`libx264rgb`, decoded
 /// as `gbrp`, matrix tag `gbr`) came out of `--preset reencode` with every
-/// channel wrong (mean R/G/B 140/46/119 where the input has 53/28/15,
-/// 15.5 dB), because its G, B, R planes were read through a YUV matrix.
+/// channel wrong (the issue reports mean R/G/B 140/46/119 where the input
+/// has 53/28/15, 15.5 dB), because its G, B, R planes were read through a YUV matrix.
 #[test]
 fn libx264rgb_input_comes_out_with_its_own_colours() {
     let dir = tmpdir();
