@@ -267,13 +267,11 @@ impl EnhanceArgs {
             if let Some(n) = name {
                 put(&mut t, "encode", "codec", n);
             }
-            // A codec change without an explicit CRF/preset takes that codec's defaults.
-            if e.crf.is_none() {
-                put(&mut t, "encode", "crf", Value::Float(0.0));
-            }
-            if e.encoder_preset.is_none() {
-                put(&mut t, "encode", "preset", Value::String(String::new()));
-            }
+            // Without --crf / --encoder-preset, the codec's defaults apply
+            // (config::resolve drops the preset's values).
+        }
+        if e.lossless {
+            put(&mut t, "encode", "lossless", Value::Boolean(true));
         }
         if let Some(v) = e.crf {
             put(&mut t, "encode", "crf", Value::Float(v.into()));
@@ -293,9 +291,13 @@ pub struct EncodeArgs {
     #[arg(long, value_enum)]
     pub codec: Option<Codec>,
 
-    /// Constant quality, lower is better and bigger (0 = the codec's default: 16 x264, 18 x265, 24 av1)
-    #[arg(long, value_name = "N")]
+    /// Constant quality on the encoder's own scale, lower is better and bigger (x264 0-51, 0 = lossless; x265 0-51; av1 1-63; NVENC 1-51) [default: 16 x264, 18 x265, 24 av1, 19 NVENC]
+    #[arg(long, value_name = "N", conflicts_with = "lossless")]
     pub crf: Option<f32>,
+
+    /// Mathematically lossless output: x264 qp 0, x265 lossless, FFV1 (always); other encoders refuse it
+    #[arg(long)]
+    pub lossless: bool,
 
     /// Encoder speed preset (x264/x265: ultrafast…veryslow; av1: 0-13; nvenc: p1-p7)
     #[arg(long, value_name = "NAME")]

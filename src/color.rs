@@ -1,39 +1,121 @@
 //! YUV ↔ RGB conversion with the stream's own matrix and range.
 //!
-//! Model stages work on planar RGB `f32` in 0..1; pictures travel as planar
-//! YUV at native depth. Conversion is done here, in Rust, so the matrix,
+//! Model stages work on planar RGB `f32` in 0..1; pictures travel as three
+//! planes at native depth. Conversion is done here, in Rust, so the matrix,
 //! range and bit depth are exactly the stream's (no 8-bit bottleneck).
+//!
+//! Every matrix is a 3x3 map between normalised planes (luma 0..1, chroma
+//! -0.5..0.5) and RGB. RGB-coded video (`gbrp`, `libx264rgb`) is the
+//! [`Matrix::Gbr`] "matrix": planes G, B, R taken as they are, so RGB input
+//! reaches the models without any conversion loss.
 
 use crate::picture::{Chroma, Picture};
 use rayon::prelude::*;
 
-/// YUV ↔ RGB matrix coefficients.
+/// The matrix between the three planes and RGB (H.273 MatrixCoefficients).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Matrix {
+    /// BT.601 (also BT.470BG, SMPTE 170M).
     Bt601,
     Bt709,
+    /// BT.2020 non-constant luminance.
     Bt2020,
+    Smpte240m,
+    /// FCC 73.682 (US 1953).
+    Fcc,
+    /// YCgCo: Y = (R + 2G + B) / 4, Cg and Co in the chroma planes.
+    Ycgco,
+    /// Identity: the planes are G, B, R.
+    Gbr,
+}
+
+/// How a matrix turns normalised planes into RGB and back.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A luma-weights matrix: (Kr, Kb).
+    Weights(f32, f32),
+    Ycgco,
+    Gbr,
 }
 
 impl Matrix {
-    /// (Kr, Kb) luma weights.
-    pub fn coefficients(self) -> (f32, f32) {
+    fn kind(self) -> Kind {
         match self {
-            Matrix::Bt601 => (0.299, 0.114),
-            Matrix::Bt709 => (0.2126, 0.0722),
-            Matrix::Bt2020 => (0.2627, 0.0593),
+            Matrix::Bt601 => Kind::Weights(0.299, 0.114),
+            Matrix::Bt709 => Kind::Weights(0.2126, 0.0722),
+            Matrix::Bt2020 => Kind::Weights(0.2627, 0.0593),
+            Matrix::Smpte240m => Kind::Weights(0.212, 0.087),
+            Matrix::Fcc => Kind::Weights(0.30, 0.11),
+            Matrix::Ycgco => Kind::Ycgco,
+            Matrix::Gbr => Kind::Gbr,
         }
+    }
+
+    /// Name as FFmpeg's colour-space tags spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Matrix::Bt601 => "bt601",
+            Matrix::Bt709 => "bt709",
+            Matrix::Bt2020 => "bt2020nc",
+            Matrix::Smpte240m => "smpte240m",
+            Matrix::Fcc => "fcc",
+            Matrix::Ycgco => "ycgco",
+            Matrix::Gbr => "gbr",
+        }
+    }
+
+    /// RGB from normalised planes: `rgb[i] = Σ inv[i][j] · plane[j]`.
+    fn inverse(self) -> [[f32; 3]; 3] {
+        match self.kind() {
+            Kind::Weights(kr, kb) => {
+                let kg = 1.0 - kr - kb;
+                let (a_r, a_b) = (2.0 * (1.0 - kr), 2.0 * (1.0 - kb));
+                let (g_cr, g_cb) = (kr * a_r / kg, kb * a_b / kg);
+                [[1.0, 0.0, a_r], [1.0, -g_cb, -g_cr], [1.0, a_b, 0.0]]
+            }
+            // t = Y - Cg; R = t + Co, G = Y + Cg, B = t - Co
+            Kind::Ycgco => [[1.0, -1.0, 1.0], [1.0, 1.0, 0.0], [1.0, -1.0, -1.0]],
+            Kind::Gbr => [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+        }
+    }
+
+    /// Normalised planes from RGB in 0..1.
+    #[inline]
+    fn forward(kind: Kind, r: f32, g: f32, b: f32) -> (f32, f32, f32) {
+        match kind {
+            Kind::Weights(kr, kb) => {
+                let yy = kr * r + (1.0 - kr - kb) * g + kb * b;
+                (
+                    yy,
+                    (b - yy) / (2.0 * (1.0 - kb)),
+                    (r - yy) / (2.0 * (1.0 - kr)),
+                )
+            }
+            Kind::Ycgco => (
+                0.25 * r + 0.5 * g + 0.25 * b,
+                -0.25 * r + 0.5 * g - 0.25 * b,
+                0.5 * r - 0.5 * b,
+            ),
+            Kind::Gbr => (g, b, r),
+        }
+    }
+
+    /// Whether the second and third planes are colour differences centred
+    /// on mid-scale (everything but GBR).
+    pub fn has_chroma(self) -> bool {
+        self != Matrix::Gbr
     }
 }
 
-/// How YUV samples map to 0..1 values.
+/// How samples map to 0..1 values.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Colorimetry {
     pub matrix: Matrix,
     pub full_range: bool,
 }
 
+/// Sample = value · scale + off, for the luma plane and the other two.
 struct Levels {
     y_off: f32,
     y_scale: f32,
@@ -41,10 +123,10 @@ struct Levels {
     c_scale: f32,
 }
 
-fn levels(depth: u8, full: bool) -> Levels {
+fn levels(depth: u8, cm: Colorimetry) -> Levels {
     let max = ((1u32 << depth) - 1) as f32;
     let shift = (1u32 << (depth - 8)) as f32;
-    if full {
+    let lv = if cm.full_range {
         Levels {
             y_off: 0.0,
             y_scale: max,
@@ -57,6 +139,16 @@ fn levels(depth: u8, full: bool) -> Levels {
             y_scale: 219.0 * shift,
             c_off: 128.0 * shift,
             c_scale: 224.0 * shift,
+        }
+    };
+    if cm.matrix.has_chroma() {
+        lv
+    } else {
+        // G, B and R all scale like luma.
+        Levels {
+            c_off: lv.y_off,
+            c_scale: lv.y_scale,
+            ..lv
         }
     }
 }
@@ -92,26 +184,22 @@ fn chroma_tap(pos: usize, shift: u32, len: usize) -> (usize, usize, f32) {
         let p = pos.min(len - 1);
         return (p, p, 0.0);
     }
-    let f = ((pos as f32 + 0.5) / 2.0 - 0.5).max(0.0);
+    let f = ((pos as f32 + 0.5) / (1u32 << shift) as f32 - 0.5).max(0.0);
     let p0 = (f as usize).min(len - 1);
     (p0, (p0 + 1).min(len - 1), f - p0 as f32)
 }
 
-/// Convert a YUV picture to planar RGB 0..1.
+/// Convert a picture to planar RGB 0..1.
 ///
 /// Row by row: the two chroma rows around each luma row are blended once
 /// into a scratch row (vertical taps), then every pixel needs one
 /// precomputed horizontal tap and a few multiply-adds.
 pub fn to_rgb(pic: &Picture, cm: Colorimetry) -> RgbImage {
     let (w, h) = (pic.width, pic.height);
-    let (kr, kb) = cm.matrix.coefficients();
-    let kg = 1.0 - kr - kb;
-    let lv = levels(pic.depth, cm.full_range);
+    let m = cm.matrix.inverse();
+    let lv = levels(pic.depth, cm);
     let (cw, ch) = pic.chroma.plane_size(w, h);
     let (sx, sy) = pic.chroma.shift();
-    // R = Y + a_r Cr, B = Y + a_b Cb, G = Y - g_cb Cb - g_cr Cr
-    let (a_r, a_b) = (2.0 * (1.0 - kr), 2.0 * (1.0 - kb));
-    let (g_cr, g_cb) = (kr * a_r / kg, kb * a_b / kg);
     let (y_mul, c_mul) = (1.0 / lv.y_scale, 1.0 / lv.c_scale);
     let taps: Vec<(usize, usize, f32)> = (0..w).map(|x| chroma_tap(x, sx, cw)).collect();
     let mut out = RgbImage::new(w, h);
@@ -142,9 +230,9 @@ pub fn to_rgb(pic: &Picture, cm: Colorimetry) -> RgbImage {
                     let yy = (luma[x] as f32 - lv.y_off) * y_mul;
                     let cb = cb_row[x0] + (cb_row[x1] - cb_row[x0]) * ax;
                     let cr = cr_row[x0] + (cr_row[x1] - cr_row[x0]) * ax;
-                    rr[x] = yy + a_r * cr;
-                    gr[x] = yy - g_cb * cb - g_cr * cr;
-                    br[x] = yy + a_b * cb;
+                    rr[x] = m[0][0] * yy + m[0][1] * cb + m[0][2] * cr;
+                    gr[x] = m[1][0] * yy + m[1][1] * cb + m[1][2] * cr;
+                    br[x] = m[2][0] * yy + m[2][1] * cb + m[2][2] * cr;
                 }
             },
         );
@@ -156,13 +244,12 @@ fn quantise(v: f32, max: f32) -> u16 {
     v.round().clamp(0.0, max) as u16
 }
 
-/// Convert planar RGB (clamped to 0..1) to a YUV picture of the given layout.
+/// Convert planar RGB (clamped to 0..1) to a picture of the given layout.
 /// Chroma is the box average of the luma block it covers.
 pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> Picture {
     let (w, h) = (img.width, img.height);
-    let (kr, kb) = cm.matrix.coefficients();
-    let kg = 1.0 - kr - kb;
-    let lv = levels(depth, cm.full_range);
+    let kind = cm.matrix.kind();
+    let lv = levels(depth, cm);
     let max = ((1u32 << depth) - 1) as f32;
     let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
     let (cw, ch) = chroma.plane_size(w, h);
@@ -187,15 +274,15 @@ pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> P
                     let i0 = ((cy << sy) + dy) * w;
                     let (rr, gr, br) = (&r[i0..][..w], &g[i0..][..w], &b[i0..][..w]);
                     for x in 0..w {
-                        let (rv, gv, bv) = (
+                        let (yy, u, v) = Matrix::forward(
+                            kind,
                             rr[x].clamp(0.0, 1.0),
                             gr[x].clamp(0.0, 1.0),
                             br[x].clamp(0.0, 1.0),
                         );
-                        let yy = kr * rv + kg * gv + kb * bv;
                         yrow[x] = quantise(yy * lv.y_scale + lv.y_off, max);
-                        su[x >> sx] += (bv - yy) / (2.0 * (1.0 - kb));
-                        sv[x >> sx] += (rv - yy) / (2.0 * (1.0 - kr));
+                        su[x >> sx] += u;
+                        sv[x >> sx] += v;
                     }
                 }
                 for cx in 0..cw {
@@ -243,7 +330,7 @@ mod tests {
     fn roundtrip_444_is_exact_to_quantisation() {
         for depth in [8u8, 10] {
             for full in [false, true] {
-                for m in [Matrix::Bt601, Matrix::Bt709, Matrix::Bt2020] {
+                for m in ALL_MATRICES {
                     let cm = Colorimetry {
                         matrix: m,
                         full_range: full,
@@ -257,6 +344,56 @@ mod tests {
                 }
             }
         }
+    }
+
+    const ALL_MATRICES: [Matrix; 7] = [
+        Matrix::Bt601,
+        Matrix::Bt709,
+        Matrix::Bt2020,
+        Matrix::Smpte240m,
+        Matrix::Fcc,
+        Matrix::Ycgco,
+        Matrix::Gbr,
+    ];
+
+    /// One pixel through `from_rgb` at 4:4:4: its three samples.
+    fn samples(rgb: [f32; 3], depth: u8, cm: Colorimetry) -> [u16; 3] {
+        let mut img = RgbImage::new(1, 1);
+        img.data.copy_from_slice(&rgb);
+        let p = from_rgb(&img, Chroma::Yuv444, depth, cm);
+        [p.planes[0][0], p.planes[1][0], p.planes[2][0]]
+    }
+
+    #[test]
+    fn matrices_match_h273() {
+        let cm = |matrix, full_range| Colorimetry { matrix, full_range };
+        // Luma weights (Kr, Kb) of H.273 MatrixCoefficients 4 (FCC) and 7
+        // (SMPTE 240M): white is 235, pure red is 16 + 219 Kr.
+        for (m, kr, kb) in [(Matrix::Fcc, 0.30, 0.11), (Matrix::Smpte240m, 0.212, 0.087)] {
+            let [y, _, _] = samples([1.0, 0.0, 0.0], 8, cm(m, false));
+            assert_eq!(y, (16.0f32 + 219.0 * kr).round() as u16, "{m:?} red");
+            let [y, _, _] = samples([0.0, 0.0, 1.0], 8, cm(m, false));
+            assert_eq!(y, (16.0f32 + 219.0 * kb).round() as u16, "{m:?} blue");
+            assert_eq!(samples([1.0; 3], 8, cm(m, false)), [235, 128, 128]);
+        }
+        // YCgCo (8): red is Y 1/4, Cg -1/4, Co 1/2; green Y 1/2, Cg 1/2.
+        let full = cm(Matrix::Ycgco, true);
+        assert_eq!(samples([1.0, 0.0, 0.0], 8, full), [64, 64, 255]);
+        assert_eq!(samples([0.0, 1.0, 0.0], 8, full), [128, 255, 128]);
+        // GBR (0): the planes are G, B, R, untouched at every depth.
+        assert_eq!(
+            samples([0.25, 0.5, 1.0], 16, cm(Matrix::Gbr, true)),
+            [32768, 65535, 16384]
+        );
+        let mut pic = Picture::black(3, 1, Chroma::Yuv444, 12);
+        pic.planes = [vec![0, 1, 4095], vec![7, 8, 9], vec![4095, 2048, 0]];
+        let back = from_rgb(
+            &to_rgb(&pic, cm(Matrix::Gbr, true)),
+            Chroma::Yuv444,
+            12,
+            cm(Matrix::Gbr, true),
+        );
+        assert_eq!(back.planes, pic.planes);
     }
 
     #[test]
@@ -285,8 +422,10 @@ mod tests {
     /// then the matrix), for checking the row-wise one against.
     fn to_rgb_per_pixel(pic: &Picture, cm: Colorimetry) -> RgbImage {
         let (w, h) = (pic.width, pic.height);
-        let (kr, kb) = cm.matrix.coefficients();
-        let lv = levels(pic.depth, cm.full_range);
+        let Kind::Weights(kr, kb) = cm.matrix.kind() else {
+            unreachable!("reference conversions cover weight matrices")
+        };
+        let lv = levels(pic.depth, cm);
         let (cw, ch) = pic.chroma.plane_size(w, h);
         let (sx, sy) = pic.chroma.shift();
         let sample = |plane: &[u16], x: usize, y: usize| -> f32 {
@@ -351,9 +490,11 @@ mod tests {
     /// The per-block conversion the one-pass version replaced.
     fn from_rgb_per_block(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> Picture {
         let (w, h) = (img.width, img.height);
-        let (kr, kb) = cm.matrix.coefficients();
+        let Kind::Weights(kr, kb) = cm.matrix.kind() else {
+            unreachable!("reference conversions cover weight matrices")
+        };
         let kg = 1.0 - kr - kb;
-        let lv = levels(depth, cm.full_range);
+        let lv = levels(depth, cm);
         let max = ((1u32 << depth) - 1) as f32;
         let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
         // Clamped (R, G, B) at pixel i and its luma.

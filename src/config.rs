@@ -83,8 +83,13 @@ pub struct UpscaleConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct EncodeConfig {
     pub codec: Codec,
-    /// Constant quality (0 = default for the codec).
-    pub crf: f32,
+    /// Constant quality on the encoder's own scale (x264: 0 is lossless);
+    /// absent = the default for the codec (16 x264, 18 x265, 24 av1, 19 NVENC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crf: Option<f32>,
+    /// Mathematically lossless output (x264 qp 0, x265 lossless, FFV1);
+    /// `crf` is then ignored.
+    pub lossless: bool,
     /// Encoder speed preset ("" = default for the codec).
     pub preset: String,
 }
@@ -119,23 +124,21 @@ impl Default for EncodeConfig {
     fn default() -> Self {
         EncodeConfig {
             codec: Codec::X264,
-            crf: 0.0,
+            crf: None,
+            lossless: false,
             preset: String::new(),
         }
     }
 }
 
 impl EncodeConfig {
-    pub fn effective_crf(&self) -> f32 {
-        if self.crf > 0.0 {
-            self.crf
+    /// The CRF passed to the encoder: the one given, else the codec's
+    /// default (none for lossless output or a lossless-only codec).
+    pub fn effective_crf(&self) -> Option<f32> {
+        if self.lossless {
+            None
         } else {
-            match self.codec {
-                Codec::X264 => 16.0,
-                Codec::X265 => 18.0,
-                Codec::Av1 => 24.0,
-                Codec::H264Nvenc | Codec::HevcNvenc => 19.0,
-            }
+            self.crf.or(self.codec.default_crf())
         }
     }
     pub fn effective_preset(&self) -> String {
@@ -211,15 +214,38 @@ impl Config {
                 ),
             ));
         }
-        let crf = self.encode.crf;
-        let max = self.encode.codec.max_crf();
-        if !(crf.is_finite() && (0.0..=max).contains(&crf)) {
+        let e = &self.encode;
+        let name = e.codec.encoder_name();
+        if let Some(crf) = e.crf {
+            if !e.codec.has_quality_scale() {
+                return Err(bad(
+                    "encode.crf",
+                    format!("does not apply to {name}, which is always lossless (leave crf out)"),
+                ));
+            }
+            let (min, max) = e.codec.crf_range();
+            if !(crf.is_finite() && (min..=max).contains(&crf)) {
+                return Err(bad(
+                    "encode.crf",
+                    format!(
+                        "= {crf} is out of range for {name} (expected {min} to {max}; leave it out for the default)"
+                    ),
+                ));
+            }
+        }
+        if !e.codec.has_quality_scale() && !e.preset.is_empty() {
             return Err(bad(
-                "encode.crf",
+                "encode.preset",
                 format!(
-                    "= {crf} is out of range for {} (expected 0 to {max}; 0 picks the default)",
-                    self.encode.codec.encoder_name()
+                    "= \"{}\" does not apply to {name}, which has no speed presets (leave it out)",
+                    e.preset
                 ),
+            ));
+        }
+        if e.lossless && !e.codec.has_lossless() {
+            return Err(bad(
+                "encode.lossless",
+                format!("is not available with {name} (it has no lossless mode in this FFmpeg; use codec ffv1, x264 or x265)"),
             ));
         }
         Ok(())
@@ -310,6 +336,24 @@ pub fn merge(base: &mut toml::Table, over: &toml::Table) {
     }
 }
 
+/// A layer that chooses a codec without a `crf` or `preset` takes that
+/// codec's defaults: the values below it were meant for another encoder.
+fn forget_codec_settings(base: &mut toml::Table, over: &toml::Table) {
+    let Some(toml::Value::Table(o)) = over.get("encode") else {
+        return;
+    };
+    if !o.contains_key("codec") {
+        return;
+    }
+    if let Some(toml::Value::Table(b)) = base.get_mut("encode") {
+        for key in ["crf", "preset"] {
+            if !o.contains_key(key) {
+                b.remove(key);
+            }
+        }
+    }
+}
+
 /// Resolve preset → config file → flags into a validated [`Config`].
 pub fn resolve(preset: &str, config_file: Option<&Path>, flags: &toml::Table) -> Result<Config> {
     let mut merged = parse_layer(
@@ -321,9 +365,11 @@ pub fn resolve(preset: &str, config_file: Option<&Path>, flags: &toml::Table) ->
             Error::Config(format!("{}: cannot read config file: {e}", path.display()))
         })?;
         let layer = parse_layer(&text, &path.display().to_string())?;
+        forget_codec_settings(&mut merged, &layer);
         merge(&mut merged, &layer);
     }
     check_layer(flags, "command line")?;
+    forget_codec_settings(&mut merged, flags);
     merge(&mut merged, flags);
     let cfg: Config = toml::Value::Table(merged)
         .try_into()
@@ -360,7 +406,7 @@ mod tests {
         enc.insert("crf".into(), toml::Value::Float(12.0));
         flags.insert("encode".into(), toml::Value::Table(enc));
         let cfg = resolve("anime-clean", Some(&file), &flags).unwrap();
-        assert_eq!(cfg.encode.crf, 12.0);
+        assert_eq!(cfg.encode.crf, Some(12.0));
         assert_eq!(cfg.encode.preset, "slow");
         assert_eq!(cfg.interpolate.fps, "60");
         assert_eq!(cfg.interpolate.cadence, CadenceMode::Preserve);

@@ -1,9 +1,12 @@
 //! Pictures and frames as they travel through the pipeline.
 //!
-//! Every stage works on planar YUV with samples stored as `u16` at the
-//! stream's native bit depth (8, 10 or 12), so 8-bit and high-bit-depth input
+//! Every stage works on three planes with samples stored as `u16` at the
+//! stream's native bit depth (8 to 16), so 8-bit and high-bit-depth input
 //! share one code path and 10-bit never passes through an 8-bit bottleneck.
-//! Planes are tightly packed (stride == plane width).
+//! Planes are tightly packed (stride == plane width). The planes are Y, Cb,
+//! Cr for YUV video, and G, B, R (FFmpeg's `gbrp` order, 4:4:4) for RGB
+//! video, whose [`crate::color::Matrix::Gbr`] maps them to RGB unchanged;
+//! see [`Family`].
 
 use std::sync::Arc;
 
@@ -16,6 +19,10 @@ pub enum Chroma {
     Yuv422,
     /// 4:4:4: chroma planes are full size.
     Yuv444,
+    /// 4:1:1: chroma planes are quarter width, full height.
+    Yuv411,
+    /// 4:4:0: chroma planes are full width, half height.
+    Yuv440,
 }
 
 impl Chroma {
@@ -25,7 +32,21 @@ impl Chroma {
             Chroma::Yuv420 => (1, 1),
             Chroma::Yuv422 => (1, 0),
             Chroma::Yuv444 => (0, 0),
+            Chroma::Yuv411 => (2, 0),
+            Chroma::Yuv440 => (0, 1),
         }
+    }
+
+    /// The layout with these log2 subsampling factors, if we have one.
+    pub fn from_shift(sx: u32, sy: u32) -> Option<Chroma> {
+        Some(match (sx, sy) {
+            (1, 1) => Chroma::Yuv420,
+            (1, 0) => Chroma::Yuv422,
+            (0, 0) => Chroma::Yuv444,
+            (2, 0) => Chroma::Yuv411,
+            (0, 1) => Chroma::Yuv440,
+            _ => return None,
+        })
     }
 
     /// Size of a chroma plane for a picture of `width` x `height`.
@@ -42,6 +63,31 @@ impl Chroma {
             Chroma::Yuv420 => "4:2:0",
             Chroma::Yuv422 => "4:2:2",
             Chroma::Yuv444 => "4:4:4",
+            Chroma::Yuv411 => "4:1:1",
+            Chroma::Yuv440 => "4:4:0",
+        }
+    }
+}
+
+/// What the three planes of a stream's pictures hold, which decides the
+/// pixel formats the output can be written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Y, Cb, Cr (or Y, Cg, Co) at any subsampling.
+    Yuv,
+    /// G, B, R at 4:4:4 (planar or packed RGB, palette).
+    Rgb,
+    /// Luma only; the chroma planes hold neutral grey.
+    Gray,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Yuv => "YUV",
+            Family::Rgb => "RGB",
+            Family::Gray => "grey",
         }
     }
 }
@@ -52,7 +98,7 @@ pub struct Picture {
     pub width: usize,
     pub height: usize,
     pub chroma: Chroma,
-    /// Bits per sample: 8, 10 or 12.
+    /// Bits per sample: 8 to 16.
     pub depth: u8,
     /// Y, U, V planes, tightly packed.
     pub planes: [Vec<u16>; 3],
@@ -60,6 +106,7 @@ pub struct Picture {
 
 impl Picture {
     /// A picture filled with black (limited-range black, neutral chroma).
+    /// Only meaningful for YUV pictures.
     pub fn black(width: usize, height: usize, chroma: Chroma, depth: u8) -> Picture {
         let (cw, ch) = chroma.plane_size(width, height);
         let shift = depth.saturating_sub(8);

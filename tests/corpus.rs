@@ -195,6 +195,15 @@ fn every_corpus_file_gives_valid_output_or_one_line_error() {
                     if h != Some(40) {
                         failures.push(format!("{rel}: output height {h:?}, asked for 40"));
                     }
+                    if let Some((_, want)) = LAYOUTS.iter().find(|(f, _)| *f == *rel) {
+                        let got = streams(&out)[0]["pix_fmt"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string();
+                        if got != *want {
+                            failures.push(format!("{rel}: wrote {got}, expected {want}"));
+                        }
+                    }
                 }
             }
             Fails(needle) => {
@@ -234,6 +243,18 @@ fn every_corpus_file_gives_valid_output_or_one_line_error() {
         failures.join("\n")
     );
 }
+
+/// The pixel format `--preset fast` (x264) must write for the corpus files
+/// of each format family other than plain 4:2:0 (issue 18): RGB stays RGB
+/// (`libx264rgb`), 4:4:4 and 4:2:2 stay, 12-bit becomes x264's 10-bit.
+/// Every family the ffmpeg CLI can make is in tests/color.rs.
+const LAYOUTS: &[(&str, &str)] = &[
+    ("robust/mkv_invalid_ebml/reference.mkv", "gbrp"),
+    ("robust/mkv_invalid_ebml/level_0_crc.mkv", "gbrp"),
+    ("anime/fate_h264_anim.mkv", "yuv444p"),
+    ("robust/fate/cfhd_cfhd_odd.mp4", "yuv422p10le"),
+    ("robust/fate/vp9_vp93-2-20-12bit-yuv444.mp4", "yuv444p10le"),
+];
 
 /// Audio, subtitle and attachment streams of a file: (type, codec) in order.
 fn other_streams(path: &Path) -> Vec<(String, String)> {

@@ -10,20 +10,27 @@ use std::sync::Arc;
 use ff::format::Pixel;
 use ffmpeg_next as ff;
 
-use super::pixels::{frame_to_picture, layout_of, pixel_for, target_layout};
+use super::pixels::{classify, frame_to_picture, pixel_for, pixel_name, Layout};
 use super::{describe, open_input, seconds_ts, ts_seconds, ColorTags, Rational};
 use crate::clip::ClipRange;
+use crate::color::{Colorimetry, Matrix};
 use crate::error::{Error, Result};
-use crate::picture::{Chroma, Frame, Picture};
+use crate::picture::{Chroma, Family, Frame, Picture};
 
 /// What the decoder produces, fixed at open time.
 #[derive(Clone, Debug)]
 pub struct VideoFormat {
     pub width: usize,
     pub height: usize,
+    /// What the planes hold: YUV, RGB (planes G, B, R) or grey.
+    pub family: Family,
     pub chroma: Chroma,
     pub depth: u8,
     pub colors: ColorTags,
+    /// The pixel format the decoder produces (FFmpeg's name).
+    pub pix_fmt: String,
+    /// The decoded format has alpha, which the pipeline drops.
+    pub alpha: bool,
     /// Time base of frame pts.
     pub time_base: Rational,
     /// Average frame rate as the container states it (may be 0/0).
@@ -48,6 +55,18 @@ pub struct VideoFormat {
 }
 
 impl VideoFormat {
+    /// How this stream's samples map to RGB: planes G, B, R as they are for
+    /// RGB video, else the tagged matrix (or the size rule) and range.
+    pub fn colorimetry(&self) -> Colorimetry {
+        Colorimetry {
+            matrix: match self.family {
+                Family::Rgb => Matrix::Gbr,
+                _ => self.colors.effective_matrix(self.height),
+            },
+            full_range: self.colors.is_full_range(),
+        }
+    }
+
     /// The rate multiples (`--fps 2x`) apply to: the base rate, else the
     /// average, else 24000/1001.
     pub fn nominal_rate(&self) -> (u32, u32) {
@@ -100,6 +119,10 @@ pub struct VideoDecoder {
     ictx: ff::format::context::Input,
     decoder: ff::decoder::Video,
     format: VideoFormat,
+    /// The first frame's pixel format and what it holds; frames in it are
+    /// read exactly, others go through the scaler to the same layout.
+    raw_format: Pixel,
+    layout: Layout,
     scaler: Option<Scaler>,
     /// First and end-exclusive pts (stream time base) of the clip.
     start_ts: Option<i64>,
@@ -226,8 +249,11 @@ impl VideoDecoder {
         let placeholder = VideoFormat {
             width: 0,
             height: 0,
+            family: Family::Yuv,
             chroma: Chroma::Yuv420,
             depth: 8,
+            pix_fmt: String::new(),
+            alpha: false,
             colors: ColorTags {
                 range: ff::color::Range::Unspecified,
                 matrix: ff::color::Space::Unspecified,
@@ -251,6 +277,14 @@ impl VideoDecoder {
             ictx,
             decoder,
             format: placeholder,
+            raw_format: Pixel::None,
+            layout: Layout {
+                family: Family::Yuv,
+                chroma: Chroma::Yuv420,
+                depth: 8,
+                full_range: false,
+                alpha: false,
+            },
             scaler: None,
             start_ts,
             end_ts,
@@ -289,13 +323,13 @@ impl VideoDecoder {
         if w == 0 || h == 0 {
             return Err(Error::unsupported(path, "video has zero width or height"));
         }
-        let (chroma, depth, jpeg) = match layout_of(fmt) {
-            Some(l) => l,
-            None => {
-                let (c, d) = target_layout(fmt);
-                (c, d, false)
-            }
-        };
+        let layout = classify(fmt).map_err(|why| {
+            Error::unsupported(
+                path,
+                format!("{why} (convert it first, e.g. ffmpeg -i IN -pix_fmt gbrp16le OUT.mkv for RGB, yuv444p16le for YUV)"),
+            )
+        })?;
+        let (chroma, depth, jpeg) = (layout.chroma, layout.depth, layout.full_range);
         let mut range = first.color_range();
         if jpeg
             || (range == ff::color::Range::Unspecified
@@ -304,6 +338,10 @@ impl VideoDecoder {
             range = ff::color::Range::JPEG;
         } else if range == ff::color::Range::Unspecified {
             range = dec.decoder.color_range();
+        }
+        // RGB and grey without a range tag are full range (PNG, GIF, raw RGB).
+        if range == ff::color::Range::Unspecified && layout.family != Family::Yuv {
+            range = ff::color::Range::JPEG;
         }
         fn pick<T: PartialEq>(a: T, b: T, unspecified: T) -> T {
             if a == unspecified {
@@ -314,15 +352,26 @@ impl VideoDecoder {
         }
         dec.format.width = w as usize;
         dec.format.height = h as usize;
+        dec.format.family = layout.family;
         dec.format.chroma = chroma;
         dec.format.depth = depth;
+        dec.format.pix_fmt = pixel_name(fmt);
+        dec.format.alpha = layout.alpha;
+        dec.raw_format = fmt;
+        dec.layout = layout;
+        let matrix = pick(
+            first.color_space(),
+            dec.decoder.color_space(),
+            ff::color::Space::Unspecified,
+        );
         dec.format.colors = ColorTags {
             range,
-            matrix: pick(
-                first.color_space(),
-                dec.decoder.color_space(),
-                ff::color::Space::Unspecified,
-            ),
+            // RGB is RGB whatever the stream's tag says.
+            matrix: if layout.family == Family::Rgb {
+                ff::color::Space::RGB
+            } else {
+                matrix
+            },
             primaries: pick(
                 first.color_primaries(),
                 dec.decoder.color_primaries(),
@@ -489,13 +538,11 @@ impl VideoDecoder {
     fn make_frame(&mut self, raw: ff::frame::Video) -> Result<Frame> {
         let pts = raw.pts().unwrap_or(0) - self.origin_ts;
         let f = &self.format;
-        let same_layout = layout_of(raw.format()) == Some((f.chroma, f.depth, true))
-            || layout_of(raw.format()) == Some((f.chroma, f.depth, false));
-        let picture = if same_layout
+        let picture = if raw.format() == self.raw_format
             && raw.width() as usize == f.width
             && raw.height() as usize == f.height
         {
-            frame_to_picture(&raw, f.chroma, f.depth)
+            frame_to_picture(&raw, &self.layout)
         } else {
             if raw.width() as usize != f.width || raw.height() as usize != f.height {
                 self.stats.resized_frames += 1;
@@ -516,7 +563,16 @@ impl VideoDecoder {
     /// mid-stream, to the stream's layout at the first frame's size.
     fn convert(&mut self, raw: &ff::frame::Video) -> Result<Picture> {
         let f = &self.format;
-        let dst = pixel_for(f.chroma, f.depth);
+        let dst = pixel_for(f.family, f.chroma, f.depth).ok_or_else(|| Error::Decode {
+            path: self.path.clone(),
+            frame: self.next_index,
+            reason: format!(
+                "the picture changed size or format mid-stream and {} {} {}-bit has no FFmpeg format to convert to",
+                f.family.name(),
+                f.chroma.name(),
+                f.depth
+            ),
+        })?;
         let key = (raw.format(), raw.width(), raw.height());
         if self.scaler.as_ref().map(|s| s.key) != Some(key) {
             let ctx = ff::software::scaling::Context::get(
@@ -532,8 +588,8 @@ impl VideoDecoder {
                 Error::unsupported(
                     &self.path,
                     format!(
-                        "cannot convert pixel format {:?}: {}",
-                        raw.format(),
+                        "cannot convert pixel format {}: {}",
+                        pixel_name(raw.format()),
                         describe(e)
                     ),
                 )
@@ -548,6 +604,11 @@ impl VideoDecoder {
                 reason: format!("pixel conversion failed: {}", describe(e)),
             })?;
         }
-        Ok(frame_to_picture(&out, f.chroma, f.depth))
+        let layout = Layout {
+            full_range: false,
+            alpha: false,
+            ..self.layout
+        };
+        Ok(frame_to_picture(&out, &layout))
     }
 }

@@ -103,18 +103,63 @@ impl ColorTags {
         self.range == ff::color::Range::JPEG
     }
 
-    /// The YUV↔RGB matrix to use: the tagged one, else BT.709 for HD and
-    /// BT.601 for SD (height < 720), as players do for untagged video.
+    /// The matrix to use: the tagged one, else BT.709 for HD and BT.601
+    /// for SD (height < 720), as players do for untagged video. BT.2020
+    /// constant luminance is taken as its non-constant form.
     pub fn effective_matrix(&self, height: usize) -> crate::color::Matrix {
+        use crate::color::Matrix;
         use ff::color::Space;
         match self.matrix {
-            Space::BT709 => crate::color::Matrix::Bt709,
-            Space::BT470BG | Space::SMPTE170M | Space::FCC | Space::SMPTE240M => {
-                crate::color::Matrix::Bt601
-            }
-            Space::BT2020NCL | Space::BT2020CL => crate::color::Matrix::Bt2020,
-            _ if height >= 720 => crate::color::Matrix::Bt709,
-            _ => crate::color::Matrix::Bt601,
+            Space::RGB => Matrix::Gbr,
+            Space::BT709 => Matrix::Bt709,
+            Space::BT470BG | Space::SMPTE170M => Matrix::Bt601,
+            Space::FCC => Matrix::Fcc,
+            Space::SMPTE240M => Matrix::Smpte240m,
+            Space::YCGCO => Matrix::Ycgco,
+            Space::BT2020NCL | Space::BT2020CL => Matrix::Bt2020,
+            _ => Self::default_matrix(height),
+        }
+    }
+
+    /// A note when the tagged matrix is one we only approximate (BT.2020
+    /// constant luminance, ICtCp, chroma-derived, SMPTE ST 2085).
+    pub fn matrix_note(&self, height: usize) -> Option<String> {
+        use ff::color::Space;
+        match self.matrix {
+            Space::BT2020CL
+            | Space::SMPTE2085
+            | Space::ChromaDerivedNCL
+            | Space::ChromaDerivedCL
+            | Space::ICTCP => Some(format!(
+                "colour matrix {} is not supported; converted as {} (colours may shift slightly)",
+                space_name(self.matrix).unwrap_or("unknown"),
+                self.effective_matrix(height).name()
+            )),
+            _ => None,
+        }
+    }
+
+    /// The matrix untagged video of this height is taken to have.
+    pub fn default_matrix(height: usize) -> crate::color::Matrix {
+        if height >= 720 {
+            crate::color::Matrix::Bt709
+        } else {
+            crate::color::Matrix::Bt601
+        }
+    }
+
+    /// The tag for a matrix (when the output's differs from the input's).
+    pub fn space_of(m: crate::color::Matrix) -> ff::color::Space {
+        use crate::color::Matrix;
+        use ff::color::Space;
+        match m {
+            Matrix::Bt601 => Space::SMPTE170M,
+            Matrix::Bt709 => Space::BT709,
+            Matrix::Bt2020 => Space::BT2020NCL,
+            Matrix::Smpte240m => Space::SMPTE240M,
+            Matrix::Fcc => Space::FCC,
+            Matrix::Ycgco => Space::YCGCO,
+            Matrix::Gbr => Space::RGB,
         }
     }
 

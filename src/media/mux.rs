@@ -15,8 +15,9 @@ use ffmpeg_next as ff;
 use super::encode::{negotiate_layout, open_encoder, EncodeSettings, EncoderLayout, EncoderSpec};
 use super::pixels::{convert_picture, picture_to_frame};
 use super::{describe, open_input, rescale, seconds_ts, ts_seconds, ColorTags, Rational};
+use crate::color::{from_rgb, to_rgb, Colorimetry};
 use crate::error::{Error, Result};
-use crate::picture::{Chroma, Frame};
+use crate::picture::{Chroma, Family, Frame};
 
 /// Temporary outputs still on disk; removed by [`remove_partial_outputs`]
 /// when the process is stopped by a second Ctrl-C.
@@ -131,6 +132,9 @@ pub struct OutputPlan<'a> {
     pub video_stream_index: usize,
     pub width: usize,
     pub height: usize,
+    /// What the pictures' planes hold, and how they map to RGB.
+    pub family: Family,
+    pub colorimetry: Colorimetry,
     pub chroma: Chroma,
     pub depth: u8,
     pub colors: ColorTags,
@@ -172,6 +176,10 @@ pub struct Muxer {
     encoder: ff::encoder::Video,
     codec_name: &'static str,
     layout: EncoderLayout,
+    /// RGB written as YUV: the pictures' colorimetry and the output's.
+    convert: Option<(Colorimetry, Colorimetry)>,
+    /// Grey written as YUV: chroma set to neutral.
+    neutral_chroma: bool,
     video_out: usize,
     video_out_tb: Rational,
     frame_tb: Rational,
@@ -238,10 +246,23 @@ impl Muxer {
                 ),
             ));
         }
-        let layout = negotiate_layout(codec, plan.chroma, plan.depth)?;
+        let layout = negotiate_layout(codec, plan.family, plan.chroma, plan.depth, plan.height)?;
         if let Some(w) = &layout.warning {
             warnings.push(w.clone());
         }
+        let mut colors = plan.colors;
+        let convert = layout.matrix.map(|m| {
+            colors.matrix = ColorTags::space_of(m);
+            colors.range = ff::color::Range::MPEG;
+            (
+                plan.colorimetry,
+                Colorimetry {
+                    matrix: m,
+                    full_range: false,
+                },
+            )
+        });
+        let neutral_chroma = plan.family == Family::Gray && layout.family == Family::Yuv;
         let global_header = octx
             .format()
             .flags()
@@ -254,14 +275,14 @@ impl Muxer {
             time_base: plan.time_base,
             frame_rate: plan.frame_rate,
             sample_aspect_ratio: plan.sample_aspect_ratio,
-            colors: plan.colors,
+            colors,
             global_header,
         })?;
 
         let mut copier = open_input(plan.input)?;
         let video_out;
         {
-            let enc_codec = ff::encoder::find_by_name(codec.encoder_name());
+            let enc_codec = ff::encoder::find_by_name(layout.encoder);
             let mut ost = octx.add_stream(enc_codec).map_err(|e| {
                 Error::output(target, format!("cannot add video stream: {}", describe(e)))
             })?;
@@ -423,12 +444,14 @@ impl Muxer {
             partial: partial.to_path_buf(),
             octx,
             encoder,
-            codec_name: codec.encoder_name(),
+            codec_name: layout.encoder,
             layout,
+            convert,
+            neutral_chroma,
             video_out,
             video_out_tb,
             frame_tb: plan.time_base,
-            colors: plan.colors,
+            colors,
             copier,
             copy_map,
             copier_done: false,
@@ -443,10 +466,20 @@ impl Muxer {
     /// Encode one frame (pts in the plan's time base).
     pub fn write_frame(&mut self, frame: &Frame) -> Result<()> {
         let pic = &frame.picture;
-        let mut av = if pic.chroma == self.layout.chroma && pic.depth == self.layout.depth {
-            picture_to_frame(pic)
+        let l = &self.layout;
+        let mut av = if let Some((from, to)) = self.convert {
+            let yuv = from_rgb(&to_rgb(pic, from), l.chroma, l.depth, to);
+            picture_to_frame(&yuv, l.family, l.pixel)
+        } else if self.neutral_chroma {
+            let mut p = convert_picture(pic, l.chroma, l.depth);
+            let mid = 1u16 << (l.depth - 1);
+            p.planes[1].fill(mid);
+            p.planes[2].fill(mid);
+            picture_to_frame(&p, l.family, l.pixel)
+        } else if pic.chroma == l.chroma && pic.depth == l.depth {
+            picture_to_frame(pic, l.family, l.pixel)
         } else {
-            picture_to_frame(&convert_picture(pic, self.layout.chroma, self.layout.depth))
+            picture_to_frame(&convert_picture(pic, l.chroma, l.depth), l.family, l.pixel)
         };
         av.set_pts(Some(frame.pts));
         av.set_color_range(self.colors.range);

@@ -325,14 +325,12 @@ pub fn probe(path: &Path, count: bool) -> Result<MediaInfo> {
                     info.width = f.width as u32;
                     info.height = f.height as u32;
                     info.bit_depth = f.depth;
-                    info.chroma = f.chroma.name().into();
-                    info.pix_fmt = super::pixels::pixel_for(f.chroma, f.depth)
-                        .descriptor()
-                        .map(|d| d.name().to_string())
-                        .unwrap_or_default();
-                    if f.colors.is_full_range() && f.depth == 8 {
-                        info.pix_fmt = info.pix_fmt.replace("yuv", "yuvj");
-                    }
+                    info.chroma = match f.family {
+                        crate::picture::Family::Yuv => f.chroma.name().into(),
+                        crate::picture::Family::Rgb => "RGB 4:4:4".into(),
+                        crate::picture::Family::Gray => "grey".into(),
+                    };
+                    info.pix_fmt = f.pix_fmt.clone();
                     info.color_range = range_name(f.colors.range).into();
                     info.color_matrix = tag_name(f.colors.matrix, space_name);
                     info.color_primaries = tag_name(f.colors.primaries, primaries_name);

@@ -15,7 +15,6 @@ use super::interp::{InterpCounts, InterpStage, Staged};
 use super::upscale::{UpscaleCounts, UpscaleStage};
 use super::{run_stage, RunState, Stage, StageMeter, DECODE_QUEUE, GATE_QUEUE, UPSCALE_QUEUE};
 use crate::clip::ClipRange;
-use crate::color::Colorimetry;
 use crate::config::{Config, FpsSetting};
 use crate::error::{Error, Result};
 use crate::interp::{output_time_base, resolve_rate, PlanParams, Planner};
@@ -229,12 +228,25 @@ pub fn enhance(
             opts.input.display()
         ));
     }
+    if fmt.alpha {
+        warnings.push(format!(
+            "{}: the video's alpha channel ({}) is dropped; the output is opaque",
+            opts.input.display(),
+            fmt.pix_fmt
+        ));
+    }
     let timing = plan_timing(cfg, &fmt)?;
     if fmt.colors.is_hdr() && (timing.planner.is_some() || cfg.upscales()) {
         warnings.push(format!(
             "{}: HDR video (PQ/HLG) goes through models trained on SDR pictures; its colour tags are kept, but bright highlights may shift",
             opts.input.display()
         ));
+    }
+    // The matrix matters only where pictures are converted to RGB.
+    if fmt.family != crate::picture::Family::Rgb && (timing.planner.is_some() || cfg.upscales()) {
+        if let Some(note) = fmt.colors.matrix_note(fmt.height) {
+            warnings.push(format!("{}: {note}", opts.input.display()));
+        }
     }
     let need_interp = timing.planner.is_some();
     let mut models = super::models::load(
@@ -278,6 +290,7 @@ pub fn enhance(
     let encode = EncodeSettings {
         codec: cfg.encode.codec,
         crf: cfg.encode.effective_crf(),
+        lossless: cfg.encode.lossless,
         preset: cfg.encode.effective_preset(),
     };
     let muxer = Muxer::create(&OutputPlan {
@@ -286,6 +299,8 @@ pub fn enhance(
         video_stream_index: fmt.stream_index,
         width: out_w,
         height: out_h,
+        family: fmt.family,
+        colorimetry: fmt.colorimetry(),
         chroma: fmt.chroma,
         depth: fmt.depth,
         colors: fmt.colors,
@@ -309,10 +324,7 @@ pub fn enhance(
     for w in &warnings {
         progress.warn(w);
     }
-    let colorimetry = Colorimetry {
-        matrix: fmt.colors.effective_matrix(fmt.height),
-        full_range: fmt.colors.is_full_range(),
-    };
+    let colorimetry = fmt.colorimetry();
 
     // ---- run
     let state = Arc::new(RunState::new(abort));
