@@ -184,7 +184,7 @@ mod tests {
 
     /// A drawing: flat areas with a few hard edges.
     fn drawing(x: usize, y: usize) -> u16 {
-        if (x / 16 + y / 12) % 2 == 0 {
+        if (x / 16 + y / 12).is_multiple_of(2) {
             60
         } else {
             180
