@@ -14,15 +14,6 @@ use std::process::{Command, Stdio};
 use common::*;
 use serde_json::Value;
 
-fn models_ready() -> bool {
-    let ok = models_dir().join("rife-v4.26.onnx").exists()
-        && models_dir().join("realesr-animevideov3-x4.onnx").exists();
-    if !ok {
-        eprintln!("SKIP: models not built (run ./setup.sh)");
-    }
-    ok
-}
-
 fn gate_json(path: &Path, extra: &[&str]) -> Value {
     let mut args = vec!["info", path.to_str().unwrap(), "--gate", "--json"];
     args.extend_from_slice(extra);
@@ -473,32 +464,12 @@ fn thin_moving_elements_over_a_held_drawing_are_motion_and_the_drawing_alone_hol
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
-/// Grey frames of a file at full resolution, via the ffmpeg CLI.
-fn gray_frames(path: &Path) -> Vec<Vec<u8>> {
-    let s = &streams(path)[0];
-    let (w, h) = (
-        s["width"].as_u64().unwrap() as usize,
-        s["height"].as_u64().unwrap() as usize,
-    );
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "rawvideo", "-pix_fmt", "gray", "-"])
-        .output()
-        .unwrap();
-    out.stdout.chunks_exact(w * h).map(|c| c.to_vec()).collect()
-}
-
 fn mean_abs(a: &[u8], b: &[u8]) -> f64 {
     a.iter()
         .zip(b)
         .map(|(x, y)| (*x as f64 - *y as f64).abs())
         .sum::<f64>()
         / a.len() as f64
-}
-
-fn report(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Upscale-only on thin rain over a held drawing: no picture is reused, and
@@ -535,7 +506,7 @@ fn upscale_only_on_rain_loses_no_frame() {
     );
     let r = report(&rep);
     assert_eq!(r["upscale"]["reused"], 0, "{r}");
-    let (g, a) = (gray_frames(&gated), gray_frames(&alone));
+    let (g, a) = (gray_frames(&gated).2, gray_frames(&alone).2);
     assert_eq!(g.len(), frames.len());
     assert_eq!(g.len(), a.len());
     for (k, (x, y)) in g.iter().zip(&a).enumerate() {
@@ -596,8 +567,8 @@ fn with_cut_detection_off_the_guard_never_shows_two_shots_mixed() {
     let r = report(&rep);
     assert_eq!(r["gate"]["cut"], 0, "{r}");
     assert!(r["interpolate"]["rejected"].as_u64().unwrap() >= 1, "{r}");
-    let ins = gray_frames(&clip);
-    let outs = gray_frames(&out);
+    let ins = gray_frames(&clip).2;
+    let outs = gray_frames(&out).2;
     assert_eq!(outs.len(), 2 * ins.len());
     // Output 11 lies between input 5 (last of shot A) and 6 (first of B).
     let (da, db) = (mean_abs(&outs[11], &ins[5]), mean_abs(&outs[11], &ins[6]));
@@ -648,8 +619,8 @@ fn a_white_flash_is_no_cut_and_never_interpolated() {
         "interpolate-only",
         &["--crf", "1", "--report", rep.to_str().unwrap()],
     );
-    let ins = gray_frames(&clip);
-    let outs = gray_frames(&out);
+    let ins = gray_frames(&clip).2;
+    let outs = gray_frames(&out).2;
     assert_eq!(outs.len(), 2 * ins.len());
     // Output 2k is input k; 2k+1 lies between inputs k and k+1. Around the
     // flash (inputs 5..=8) every output must be a copy of an input frame.

@@ -11,15 +11,6 @@ use std::process::Command;
 use common::*;
 use serde_json::Value;
 
-fn models_ready() -> bool {
-    let ok = models_dir().join("rife-v4.26.onnx").exists()
-        && models_dir().join("realesr-animevideov3-x4.onnx").exists();
-    if !ok {
-        eprintln!("SKIP: models not built (run ./setup.sh)");
-    }
-    ok
-}
-
 fn gate_json(path: &Path) -> Value {
     let (code, out, err) = run(&["info", path.to_str().unwrap(), "--gate", "--json"]);
     assert_eq!(code, 0, "{err}");
@@ -44,26 +35,6 @@ fn labelled(g: &Value, class: &str) -> BTreeSet<u64> {
         .filter(|t| t["class"] == class)
         .map(|t| t["to"].as_u64().unwrap())
         .collect()
-}
-
-/// Grey frames of a file at full resolution, via the ffmpeg CLI.
-fn gray_frames(path: &Path) -> (usize, usize, Vec<Vec<u8>>) {
-    let s = &streams(path)[0];
-    let (w, h) = (
-        s["width"].as_u64().unwrap() as usize,
-        s["height"].as_u64().unwrap() as usize,
-    );
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "rawvideo", "-pix_fmt", "gray", "-"])
-        .output()
-        .unwrap();
-    (
-        w,
-        h,
-        out.stdout.chunks_exact(w * h).map(|c| c.to_vec()).collect(),
-    )
 }
 
 /// Largest mean absolute difference of any 16x16 block, full resolution.
@@ -446,10 +417,6 @@ fn half_resolution_flow_holds_up_at_1440p() {
             n + 1
         );
     }
-}
-
-fn report(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn psnr_u8(a: &[u8], b: &[u8]) -> f64 {

@@ -226,3 +226,38 @@ pub fn stray_files(dir: &Path, keep: &[&str]) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Whether the models from ./setup.sh are built (prints SKIP when not).
+pub fn models_ready() -> bool {
+    let ok = models_dir().join("rife-v4.26.onnx").exists()
+        && models_dir().join("realesr-animevideov3-x4.onnx").exists();
+    if !ok {
+        eprintln!("SKIP: models not built (run ./setup.sh)");
+    }
+    ok
+}
+
+/// Grey frames of a file at full resolution, via the ffmpeg CLI: (width, height, frames).
+pub fn gray_frames(path: &Path) -> (usize, usize, Vec<Vec<u8>>) {
+    let s = &streams(path)[0];
+    let (w, h) = (
+        s["width"].as_u64().unwrap() as usize,
+        s["height"].as_u64().unwrap() as usize,
+    );
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .output()
+        .unwrap();
+    (
+        w,
+        h,
+        out.stdout.chunks_exact(w * h).map(|c| c.to_vec()).collect(),
+    )
+}
+
+/// A `--report` JSON file.
+pub fn report(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
