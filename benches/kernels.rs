@@ -15,10 +15,7 @@ fn picture_1080p() -> Picture {
 }
 
 fn colour(c: &mut Criterion) {
-    let cm = Colorimetry {
-        matrix: Matrix::Bt709,
-        full_range: false,
-    };
+    let cm = Colorimetry::new(Matrix::Bt709, false);
     let pic = picture_1080p();
     let rgb = to_rgb(&pic, cm);
     let mut g = c.benchmark_group("colour_1080p");

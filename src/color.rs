@@ -113,6 +113,117 @@ impl Matrix {
 pub struct Colorimetry {
     pub matrix: Matrix,
     pub full_range: bool,
+    /// Where subsampled chroma sits (ignored for 4:4:4).
+    pub siting: Siting,
+}
+
+impl Colorimetry {
+    /// Centre-sited chroma (JPEG/MPEG-1, and what untagged video gets).
+    pub const fn new(matrix: Matrix, full_range: bool) -> Colorimetry {
+        Colorimetry {
+            matrix,
+            full_range,
+            siting: Siting::CENTRE,
+        }
+    }
+}
+
+/// Where a chroma sample sits within the run of luma samples it covers,
+/// along one axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Site {
+    /// On the first luma sample (co-sited: MPEG-2 "left", "top").
+    Start,
+    /// Half way between the luma samples (JPEG, MPEG-1).
+    Centre,
+    /// On the last luma sample ("bottom").
+    End,
+}
+
+impl Site {
+    /// Position of chroma sample 0 in luma samples, for subsampling 2^shift.
+    #[inline]
+    fn offset(self, shift: u32) -> f32 {
+        let n = (1u32 << shift) as f32;
+        match self {
+            Site::Start => 0.0,
+            Site::Centre => (n - 1.0) / 2.0,
+            Site::End => n - 1.0,
+        }
+    }
+}
+
+/// Chroma siting on both axes (H.273 chroma sample location).
+///
+/// Untagged video is taken as centre-sited, the JPEG convention and what
+/// swscale assumes, which is also what every earlier release did; a tagged
+/// stream's siting is used both when chroma is upsampled for the models
+/// and when it is downsampled again, and the output carries the same tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Siting {
+    pub h: Site,
+    pub v: Site,
+}
+
+impl Siting {
+    pub const CENTRE: Siting = Siting {
+        h: Site::Centre,
+        v: Site::Centre,
+    };
+    /// MPEG-2/H.264/HEVC default for 4:2:0 ("left").
+    pub const LEFT: Siting = Siting {
+        h: Site::Start,
+        v: Site::Centre,
+    };
+}
+
+/// Chroma sample `j` of a subsampled axis as a position on a finer axis:
+/// in units of the finer axis's samples (log2 subsampling `fine` of
+/// `coarse`'s luma runs). With `fine = 0` this is a luma position.
+#[inline]
+fn site_in(j: f32, coarse: u32, fine: u32, site: Site) -> f32 {
+    (j * (1u32 << coarse) as f32 + site.offset(coarse) - site.offset(fine)) / (1u32 << fine) as f32
+}
+
+/// Where sample `pos` of a finer axis falls on a coarser one (inverse of
+/// [`site_in`]), as a fractional index (may be negative at the start).
+#[inline]
+pub(crate) fn site_on(pos: f32, fine: u32, coarse: u32, site: Site) -> f32 {
+    (pos * (1u32 << fine) as f32 + site.offset(fine) - site.offset(coarse))
+        / (1u32 << coarse) as f32
+}
+
+/// Weights that average `n_src` samples (log2 subsampling `from`) into
+/// sample `j` of a coarser axis (subsampling `to` > `from`): the area of
+/// each source sample inside the destination sample's footprint, which
+/// is centred where that sample is sited. Centre siting gives the plain
+/// box average of the block; co-sited gives [1, 2, 1] / 4 at 2:1.
+/// Indices past either edge are clamped (edge samples repeat).
+pub(crate) fn area_weights(
+    j: usize,
+    n_src: usize,
+    from: u32,
+    to: u32,
+    site: Site,
+) -> Vec<(usize, f32)> {
+    let k = (1u32 << (to - from)) as f32;
+    // Centre of the footprint, with source sample i covering [i, i + 1).
+    let c = site_in(j as f32, to, from, site) + 0.5;
+    let (lo, hi) = (c - k / 2.0, c + k / 2.0);
+    let mut w: Vec<(usize, f32)> = Vec::with_capacity(k as usize + 2);
+    let last = n_src as i64 - 1;
+    for i in lo.floor() as i64..hi.ceil() as i64 {
+        let cover = (hi.min(i as f32 + 1.0) - lo.max(i as f32)).max(0.0);
+        if cover <= 0.0 {
+            continue;
+        }
+        let i = i.clamp(0, last) as usize;
+        match w.iter_mut().find(|(at, _)| *at == i) {
+            Some((_, v)) => *v += cover / k,
+            None => w.push((i, cover / k)),
+        }
+    }
+    w
 }
 
 /// Sample = value · scale + off, for the luma plane and the other two.
@@ -177,14 +288,14 @@ impl RgbImage {
 
 /// Where a luma position falls on a (possibly subsampled) chroma axis:
 /// the two chroma samples around it and the weight of the second, with
-/// chroma sited at the centre of its luma block (bilinear filtering).
+/// chroma where `site` puts it (bilinear filtering).
 #[inline]
-fn chroma_tap(pos: usize, shift: u32, len: usize) -> (usize, usize, f32) {
+fn chroma_tap(pos: usize, shift: u32, len: usize, site: Site) -> (usize, usize, f32) {
     if shift == 0 {
         let p = pos.min(len - 1);
         return (p, p, 0.0);
     }
-    let f = ((pos as f32 + 0.5) / (1u32 << shift) as f32 - 0.5).max(0.0);
+    let f = site_on(pos as f32, 0, shift, site).max(0.0);
     let p0 = (f as usize).min(len - 1);
     (p0, (p0 + 1).min(len - 1), f - p0 as f32)
 }
@@ -201,7 +312,8 @@ pub fn to_rgb(pic: &Picture, cm: Colorimetry) -> RgbImage {
     let (cw, ch) = pic.chroma.plane_size(w, h);
     let (sx, sy) = pic.chroma.shift();
     let (y_mul, c_mul) = (1.0 / lv.y_scale, 1.0 / lv.c_scale);
-    let taps: Vec<(usize, usize, f32)> = (0..w).map(|x| chroma_tap(x, sx, cw)).collect();
+    let taps: Vec<(usize, usize, f32)> =
+        (0..w).map(|x| chroma_tap(x, sx, cw, cm.siting.h)).collect();
     let mut out = RgbImage::new(w, h);
     let n = w * h;
     let (r_plane, rest) = out.data.split_at_mut(n);
@@ -214,7 +326,7 @@ pub fn to_rgb(pic: &Picture, cm: Colorimetry) -> RgbImage {
         .for_each_init(
             || (vec![0.0f32; cw], vec![0.0f32; cw]),
             |(cb_row, cr_row), (y, ((rr, gr), br))| {
-                let (y0, y1, ay) = chroma_tap(y, sy, ch);
+                let (y0, y1, ay) = chroma_tap(y, sy, ch, cm.siting.v);
                 for (plane, row) in [
                     (&pic.planes[1], &mut *cb_row),
                     (&pic.planes[2], &mut *cr_row),
@@ -245,7 +357,9 @@ fn quantise(v: f32, max: f32) -> u16 {
 }
 
 /// Convert planar RGB (clamped to 0..1) to a picture of the given layout.
-/// Chroma is the box average of the luma block it covers.
+/// Each chroma sample is the area average of the luma samples under its
+/// footprint, centred where `cm.siting` puts it ([`area_weights`]): the
+/// box of its block for centre siting, [1, 2, 1] / 4 across for co-sited.
 pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> Picture {
     let (w, h) = (img.width, img.height);
     let kind = cm.matrix.kind();
@@ -254,11 +368,33 @@ pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> P
     let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
     let (cw, ch) = chroma.plane_size(w, h);
     let (sx, sy) = chroma.shift();
+    let pixel = |i: usize| {
+        Matrix::forward(
+            kind,
+            r[i].clamp(0.0, 1.0),
+            g[i].clamp(0.0, 1.0),
+            b[i].clamp(0.0, 1.0),
+        )
+    };
+    // What each pixel adds to the chroma samples across: a footprint is
+    // as wide as the spacing of the samples, so a pixel falls under at
+    // most two of them.
+    let mut across = vec![[(0usize, 0.0f32); 2]; w];
+    let mut used = vec![0usize; w];
+    for cx in 0..cw {
+        for (x, wx) in area_weights(cx, w, 0, sx, cm.siting.h) {
+            debug_assert!(used[x] < 2, "pixel {x} under three chroma footprints");
+            across[x][used[x].min(1)] = (cx, wx);
+            used[x] += 1;
+        }
+    }
     let mut y_plane = vec![0u16; w * h];
     let mut u_plane = vec![0u16; cw * ch];
     let mut v_plane = vec![0u16; cw * ch];
-    // One task per chroma row: it writes the luma rows that row covers and
-    // sums their chroma in one pass over the pixels.
+    // One task per chroma row: it writes the luma rows of its block and
+    // adds up the chroma of the rows under its footprint, converting each
+    // pixel once (rows outside the block, for vertically co-sited chroma,
+    // are converted again by the neighbouring task).
     y_plane
         .par_chunks_mut(w << sy)
         .zip(u_plane.par_chunks_mut(cw))
@@ -269,27 +405,42 @@ pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> P
             |(su, sv), (cy, ((yrows, urow), vrow))| {
                 su.fill(0.0);
                 sv.fill(0.0);
-                let rows = yrows.len() / w;
-                for (dy, yrow) in yrows.chunks_exact_mut(w).enumerate() {
-                    let i0 = ((cy << sy) + dy) * w;
-                    let (rr, gr, br) = (&r[i0..][..w], &g[i0..][..w], &b[i0..][..w]);
-                    for x in 0..w {
-                        let (yy, u, v) = Matrix::forward(
-                            kind,
-                            rr[x].clamp(0.0, 1.0),
-                            gr[x].clamp(0.0, 1.0),
-                            br[x].clamp(0.0, 1.0),
-                        );
-                        yrow[x] = quantise(yy * lv.y_scale + lv.y_off, max);
-                        su[x >> sx] += u;
-                        sv[x >> sx] += v;
+                let first = cy << sy;
+                let owned = first..first + yrows.len() / w;
+                let down = area_weights(cy, h, 0, sy, cm.siting.v);
+                let weight = |y: usize| -> f32 {
+                    down.iter()
+                        .filter(|&&(at, _)| at == y)
+                        .map(|&(_, v)| v)
+                        .sum()
+                };
+                for y in owned.clone() {
+                    let wy = weight(y);
+                    let yrow = &mut yrows[(y - first) * w..][..w];
+                    for (x, (o, &[(c0, w0), (c1, w1)])) in yrow.iter_mut().zip(&across).enumerate()
+                    {
+                        let (yy, u, v) = pixel(y * w + x);
+                        *o = quantise(yy * lv.y_scale + lv.y_off, max);
+                        let (a, b) = (wy * w0, wy * w1);
+                        su[c0] += a * u;
+                        sv[c0] += a * v;
+                        su[c1] += b * u;
+                        sv[c1] += b * v;
+                    }
+                }
+                for &(y, wy) in down.iter().filter(|(y, _)| !owned.contains(y)) {
+                    for (x, &[(c0, w0), (c1, w1)]) in across.iter().enumerate() {
+                        let (_, u, v) = pixel(y * w + x);
+                        let (a, b) = (wy * w0, wy * w1);
+                        su[c0] += a * u;
+                        sv[c0] += a * v;
+                        su[c1] += b * u;
+                        sv[c1] += b * v;
                     }
                 }
                 for cx in 0..cw {
-                    let cols = w.min((cx + 1) << sx) - (cx << sx);
-                    let count = (cols * rows) as f32;
-                    urow[cx] = quantise(su[cx] / count * lv.c_scale + lv.c_off, max);
-                    vrow[cx] = quantise(sv[cx] / count * lv.c_scale + lv.c_off, max);
+                    urow[cx] = quantise(su[cx] * lv.c_scale + lv.c_off, max);
+                    vrow[cx] = quantise(sv[cx] * lv.c_scale + lv.c_off, max);
                 }
             },
         );
@@ -331,10 +482,7 @@ mod tests {
         for depth in [8u8, 10] {
             for full in [false, true] {
                 for m in ALL_MATRICES {
-                    let cm = Colorimetry {
-                        matrix: m,
-                        full_range: full,
-                    };
+                    let cm = Colorimetry::new(m, full);
                     let img = gradient(37, 21);
                     let pic = from_rgb(&img, Chroma::Yuv444, depth, cm);
                     let back = to_rgb(&pic, cm);
@@ -366,7 +514,7 @@ mod tests {
 
     #[test]
     fn matrices_match_h273() {
-        let cm = |matrix, full_range| Colorimetry { matrix, full_range };
+        let cm = |matrix, full_range| Colorimetry::new(matrix, full_range);
         // Luma weights (Kr, Kb) of H.273 MatrixCoefficients 4 (FCC) and 7
         // (SMPTE 240M): white is 235, pure red is 16 + 219 Kr.
         for (m, kr, kb) in [(Matrix::Fcc, 0.30, 0.11), (Matrix::Smpte240m, 0.212, 0.087)] {
@@ -403,10 +551,7 @@ mod tests {
         for (i, v) in pic.planes[0].iter_mut().enumerate() {
             *v = 64 + (i as u16 * 7) % 876;
         }
-        let cm = Colorimetry {
-            matrix: Matrix::Bt709,
-            full_range: false,
-        };
+        let cm = Colorimetry::new(Matrix::Bt709, false);
         let back = from_rgb(&to_rgb(&pic, cm), Chroma::Yuv420, 10, cm);
         let max_diff = pic.planes[0]
             .iter()
@@ -475,10 +620,7 @@ mod tests {
                             *v = rng.range(0, max) as u16;
                         }
                     }
-                    let cm = Colorimetry {
-                        matrix: Matrix::Bt709,
-                        full_range: depth == 12,
-                    };
+                    let cm = Colorimetry::new(Matrix::Bt709, depth == 12);
                     let (fast, slow) = (to_rgb(&pic, cm), to_rgb_per_pixel(&pic, cm));
                     let err = max_abs_diff(&fast.data, &slow.data);
                     assert!(err < 1e-5, "{chroma:?} {w}x{h} {depth}-bit: {err}");
@@ -563,10 +705,7 @@ mod tests {
                     *v = rng.f() * 1.2 - 0.1;
                 }
                 for depth in [8u8, 10] {
-                    let cm = Colorimetry {
-                        matrix: Matrix::Bt601,
-                        full_range: depth == 8,
-                    };
+                    let cm = Colorimetry::new(Matrix::Bt601, depth == 8);
                     let (a, b) = (
                         from_rgb(&img, chroma, depth, cm),
                         from_rgb_per_block(&img, chroma, depth, cm),
@@ -575,5 +714,78 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A smooth ramp written and read back with the same chroma siting
+    /// comes back to quantisation in the interior (bilinear is exact on a
+    /// linear signal where the sample positions are right); read with the
+    /// wrong siting it is off by the ramp's slope over half a luma sample.
+    #[test]
+    fn chroma_siting_is_honoured_both_ways() {
+        let (w, h) = (32, 32);
+        let mut img = RgbImage::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                img.data[i] = 0.05 + 0.9 * x as f32 / w as f32;
+                img.data[w * h + i] = 0.5;
+                img.data[2 * w * h + i] = 0.05 + 0.9 * y as f32 / h as f32;
+            }
+        }
+        let interior = |a: &RgbImage| -> f32 {
+            let mut worst = 0.0f32;
+            for c in [0, 2] {
+                for y in 4..h - 4 {
+                    for x in 4..w - 4 {
+                        let i = c * w * h + y * w + x;
+                        worst = worst.max((a.data[i] - img.data[i]).abs());
+                    }
+                }
+            }
+            worst
+        };
+        let sitings = [
+            Siting::CENTRE,
+            Siting::LEFT,
+            Siting {
+                h: Site::Start,
+                v: Site::Start,
+            },
+            Siting {
+                h: Site::Centre,
+                v: Site::End,
+            },
+        ];
+        for (k, &siting) in sitings.iter().enumerate() {
+            let cm = Colorimetry {
+                siting,
+                ..Colorimetry::new(Matrix::Bt709, false)
+            };
+            let pic = from_rgb(&img, Chroma::Yuv420, 12, cm);
+            let right = interior(&to_rgb(&pic, cm));
+            let wrong_siting = sitings[(k + 1) % sitings.len()];
+            let wrong = interior(&to_rgb(
+                &pic,
+                Colorimetry {
+                    siting: wrong_siting,
+                    ..cm
+                },
+            ));
+            assert!(right < 2e-3, "{siting:?}: read back off by {right}");
+            assert!(wrong > 1e-2, "{siting:?} read as {wrong_siting:?}: {wrong}");
+        }
+    }
+
+    #[test]
+    fn area_weights_follow_the_siting() {
+        let w = |site| area_weights(3, 16, 0, 1, site);
+        assert_eq!(w(Site::Centre), vec![(6, 0.5), (7, 0.5)]);
+        assert_eq!(w(Site::Start), vec![(5, 0.25), (6, 0.5), (7, 0.25)]);
+        assert_eq!(w(Site::End), vec![(6, 0.25), (7, 0.5), (8, 0.25)]);
+        // The edge repeats: co-sited sample 0 takes pixel 0 three quarters.
+        assert_eq!(
+            area_weights(0, 16, 0, 1, Site::Start),
+            vec![(0, 0.75), (1, 0.25)]
+        );
     }
 }

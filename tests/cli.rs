@@ -641,6 +641,7 @@ fn info_json_has_stable_keys() {
         "color_matrix",
         "color_primaries",
         "color_transfer",
+        "chroma_location",
         "rotation",
     ] {
         assert!(!video[key].is_null(), "missing video.{key}");

@@ -42,6 +42,12 @@ fn make(dir: &Path, name: &str, vf: &str, args: &[&str]) -> Option<PathBuf> {
         &filter,
     ];
     all.extend_from_slice(args);
+    // FFmpeg 5.1's scaler (Debian 12) makes subsampled chroma centre-sited
+    // whatever the tags say, while the encoders would pass on the source's
+    // "left" tag: tag what was really made, unless the case sets a siting.
+    if !args.contains(&"-chroma_sample_location") {
+        all.extend_from_slice(&["-chroma_sample_location", "center"]);
+    }
     all.push(out.to_str().expect("utf-8 path"));
     ffmpeg(&all);
     Some(out)
@@ -915,4 +921,48 @@ fn approximated_matrix_is_named_in_a_warning() {
     );
     let err = run_ok(&input, &out, "reencode", &[]);
     assert!(!err.contains("colour matrix"), "{err}");
+}
+
+/// A stream's chroma siting (MPEG-2 "left", "topleft", JPEG "center") is
+/// read from its tag, used for the conversion, and written on the output,
+/// through both the direct path (reencode) and the RGB path (upscale);
+/// untagged input is taken as centre-sited and tagged so (H.264 and HEVC
+/// readers would take an untagged stream as "left").
+#[test]
+fn chroma_siting_tag_is_read_and_kept() {
+    let dir = tmpdir();
+    // (FFmpeg's H.264/HEVC/MPEG-4 encoders tag 4:2:0 "left" by default;
+    // FFV1 leaves it untagged.)
+    let untagged = dir.path().join("untagged.mkv");
+    make_clip(&untagged, "64x48", "24", "0.2", &["-c:v", "ffv1"]);
+    let mut inputs = vec![(untagged, "unspecified")];
+    for at in ["left", "topleft", "center"] {
+        let args = [
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-chroma_sample_location",
+            at,
+        ];
+        let Some(input) = make(dir.path(), &format!("{at}.mkv"), "", &args) else {
+            return;
+        };
+        inputs.push((input, at));
+    }
+    for (input, at) in inputs {
+        assert_eq!(probe(&input, "chroma_location"), at);
+        let kept = if at == "unspecified" { "center" } else { at };
+        let (code, info, _) = run(&["info", input.to_str().expect("utf-8 path")]);
+        assert_eq!(code, 0);
+        let shown = info.contains(&format!("chroma at {at}"));
+        assert_eq!(shown, at != "unspecified", "{info}");
+        let out = dir.path().join("out.mkv");
+        run_ok(&input, &out, "reencode", &[]);
+        assert_eq!(probe(&out, "chroma_location"), kept, "reencode");
+        if models_present() {
+            run_ok(&input, &out, "upscale-only", &["--scale", "2"]);
+            assert_eq!(probe(&out, "chroma_location"), kept, "upscale");
+        }
+    }
 }

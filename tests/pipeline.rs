@@ -914,10 +914,7 @@ fn pipeline_upscale_matches_a_direct_model_run_within_1_255() {
     let pic = frame.picture.clone();
     assert_eq!((pic.width, pic.height, pic.depth), (640, 480, 8));
     // SD and untagged: BT.601, limited range.
-    let cm = Colorimetry {
-        matrix: fmt.colors.effective_matrix(fmt.height),
-        full_range: false,
-    };
+    let cm = Colorimetry::new(fmt.colors.effective_matrix(fmt.height), false);
     assert_eq!(cm.matrix, Matrix::Bt601);
 
     // Pipeline path, forced to tile.
@@ -1040,10 +1037,7 @@ fn ghost_guard_keeps_real_motion_and_rejects_morphs_across_cuts() {
     let pair_break = |a: &[f32], b: &[f32]| -> bool {
         use ainimotion::color::{from_rgb, Colorimetry, Matrix};
         use ainimotion::picture::Chroma;
-        let cm = Colorimetry {
-            matrix: Matrix::Bt709,
-            full_range: false,
-        };
+        let cm = Colorimetry::new(Matrix::Bt709, false);
         let yuv = |d: &[f32]| from_rgb(&img(d), Chroma::Yuv420, 8, cm);
         is_break(
             &params,

@@ -64,6 +64,7 @@ impl VideoFormat {
                 _ => self.colors.effective_matrix(self.height),
             },
             full_range: self.colors.is_full_range(),
+            siting: self.colors.siting(),
         }
     }
 
@@ -259,6 +260,7 @@ impl VideoDecoder {
                 matrix: ff::color::Space::Unspecified,
                 primaries: ff::color::Primaries::Unspecified,
                 transfer: ff::color::TransferCharacteristic::Unspecified,
+                chroma_location: ff::chroma::Location::Unspecified,
             },
             time_base,
             frame_rate,
@@ -381,6 +383,11 @@ impl VideoDecoder {
                 first.color_transfer_characteristic(),
                 dec.decoder.color_transfer_characteristic(),
                 ff::color::TransferCharacteristic::Unspecified,
+            ),
+            chroma_location: pick(
+                first.chroma_location(),
+                dec.decoder.chroma_location(),
+                ff::chroma::Location::Unspecified,
             ),
         };
         let sar = first.aspect_ratio();

@@ -318,6 +318,11 @@ pub fn open_encoder(spec: &EncoderSpec) -> Result<ff::encoder::Video> {
     ctx.set_colorspace(spec.colors.matrix);
     ctx.set_color_primaries(spec.colors.primaries);
     ctx.set_color_transfer_characteristic(spec.colors.transfer);
+    // SAFETY: ctx is an allocated, not yet opened codec context we own;
+    // ffmpeg-next has no setter for this field.
+    unsafe {
+        (*ctx.as_mut_ptr()).chroma_sample_location = spec.colors.chroma_location.into();
+    }
     if spec.global_header {
         ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER);
     }

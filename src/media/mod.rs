@@ -96,6 +96,8 @@ pub struct ColorTags {
     pub matrix: ff::color::Space,
     pub primaries: ff::color::Primaries,
     pub transfer: ff::color::TransferCharacteristic,
+    /// Chroma sample location (H.273), used when chroma is resampled.
+    pub chroma_location: ff::chroma::Location,
 }
 
 impl ColorTags {
@@ -163,9 +165,39 @@ impl ColorTags {
         }
     }
 
+    /// Where chroma sits, for conversion (untagged: centre, see
+    /// [`crate::color::Siting`]).
+    pub fn siting(&self) -> crate::color::Siting {
+        use crate::color::{Site, Siting};
+        use ff::chroma::Location as L;
+        let (h, v) = match self.chroma_location {
+            L::Left => (Site::Start, Site::Centre),
+            L::TopLeft => (Site::Start, Site::Start),
+            L::Top => (Site::Centre, Site::Start),
+            L::BottomLeft => (Site::Start, Site::End),
+            L::Bottom => (Site::Centre, Site::End),
+            L::Center | L::Unspecified => (Site::Centre, Site::Centre),
+        };
+        Siting { h, v }
+    }
+
     pub fn is_hdr(&self) -> bool {
         use ff::color::TransferCharacteristic as T;
         matches!(self.transfer, T::SMPTE2084 | T::ARIB_STD_B67)
+    }
+}
+
+/// Chroma sample location as `ffprobe` prints it.
+pub(crate) fn location_name(l: ff::chroma::Location) -> &'static str {
+    use ff::chroma::Location as L;
+    match l {
+        L::Unspecified => "unspecified",
+        L::Left => "left",
+        L::Center => "center",
+        L::TopLeft => "topleft",
+        L::Top => "top",
+        L::BottomLeft => "bottomleft",
+        L::Bottom => "bottom",
     }
 }
 

@@ -251,6 +251,15 @@ impl Muxer {
             warnings.push(w.clone());
         }
         let mut colors = plan.colors;
+        // Untagged subsampled chroma was taken as centre-sited; say so on
+        // the output, because H.264/HEVC readers take an untagged stream
+        // as "left" (their spec's default) and would shift it.
+        if colors.chroma_location == ff::chroma::Location::Unspecified
+            && layout.family == Family::Yuv
+            && layout.chroma != Chroma::Yuv444
+        {
+            colors.chroma_location = ff::chroma::Location::Center;
+        }
         let convert = layout.matrix.map(|m| {
             colors.matrix = ColorTags::space_of(m);
             colors.range = ff::color::Range::MPEG;
@@ -259,6 +268,7 @@ impl Muxer {
                 Colorimetry {
                     matrix: m,
                     full_range: false,
+                    siting: plan.colorimetry.siting,
                 },
             )
         });
@@ -471,7 +481,7 @@ impl Muxer {
             let yuv = from_rgb(&to_rgb(pic, from), l.chroma, l.depth, to);
             picture_to_frame(&yuv, l.family, l.pixel)
         } else if self.neutral_chroma {
-            let mut p = convert_picture(pic, l.chroma, l.depth);
+            let mut p = convert_picture(pic, l.chroma, l.depth, self.colors.siting());
             let mid = 1u16 << (l.depth - 1);
             p.planes[1].fill(mid);
             p.planes[2].fill(mid);
@@ -479,13 +489,21 @@ impl Muxer {
         } else if pic.chroma == l.chroma && pic.depth == l.depth {
             picture_to_frame(pic, l.family, l.pixel)
         } else {
-            picture_to_frame(&convert_picture(pic, l.chroma, l.depth), l.family, l.pixel)
+            picture_to_frame(
+                &convert_picture(pic, l.chroma, l.depth, self.colors.siting()),
+                l.family,
+                l.pixel,
+            )
         };
         av.set_pts(Some(frame.pts));
         av.set_color_range(self.colors.range);
         av.set_color_space(self.colors.matrix);
         av.set_color_primaries(self.colors.primaries);
         av.set_color_transfer_characteristic(self.colors.transfer);
+        // SAFETY: av is a frame we own; ffmpeg-next has no setter for it.
+        unsafe {
+            (*av.as_mut_ptr()).chroma_location = self.colors.chroma_location.into();
+        }
         self.encoder
             .send_frame(&av)
             .map_err(|e| Error::encode(self.codec_name, describe(e)))?;

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use super::decode::VideoDecoder;
 use super::{
-    open_input, primaries_name, range_name, space_name, tag_name, transfer_name, ts_seconds,
+    location_name, open_input, primaries_name, range_name, space_name, tag_name, transfer_name,
+    ts_seconds,
 };
 use crate::error::{Error, Result};
 
@@ -59,6 +60,9 @@ pub struct VideoInfo {
     pub color_matrix: String,
     pub color_primaries: String,
     pub color_transfer: String,
+    /// Chroma sample location as FFmpeg names it ("left", "center",
+    /// "topleft", ...; "unspecified" when untagged).
+    pub chroma_location: String,
     pub hdr: bool,
     /// Average frame rate (container).
     pub fps: f64,
@@ -301,6 +305,7 @@ pub fn probe(path: &Path, count: bool) -> Result<MediaInfo> {
                 color_matrix: String::new(),
                 color_primaries: String::new(),
                 color_transfer: String::new(),
+                chroma_location: String::new(),
                 hdr: false,
                 fps: rate(avg),
                 r_fps: rate(r),
@@ -335,6 +340,7 @@ pub fn probe(path: &Path, count: bool) -> Result<MediaInfo> {
                     info.color_matrix = tag_name(f.colors.matrix, space_name);
                     info.color_primaries = tag_name(f.colors.primaries, primaries_name);
                     info.color_transfer = tag_name(f.colors.transfer, transfer_name);
+                    info.chroma_location = location_name(f.colors.chroma_location).into();
                     info.hdr = f.colors.is_hdr();
                     info.interlaced |= f.interlaced;
                     info.sample_aspect_ratio = ratio_string(f.sample_aspect_ratio);
@@ -452,7 +458,7 @@ pub fn render_text(info: &MediaInfo) -> String {
         );
         let _ = writeln!(
             s,
-            "    {} {}-bit {}, range {}, matrix {}, primaries {}, transfer {}{}",
+            "    {} {}-bit {}, range {}, matrix {}, primaries {}, transfer {}{}{}",
             v.pix_fmt,
             v.bit_depth,
             v.chroma,
@@ -460,6 +466,10 @@ pub fn render_text(info: &MediaInfo) -> String {
             v.color_matrix,
             v.color_primaries,
             v.color_transfer,
+            match v.chroma_location.as_str() {
+                "" | "unspecified" => String::new(),
+                at => format!(", chroma at {at}"),
+            },
             if v.hdr { " (HDR)" } else { "" }
         );
         let _ = writeln!(

@@ -365,10 +365,7 @@ mod tests {
     use crate::interp::{CadenceMode, PlanParams};
     use crate::picture::{Chroma, Picture};
 
-    const CM: Colorimetry = Colorimetry {
-        matrix: Matrix::Bt709,
-        full_range: false,
-    };
+    const CM: Colorimetry = Colorimetry::new(Matrix::Bt709, false);
 
     /// A grey picture whose luma encodes a value, for identity checks.
     fn pic(value: u16) -> Arc<Picture> {

@@ -200,10 +200,7 @@ mod tests {
         }
     }
 
-    const CM: Colorimetry = Colorimetry {
-        matrix: Matrix::Bt709,
-        full_range: false,
-    };
+    const CM: Colorimetry = Colorimetry::new(Matrix::Bt709, false);
 
     #[test]
     fn reuses_repeated_pictures_and_keeps_depth() {
