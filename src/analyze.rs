@@ -41,7 +41,7 @@ pub fn analyze(path: &Path, clip: Option<ClipRange>, config: &Config) -> Result<
     drop(gate.finish()?);
     handle
         .join()
-        .map_err(|_| Error::Config("internal error: the decode thread panicked".into()))??;
+        .map_err(|_| Error::Internal("the decode stage panicked".into()))??;
     Ok(summarise(
         gate.transitions(),
         &times,

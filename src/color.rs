@@ -414,28 +414,28 @@ pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> P
                         .map(|&(_, v)| v)
                         .sum()
                 };
+                // Pixel x of a row of weight wy, chroma (u, v): its share.
+                let mut add = |x: usize, wy: f32, u: f32, v: f32| {
+                    let [(c0, w0), (c1, w1)] = across[x];
+                    let (a, b) = (wy * w0, wy * w1);
+                    su[c0] += a * u;
+                    sv[c0] += a * v;
+                    su[c1] += b * u;
+                    sv[c1] += b * v;
+                };
                 for y in owned.clone() {
                     let wy = weight(y);
                     let yrow = &mut yrows[(y - first) * w..][..w];
-                    for (x, (o, &[(c0, w0), (c1, w1)])) in yrow.iter_mut().zip(&across).enumerate()
-                    {
+                    for (x, o) in yrow.iter_mut().enumerate() {
                         let (yy, u, v) = pixel(y * w + x);
                         *o = quantise(yy * lv.y_scale + lv.y_off, max);
-                        let (a, b) = (wy * w0, wy * w1);
-                        su[c0] += a * u;
-                        sv[c0] += a * v;
-                        su[c1] += b * u;
-                        sv[c1] += b * v;
+                        add(x, wy, u, v);
                     }
                 }
                 for &(y, wy) in down.iter().filter(|(y, _)| !owned.contains(y)) {
-                    for (x, &[(c0, w0), (c1, w1)]) in across.iter().enumerate() {
+                    for x in 0..w {
                         let (_, u, v) = pixel(y * w + x);
-                        let (a, b) = (wy * w0, wy * w1);
-                        su[c0] += a * u;
-                        sv[c0] += a * v;
-                        su[c1] += b * u;
-                        sv[c1] += b * v;
+                        add(x, wy, u, v);
                     }
                 }
                 for cx in 0..cw {

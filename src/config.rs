@@ -255,6 +255,22 @@ impl Config {
         parse_fps(&self.interpolate.fps).unwrap_or(FpsSetting::None)
     }
 
+    /// The output size asked for, when upscaling is (`--height`, else
+    /// `--width`, else `--scale`).
+    pub fn size_request(&self) -> Option<crate::resize::SizeRequest> {
+        use crate::resize::SizeRequest;
+        let u = &self.upscale;
+        if !self.upscales() {
+            None
+        } else if u.height > 0 {
+            Some(SizeRequest::Height(u.height))
+        } else if u.width > 0 {
+            Some(SizeRequest::Width(u.width))
+        } else {
+            Some(SizeRequest::Scale(u.scale))
+        }
+    }
+
     /// Whether any upscaling is asked for.
     pub fn upscales(&self) -> bool {
         self.upscale.height > 0 || self.upscale.width > 0 || (self.upscale.scale - 1.0).abs() > 1e-9

@@ -38,6 +38,11 @@ pub enum Error {
     #[error("{0}")]
     Model(String),
 
+    /// Our own bug (a stage thread panicked, frames out of order): not the
+    /// user's input or settings. Exit code 3.
+    #[error("internal error: {0} (this is a bug in ainimotion; please report it)")]
+    Internal(String),
+
     /// The user interrupted the run (Ctrl-C / SIGTERM).
     #[error("interrupted; no output was written")]
     Interrupted,

@@ -232,7 +232,11 @@ impl InterpStage {
         self.frames
             .iter()
             .find(|g| g.frame.index == index)
-            .ok_or_else(|| Error::Model(format!("internal error: interpolation needs input frame {index}, which was already released")))
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "interpolation needs input frame {index}, which was already released"
+                ))
+            })
     }
 
     fn rgb_of(&mut self, index: u64) -> Result<Arc<RgbImage>> {

@@ -151,7 +151,7 @@ struct RifeAdapter {
 
 fn view4(img: &RgbImage) -> Result<ArrayView4<'_, f32>> {
     ArrayView4::from_shape((1, 3, img.height, img.width), &img.data)
-        .map_err(|e| Error::Model(format!("internal error: frame buffer shape: {e}")))
+        .map_err(|e| Error::Internal(format!("frame buffer shape: {e}")))
 }
 
 fn to_images(out: ndarray::Array4<f32>) -> Vec<RgbImage> {
@@ -179,11 +179,7 @@ impl Interpolate for RifeAdapter {
         let shape = (n, 3, a.height, a.width);
         let (ba, bb) = match (va.broadcast(shape), vb.broadcast(shape)) {
             (Some(x), Some(y)) => (x, y),
-            _ => {
-                return Err(Error::Model(
-                    "internal error: cannot batch interpolation inputs".into(),
-                ))
-            }
+            _ => return Err(Error::Internal("cannot batch interpolation inputs".into())),
         };
         let out = self.inner.run(ba, bb, ts).map_err(model_err)?;
         Ok(to_images(out))
@@ -258,7 +254,7 @@ impl Upscale for SrAdapter {
 
     fn upscale(&mut self, img: &RgbImage) -> Result<RgbImage> {
         let view = ArrayView3::from_shape((3, img.height, img.width), &img.data)
-            .map_err(|e| Error::Model(format!("internal error: frame buffer shape: {e}")))?;
+            .map_err(|e| Error::Internal(format!("frame buffer shape: {e}")))?;
         loop {
             match self.inner.upscale_frame(view, &self.tiles, TILE_BATCH) {
                 Ok(out) => {

@@ -166,7 +166,7 @@ fn spawn<T: Send + 'static>(
     thread::Builder::new()
         .name(name.into())
         .spawn(f)
-        .map_err(|e| Error::Config(format!("cannot start {name} thread: {e}")))
+        .map_err(|e| Error::Internal(format!("cannot start the {name} thread: {e}")))
 }
 
 /// Reads a channel's (fill, capacity) for the progress line.
@@ -565,9 +565,7 @@ pub fn enhance(
 /// Join a stage thread; a panic is recorded as an internal error.
 fn joined<T>(h: JoinHandle<Option<T>>, name: &str, state: &RunState) -> Option<T> {
     h.join().unwrap_or_else(|_| {
-        state.fail(Error::Config(format!(
-            "internal error: the {name} thread panicked"
-        )));
+        state.fail(Error::Internal(format!("the {name} stage panicked")));
         None
     })
 }
@@ -615,8 +613,8 @@ fn encode_stage(
         }
         if let Some(p) = last_pts {
             if frame.pts <= p {
-                state.fail(Error::Config(format!(
-                    "internal error: frame {} reached the encoder out of order (pts {} after {})",
+                state.fail(Error::Internal(format!(
+                    "frame {} reached the encoder out of order (pts {} after {})",
                     frame.index, frame.pts, p
                 )));
                 return None;
