@@ -10,6 +10,7 @@ use crate::gate::{summarise, GateSummary};
 use crate::media::decode::VideoDecoder;
 use crate::media::ts_seconds;
 use crate::stage::gate::GateStage;
+use crate::stage::Stage;
 use crate::stage::DECODE_QUEUE;
 
 /// Label every transition of `path` (decoding in a second thread so the

@@ -484,126 +484,150 @@ pub fn compare(a: &Thumb, b: &Thumb) -> Scores {
     if a.width != b.width || a.height != b.height || a.data.is_empty() {
         return Scores::incomparable();
     }
-    let w = a.width;
-    let h = a.height;
-    let n = a.data.len();
-
-    let hist = 0.5
-        * a.hist
-            .iter()
-            .zip(&b.hist)
-            .map(|(x, y)| (x - y).abs())
-            .sum::<f32>();
+    let half_l1 =
+        |x: &[f32], y: &[f32]| 0.5 * x.iter().zip(y).map(|(p, q)| (p - q).abs()).sum::<f32>();
     let luma_delta = b.mean - a.mean;
-    let color = 0.5
-        * a.color
-            .iter()
-            .zip(&b.color)
-            .map(|(x, y)| (x - y).abs())
-            .sum::<f32>();
-
-    // Cell grid; a thumb smaller than one cell is one (partial) cell.
-    let cell = CELL.min(w).min(h).max(1);
-    let cw = w / cell;
-    let ch = h / cell;
-    let mut cells = vec![Cell::default(); cw * ch];
-    let mut total_ad = 0f64;
-    for cy in 0..ch {
-        for dy in 0..cell {
-            let y = cy * cell + dy;
-            let ra = &a.data[y * w..y * w + cw * cell];
-            let rb = &b.data[y * w..y * w + cw * cell];
-            let mut row_ad = 0f32;
-            for ((c, ca), cb) in cells[cy * cw..(cy + 1) * cw]
-                .iter_mut()
-                .zip(ra.chunks_exact(cell))
-                .zip(rb.chunks_exact(cell))
-            {
-                let mut s = Cell::default();
-                for (&x, &y) in ca.iter().zip(cb) {
-                    s.sx += x;
-                    s.sy += y;
-                    s.sxx += x * x;
-                    s.syy += y * y;
-                    s.sxy += x * y;
-                    s.sad += (x - y).abs();
-                    s.sd += y - x;
-                }
-                *c += &s;
-                row_ad += s.sad;
-            }
-            // Columns right of the last full cell still count for `mad`.
-            row_ad += a.data[y * w + cw * cell..(y + 1) * w]
-                .iter()
-                .zip(&b.data[y * w + cw * cell..(y + 1) * w])
-                .map(|(x, y)| (x - y).abs())
-                .sum::<f32>();
-            total_ad += f64::from(row_ad);
-        }
-    }
-    // Rows below the last full cell row still count for `mad`.
-    total_ad += a.data[ch * cell * w..]
-        .iter()
-        .zip(&b.data[ch * cell * w..])
-        .map(|(x, y)| f64::from((x - y).abs()))
-        .sum::<f64>();
-    let mad = (total_ad / n as f64) as f32;
-
-    // Windows of 2x2 cells with a stride of one cell (1x1 cell when the grid
-    // is a single row or column).
-    let span_x = if cw >= 2 { 2 } else { 1 };
-    let span_y = if ch >= 2 { 2 } else { 1 };
-    let wx = cw + 1 - span_x;
-    let wy = ch + 1 - span_y;
-    let win_n = (span_x * span_y * cell * cell) as f32;
-    let inv_n = 1.0 / win_n;
-    let mut ssim_sum = 0f64;
-    let mut struct_sum = 0f64;
-    let mut block_max = 0f32;
-    let mut block_max_dc = 0f32;
-    let mut changed = 0usize;
-    for y in 0..wy {
-        for x in 0..wx {
-            let mut s = Cell::default();
-            for j in 0..span_y {
-                for c in &cells[(y + j) * cw + x..(y + j) * cw + x + span_x] {
-                    s += c;
-                }
-            }
-            let mx = s.sx * inv_n;
-            let my = s.sy * inv_n;
-            let vx = (s.sxx * inv_n - mx * mx).max(0.0);
-            let vy = (s.syy * inv_n - my * my).max(0.0);
-            let cxy = s.sxy * inv_n - mx * my;
-            let l = (2.0 * mx * my + SSIM_C1) / (mx * mx + my * my + SSIM_C1);
-            let cs = (2.0 * cxy + SSIM_C2) / (vx + vy + SSIM_C2);
-            ssim_sum += f64::from(l * cs);
-            let st = (cxy + SSIM_C3) / ((vx * vy).sqrt() + SSIM_C3);
-            struct_sum += f64::from(st);
-            let bmad = s.sad * inv_n;
-            block_max = block_max.max(bmad);
-            if bmad > CHANGED_WINDOW_LEVELS {
-                changed += 1;
-            }
-            // Window mean difference with the global brightness change
-            // removed: |mean(d) - delta| is a lower bound of mean|d - delta|,
-            // and mean|d| - |delta| another; the larger is kept.
-            let local_dc = (s.sd * inv_n - luma_delta).abs();
-            let dc = local_dc.max(bmad - luma_delta.abs());
-            block_max_dc = block_max_dc.max(dc);
-        }
-    }
-    let windows = (wx * wy).max(1) as f64;
+    let grid = CellGrid::of(a, b);
+    let win = grid.windows(luma_delta);
     Scores {
-        ssim: (ssim_sum / windows) as f32,
-        structure: (struct_sum / windows) as f32,
-        mad,
-        block_max,
-        block_max_dc,
-        changed: (changed as f64 / windows) as f32,
-        hist,
+        ssim: win.ssim,
+        structure: win.structure,
+        mad: grid.mad,
+        block_max: win.block_max,
+        block_max_dc: win.block_max_dc,
+        changed: win.changed,
+        hist: half_l1(&a.hist, &b.hist),
         luma_delta,
-        color,
+        color: half_l1(&a.color, &b.color),
         fine_blocks: None,
+    }
+}
+
+/// Per-cell sums of two thumbnails, and their mean absolute difference.
+struct CellGrid {
+    cells: Vec<Cell>,
+    /// Cells across and down, and a cell's side in thumbnail pixels.
+    cw: usize,
+    ch: usize,
+    cell: usize,
+    mad: f32,
+}
+
+/// The window scores of a [`CellGrid`].
+struct WindowScores {
+    ssim: f32,
+    structure: f32,
+    block_max: f32,
+    block_max_dc: f32,
+    changed: f32,
+}
+
+impl CellGrid {
+    fn of(a: &Thumb, b: &Thumb) -> CellGrid {
+        let (w, h, n) = (a.width, a.height, a.data.len());
+        // A thumb smaller than one cell is one (partial) cell.
+        let cell = CELL.min(w).min(h).max(1);
+        let (cw, ch) = (w / cell, h / cell);
+        let mut cells = vec![Cell::default(); cw * ch];
+        let mut total_ad = 0f64;
+        for cy in 0..ch {
+            for dy in 0..cell {
+                let y = cy * cell + dy;
+                let ra = &a.data[y * w..y * w + cw * cell];
+                let rb = &b.data[y * w..y * w + cw * cell];
+                let mut row_ad = 0f32;
+                for ((c, ca), cb) in cells[cy * cw..(cy + 1) * cw]
+                    .iter_mut()
+                    .zip(ra.chunks_exact(cell))
+                    .zip(rb.chunks_exact(cell))
+                {
+                    let mut s = Cell::default();
+                    for (&x, &y) in ca.iter().zip(cb) {
+                        s.sx += x;
+                        s.sy += y;
+                        s.sxx += x * x;
+                        s.syy += y * y;
+                        s.sxy += x * y;
+                        s.sad += (x - y).abs();
+                        s.sd += y - x;
+                    }
+                    *c += &s;
+                    row_ad += s.sad;
+                }
+                // Columns right of the last full cell still count for `mad`.
+                row_ad += a.data[y * w + cw * cell..(y + 1) * w]
+                    .iter()
+                    .zip(&b.data[y * w + cw * cell..(y + 1) * w])
+                    .map(|(x, y)| (x - y).abs())
+                    .sum::<f32>();
+                total_ad += f64::from(row_ad);
+            }
+        }
+        // Rows below the last full cell row still count for `mad`.
+        total_ad += a.data[ch * cell * w..]
+            .iter()
+            .zip(&b.data[ch * cell * w..])
+            .map(|(x, y)| f64::from((x - y).abs()))
+            .sum::<f64>();
+        CellGrid {
+            cells,
+            cw,
+            ch,
+            cell,
+            mad: (total_ad / n as f64) as f32,
+        }
+    }
+
+    /// SSIM, structure and change over windows of 2x2 cells with a stride
+    /// of one cell (1x1 cell when the grid is a single row or column).
+    fn windows(&self, luma_delta: f32) -> WindowScores {
+        let (cw, ch, cell) = (self.cw, self.ch, self.cell);
+        let span_x = if cw >= 2 { 2 } else { 1 };
+        let span_y = if ch >= 2 { 2 } else { 1 };
+        let wx = cw + 1 - span_x;
+        let wy = ch + 1 - span_y;
+        let inv_n = 1.0 / (span_x * span_y * cell * cell) as f32;
+        let (mut ssim_sum, mut struct_sum) = (0f64, 0f64);
+        let (mut block_max, mut block_max_dc) = (0f32, 0f32);
+        let mut changed = 0usize;
+        for y in 0..wy {
+            for x in 0..wx {
+                let mut s = Cell::default();
+                for j in 0..span_y {
+                    for c in &self.cells[(y + j) * cw + x..(y + j) * cw + x + span_x] {
+                        s += c;
+                    }
+                }
+                let mx = s.sx * inv_n;
+                let my = s.sy * inv_n;
+                let vx = (s.sxx * inv_n - mx * mx).max(0.0);
+                let vy = (s.syy * inv_n - my * my).max(0.0);
+                let cxy = s.sxy * inv_n - mx * my;
+                let l = (2.0 * mx * my + SSIM_C1) / (mx * mx + my * my + SSIM_C1);
+                let cs = (2.0 * cxy + SSIM_C2) / (vx + vy + SSIM_C2);
+                ssim_sum += f64::from(l * cs);
+                let st = (cxy + SSIM_C3) / ((vx * vy).sqrt() + SSIM_C3);
+                struct_sum += f64::from(st);
+                let bmad = s.sad * inv_n;
+                block_max = block_max.max(bmad);
+                if bmad > CHANGED_WINDOW_LEVELS {
+                    changed += 1;
+                }
+                // Window mean difference with the global brightness change
+                // removed: |mean(d) - delta| is a lower bound of
+                // mean|d - delta|, and mean|d| - |delta| another; the larger
+                // is kept.
+                let local_dc = (s.sd * inv_n - luma_delta).abs();
+                block_max_dc = block_max_dc.max(local_dc.max(bmad - luma_delta.abs()));
+            }
+        }
+        let windows = (wx * wy).max(1) as f64;
+        WindowScores {
+            ssim: (ssim_sum / windows) as f32,
+            structure: (struct_sum / windows) as f32,
+            block_max,
+            block_max_dc,
+            changed: (changed as f64 / windows) as f32,
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 
 use serde::Serialize;
 
+use super::Stage;
 use crate::error::Result;
 use crate::gate::{Class, Gate, GateParams, Sample, Transition};
 use crate::picture::Frame;
@@ -130,8 +131,13 @@ impl GateStage {
         }
         out
     }
+}
 
-    pub fn push(&mut self, frame: Frame) -> Result<Vec<Gated>> {
+impl Stage for GateStage {
+    type In = Frame;
+    type Out = Gated;
+
+    fn push(&mut self, frame: Frame) -> Result<Vec<Gated>> {
         if self.first.is_none() {
             self.first = Some(frame.index);
         }
@@ -145,7 +151,7 @@ impl GateStage {
         Ok(self.emit_ready(flush))
     }
 
-    pub fn finish(&mut self) -> Result<Vec<Gated>> {
+    fn finish(&mut self) -> Result<Vec<Gated>> {
         let transitions = match self.gate.as_mut() {
             Some(g) => g.finish(),
             None => Vec::new(),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::Stage;
 use crate::color::{from_rgb, to_rgb, Colorimetry, RgbImage};
 use crate::error::{Error, Result};
 use crate::gate::{compare, is_break, thumbnail_of, GateParams};
@@ -191,43 +192,6 @@ impl InterpStage {
         self.model.model_seconds()
     }
 
-    /// Feed the next input frame; returns output frames now decided.
-    pub fn push(&mut self, g: Gated) -> Result<Vec<Staged>> {
-        let (index, pts, class) = (g.frame.index, g.frame.pts, g.class);
-        if self.last_pts.is_none() {
-            if let Some(((tn, td), (rn, rd))) = self.grid {
-                // pts * tn/td seconds * rn/rd frames per second, rounded.
-                let num = pts as i128 * tn as i128 * rn as i128;
-                let den = (td as i128 * rd as i128).max(1);
-                self.pts_offset = ((2 * num + den).div_euclid(2 * den)) as i64;
-            }
-        }
-        if let Some(last) = self.last_pts {
-            if pts > last {
-                self.last_step = Some(pts - last);
-            }
-        }
-        self.last_pts = Some(pts);
-        self.frames.push_back(g);
-        let outs = self.planner.push(index, pts, class);
-        self.resolve(outs)
-    }
-
-    /// End of input: the remaining output frames.
-    pub fn finish(&mut self) -> Result<Vec<Staged>> {
-        let Some(last) = self.last_pts else {
-            return Ok(Vec::new());
-        };
-        let mut end = last.saturating_add(self.last_step.unwrap_or(self.nominal_step));
-        if let Some(limit) = self.end_limit {
-            if limit > last {
-                end = end.min(limit);
-            }
-        }
-        let outs = self.planner.finish(end);
-        self.resolve(outs)
-    }
-
     fn frame(&self, index: u64) -> Result<&Gated> {
         self.frames
             .iter()
@@ -358,6 +322,48 @@ impl InterpStage {
         }
         self.rgb.retain(|&idx, _| idx >= keep_from);
         Ok(result)
+    }
+}
+
+impl Stage for InterpStage {
+    type In = Gated;
+    type Out = Staged;
+
+    /// Feed the next input frame; returns output frames now decided.
+    fn push(&mut self, g: Gated) -> Result<Vec<Staged>> {
+        let (index, pts, class) = (g.frame.index, g.frame.pts, g.class);
+        if self.last_pts.is_none() {
+            if let Some(((tn, td), (rn, rd))) = self.grid {
+                // pts * tn/td seconds * rn/rd frames per second, rounded.
+                let num = pts as i128 * tn as i128 * rn as i128;
+                let den = (td as i128 * rd as i128).max(1);
+                self.pts_offset = ((2 * num + den).div_euclid(2 * den)) as i64;
+            }
+        }
+        if let Some(last) = self.last_pts {
+            if pts > last {
+                self.last_step = Some(pts - last);
+            }
+        }
+        self.last_pts = Some(pts);
+        self.frames.push_back(g);
+        let outs = self.planner.push(index, pts, class);
+        self.resolve(outs)
+    }
+
+    /// End of input: the remaining output frames.
+    fn finish(&mut self) -> Result<Vec<Staged>> {
+        let Some(last) = self.last_pts else {
+            return Ok(Vec::new());
+        };
+        let mut end = last.saturating_add(self.last_step.unwrap_or(self.nominal_step));
+        if let Some(limit) = self.end_limit {
+            if limit > last {
+                end = end.min(limit);
+            }
+        }
+        let outs = self.planner.finish(end);
+        self.resolve(outs)
     }
 }
 

@@ -1,4 +1,11 @@
 //! `enhance`: validate everything, then run the stages.
+//!
+//! [`enhance`] reads top to bottom as the job does: [`Prepared::new`]
+//! checks the settings, opens the input, loads the models, decides the
+//! output size and opens the output (so every user error surfaces before
+//! the first frame); [`Pipeline::spawn`] starts one named thread per stage;
+//! [`Pipeline::watch`] shows progress until they end; [`Pipeline::join`]
+//! collects what they return; [`Report::new`] turns that into the figures.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,6 +19,7 @@ use serde::Serialize;
 
 use super::gate::{GateCounts, GateStage, Gated};
 use super::interp::{InterpCounts, InterpStage, Staged};
+use super::models::RunModels;
 use super::upscale::{UpscaleCounts, UpscaleStage};
 use super::{run_stage, RunState, Stage, StageMeter, DECODE_QUEUE, GATE_QUEUE, UPSCALE_QUEUE};
 use crate::clip::ClipRange;
@@ -22,9 +30,9 @@ use crate::media::decode::{DecodeStats, VideoDecoder, VideoFormat};
 use crate::media::encode::EncodeSettings;
 use crate::media::mux::{check_output, Muxer, OutputPlan, OutputSummary};
 use crate::media::{seconds_ts, Rational};
-use crate::picture::Frame;
+use crate::picture::{Family, Frame};
 use crate::progress::Progress;
-use crate::resize::{output_size, SizeRequest};
+use crate::resize::output_size;
 
 /// Everything `enhance` needs, already resolved by the config.
 #[derive(Clone, Debug)]
@@ -74,6 +82,571 @@ pub struct Report {
     pub warnings: Vec<String>,
 }
 
+/// Run the whole job. `abort` is the process's Ctrl-C flag.
+pub fn enhance(
+    opts: &EnhanceOptions,
+    progress: &mut dyn Progress,
+    abort: Arc<AtomicBool>,
+) -> Result<Report> {
+    let started = Instant::now();
+    let mut job = Prepared::new(opts)?;
+    if job.models.interpolator.is_some() || job.models.upscaler.is_some() {
+        progress.info(&job.models.device);
+    }
+    for w in &job.warnings {
+        progress.warn(w);
+    }
+    let pipeline = Pipeline::spawn(&mut job, opts, abort)?;
+    let expected = job.fmt.expected_frames;
+    pipeline.watch(
+        progress,
+        expected.map(|n| (n as f64 * job.ratio).round() as u64),
+    );
+    let done = pipeline.join();
+    progress.finish();
+    let done = done?;
+    for w in decode_warnings(opts, &job.fmt, &done.decode) {
+        progress.warn(&w);
+        job.warnings.push(w);
+    }
+    Ok(Report::new(
+        opts,
+        job,
+        done,
+        started.elapsed().as_secs_f64(),
+    ))
+}
+
+/// The output's time grid.
+struct Timing {
+    time_base: Rational,
+    frame_rate: Rational,
+    planner: Option<Planner>,
+    /// Output frames per input frame (for the progress total).
+    ratio: f64,
+}
+
+impl Timing {
+    fn new(cfg: &Config, fmt: &VideoFormat) -> Result<Timing> {
+        let FpsSetting::Target(target) = cfg.fps() else {
+            return Ok(Timing {
+                time_base: fmt.time_base,
+                frame_rate: fmt.frame_rate,
+                planner: None,
+                ratio: 1.0,
+            });
+        };
+        let (num, den) = resolve_rate(target, fmt.nominal_rate())
+            .map_err(|e| Error::Config(format!("--fps: {e}")))?;
+        let mut params = PlanParams::new((num, den), cfg.interpolate.cadence);
+        params.max_cadence_hold_s = cfg.interpolate.max_cadence_hold_s;
+        let tb = (fmt.time_base.numerator(), fmt.time_base.denominator());
+        let planner =
+            Planner::try_new(params, tb).map_err(|e| Error::Config(format!("--fps: {e}")))?;
+        let (tb_num, tb_den) = output_time_base(&params);
+        Ok(Timing {
+            time_base: Rational::new(tb_num, tb_den),
+            frame_rate: Rational::new(num as i32, den as i32),
+            planner: Some(planner),
+            ratio: (num as f64 / den as f64) / fmt.fps(),
+        })
+    }
+}
+
+/// A run with every user error already ruled out: the input open, the
+/// models loaded, the output size decided and the output open.
+struct Prepared {
+    decoder: Option<VideoDecoder>,
+    muxer: Option<Muxer>,
+    fmt: VideoFormat,
+    planner: Option<Planner>,
+    frame_rate: Rational,
+    ratio: f64,
+    models: RunModels,
+    /// Output size; `None` when nothing is upscaled or resized.
+    size: Option<(usize, usize)>,
+    /// Manifest names of the models that run (the stages take the models).
+    interpolator: Option<String>,
+    upscaler: Option<String>,
+    warnings: Vec<String>,
+}
+
+impl Prepared {
+    fn new(opts: &EnhanceOptions) -> Result<Prepared> {
+        let cfg = &opts.config;
+        cfg.validate("settings")?;
+        check_output(&opts.output, &opts.input, opts.overwrite)?;
+        let decoder = VideoDecoder::open(&opts.input, opts.clip)?;
+        let fmt = decoder.format().clone();
+        let timing = Timing::new(cfg, &fmt)?;
+        let modelled = timing.planner.is_some() || cfg.upscales();
+        let mut warnings = input_warnings(opts, &fmt, modelled);
+        let mut models = super::models::load(
+            cfg,
+            &opts.models,
+            timing.planner.is_some(),
+            cfg.upscales(),
+            (fmt.width as u32, fmt.height as u32),
+        )?;
+        let size = Self::size(cfg, &fmt, &mut models)?;
+        let muxer = Self::open_output(opts, &fmt, &timing, size)?;
+        warnings.extend(muxer.warnings.iter().cloned());
+        Ok(Prepared {
+            decoder: Some(decoder),
+            muxer: Some(muxer),
+            interpolator: models.interpolator.as_ref().map(|m| m.name().to_string()),
+            upscaler: models.upscaler.as_ref().map(|m| m.name().to_string()),
+            fmt,
+            planner: timing.planner,
+            frame_rate: timing.frame_rate,
+            ratio: timing.ratio,
+            models,
+            size,
+            warnings,
+        })
+    }
+
+    /// The output size when upscaling; drops the upscaler when the size
+    /// needs no model pass (a plain resize).
+    fn size(
+        cfg: &Config,
+        fmt: &VideoFormat,
+        models: &mut RunModels,
+    ) -> Result<Option<(usize, usize)>> {
+        let Some(req) = cfg.size_request() else {
+            return Ok(None);
+        };
+        let sar = fmt.sample_aspect_ratio;
+        let model_scale = models.upscaler.as_ref().map_or(1, |m| m.scale());
+        let s = output_size(
+            req,
+            fmt.width as u32,
+            fmt.height as u32,
+            (
+                sar.numerator().max(0) as u32,
+                sar.denominator().max(0) as u32,
+            ),
+            model_scale,
+        )
+        .map_err(Error::Config)?;
+        if s.model_passes == 0 {
+            models.upscaler = None;
+        }
+        Ok(Some((s.width as usize, s.height as usize)))
+    }
+
+    fn open_output(
+        opts: &EnhanceOptions,
+        fmt: &VideoFormat,
+        timing: &Timing,
+        size: Option<(usize, usize)>,
+    ) -> Result<Muxer> {
+        let e = &opts.config.encode;
+        let (width, height) = size.unwrap_or((fmt.width, fmt.height));
+        Muxer::create(&OutputPlan {
+            target: &opts.output,
+            input: &opts.input,
+            video_stream_index: fmt.stream_index,
+            width,
+            height,
+            family: fmt.family,
+            colorimetry: fmt.colorimetry(),
+            chroma: fmt.chroma,
+            depth: fmt.depth,
+            colors: fmt.colors,
+            sample_aspect_ratio: fmt.sample_aspect_ratio,
+            time_base: timing.time_base,
+            frame_rate: timing.frame_rate,
+            settings: &EncodeSettings {
+                codec: e.codec,
+                crf: e.effective_crf(),
+                lossless: e.lossless,
+                preset: e.effective_preset(),
+            },
+            origin_s: fmt.origin_s,
+            end_s: opts
+                .clip
+                .and_then(|c| c.end)
+                .map(|end| end + (fmt.origin_s - opts.clip.map_or(0.0, |c| c.start))),
+        })
+    }
+
+    /// Whether frames go through the model stages at all (else decode
+    /// feeds the encoder directly).
+    fn modelled(&self) -> bool {
+        self.planner.is_some() || self.size.is_some()
+    }
+
+    fn out_size(&self) -> (usize, usize) {
+        self.size.unwrap_or((self.fmt.width, self.fmt.height))
+    }
+}
+
+/// What the input itself warrants saying before the run.
+fn input_warnings(opts: &EnhanceOptions, fmt: &VideoFormat, modelled: bool) -> Vec<String> {
+    let input = opts.input.display();
+    let mut warnings = Vec::new();
+    if fmt.interlaced {
+        warnings.push(format!(
+            "{input}: video is interlaced; it is processed as progressive frames (deinterlace it first for best results)"
+        ));
+    }
+    if fmt.alpha {
+        warnings.push(format!(
+            "{input}: the video's alpha channel ({}) is dropped; the output is opaque",
+            fmt.pix_fmt
+        ));
+    }
+    if fmt.colors.is_hdr() && modelled {
+        warnings.push(format!(
+            "{input}: HDR video (PQ/HLG) goes through models trained on SDR pictures; its colour tags are kept, but bright highlights may shift"
+        ));
+    }
+    // The matrix matters only where pictures are converted to RGB.
+    if fmt.family != Family::Rgb && modelled {
+        if let Some(note) = fmt.colors.matrix_note(fmt.height) {
+            warnings.push(format!("{input}: {note}"));
+        }
+    }
+    warnings
+}
+
+/// What decoding found that the user should know: a truncated file,
+/// skipped packets.
+fn decode_warnings(opts: &EnhanceOptions, fmt: &VideoFormat, stats: &DecodeStats) -> Vec<String> {
+    let input = opts.input.display();
+    let mut warnings = Vec::new();
+    if let Some(expected) = fmt.expected_duration_s {
+        // Where decoding stopped, measured from the container's start and
+        // from 0: containers disagree on whether their duration counts from
+        // the first timestamp or from 0 (mp4/mkv whose video starts late),
+        // and a late start is not a truncation. Short by both counts (more
+        // than 1 s and 5%) is.
+        let end = stats.last_end_s;
+        let short = |got: f64| expected - got > 1.0 && got < 0.95 * expected;
+        let from_start = end - fmt.container_start_s;
+        if opts.clip.is_none() && short(end) && short(from_start) {
+            warnings.push(format!(
+                "{input}: input ended early: decoding stopped at {:.1} s of the {:.1} s the container states (file truncated?); the output holds what decoded",
+                from_start.max(0.0),
+                expected
+            ));
+        }
+    }
+    if stats.corrupt_packets > 0 {
+        warnings.push(format!(
+            "{input}: skipped {} corrupt video packet(s)",
+            stats.corrupt_packets
+        ));
+    }
+    warnings
+}
+
+/// Stage names, in pipeline order (thread names, meters, report keys).
+const STAGES: [&str; 5] = ["decode", "gate", "interp", "upscale", "encode"];
+
+/// Reads a channel's (fill, capacity) for the progress line.
+type QueueProbe = Box<dyn Fn() -> (usize, usize) + Send>;
+
+fn probe<T: Send + 'static>(rx: &Receiver<T>, capacity: usize) -> QueueProbe {
+    let r = rx.clone();
+    Box::new(move || (r.len(), capacity))
+}
+
+/// The running stage threads.
+struct Pipeline {
+    state: Arc<RunState>,
+    started: Instant,
+    meters: BTreeMap<&'static str, Arc<StageMeter>>,
+    queues: Vec<(&'static str, QueueProbe)>,
+    decode: JoinHandle<Option<DecodeStats>>,
+    /// Gate, interpolation and upscale; `None` when frames go from decode
+    /// straight to the encoder.
+    models: Option<ModelThreads>,
+    encode: JoinHandle<Option<OutputSummary>>,
+}
+
+struct ModelThreads {
+    gate: JoinHandle<Option<GateStage>>,
+    interp: JoinHandle<Option<Either<InterpStage, KeepTiming>>>,
+    upscale: JoinHandle<Option<Either<UpscaleStage, KeepSize>>>,
+}
+
+/// What the stage threads handed back at the end of a clean run.
+struct Finished {
+    decode: DecodeStats,
+    output: OutputSummary,
+    gate: Option<GateStage>,
+    interp: Option<InterpStage>,
+    upscale: Option<UpscaleStage>,
+    stages: BTreeMap<String, StageReport>,
+}
+
+impl Pipeline {
+    /// Start every stage thread; the stages take the decoder, models and
+    /// muxer out of `job`.
+    fn spawn(
+        job: &mut Prepared,
+        opts: &EnhanceOptions,
+        abort: Arc<AtomicBool>,
+    ) -> Result<Pipeline> {
+        let (Some(decoder), Some(muxer)) = (job.decoder.take(), job.muxer.take()) else {
+            return Err(Error::Internal("the pipeline was started twice".into()));
+        };
+        let state = Arc::new(RunState::new(abort));
+        let meters: BTreeMap<&'static str, Arc<StageMeter>> = STAGES
+            .iter()
+            .map(|n| (*n, Arc::new(StageMeter::default())))
+            .collect();
+        let (dec_tx, dec_rx) = bounded::<Frame>(DECODE_QUEUE);
+        let mut queues = vec![("decode", probe(&dec_rx, DECODE_QUEUE))];
+        let decode = {
+            let (state, m) = (state.clone(), meters["decode"].clone());
+            spawn("decode", move || decode_stage(decoder, dec_tx, &state, &m))?
+        };
+        let (models, enc_rx) = if job.modelled() {
+            let (threads, rx) = ModelThreads::spawn(job, opts, dec_rx, &state, &meters)?;
+            queues.extend(threads.1);
+            (Some(threads.0), rx)
+        } else {
+            (None, dec_rx)
+        };
+        let encode = {
+            let (state, m) = (state.clone(), meters["encode"].clone());
+            spawn("encode", move || encode_stage(muxer, enc_rx, &state, &m))?
+        };
+        Ok(Pipeline {
+            state,
+            started: Instant::now(),
+            meters,
+            queues,
+            decode,
+            models,
+            encode,
+        })
+    }
+
+    /// The stages that run in this pipeline.
+    fn stages(&self) -> impl Iterator<Item = &'static str> + '_ {
+        STAGES
+            .into_iter()
+            .filter(|n| self.models.is_some() || matches!(*n, "decode" | "encode"))
+    }
+
+    fn all_finished(&self) -> bool {
+        self.decode.is_finished()
+            && self.encode.is_finished()
+            && self.models.as_ref().is_none_or(|t| {
+                t.gate.is_finished() && t.interp.is_finished() && t.upscale.is_finished()
+            })
+    }
+
+    /// Show progress until every stage thread has ended.
+    fn watch(&self, progress: &mut dyn Progress, expected_frames: Option<u64>) {
+        progress.start(expected_frames, "frames");
+        while !self.all_finished() {
+            thread::sleep(Duration::from_millis(100));
+            let wall = self.started.elapsed().as_secs_f64().max(1e-9);
+            let busy: Vec<String> = self
+                .stages()
+                .map(|n| {
+                    let busy = self.meters[n].busy().as_secs_f64();
+                    format!("{n} {:.0}%", 100.0 * busy / wall)
+                })
+                .collect();
+            let fill: Vec<String> = self
+                .queues
+                .iter()
+                .map(|(n, f)| {
+                    let (len, cap) = f();
+                    format!("{n}→{len}/{cap}")
+                })
+                .collect();
+            progress.update(
+                self.meters["encode"].frames.load(Ordering::Relaxed),
+                &format!("busy: {} | queues: {}", busy.join(" "), fill.join(" ")),
+            );
+        }
+    }
+
+    /// Collect what the stages returned: the first real error, or an
+    /// interruption, or everything a report needs.
+    fn join(self) -> Result<Finished> {
+        let stages = self
+            .stages()
+            .map(|n| {
+                let m = &self.meters[n];
+                let report = StageReport {
+                    busy_s: m.busy().as_secs_f64(),
+                    frames: m.frames.load(Ordering::Relaxed),
+                };
+                (n.to_string(), report)
+            })
+            .collect();
+        let state = &self.state;
+        let decode = joined(self.decode, "decode", state);
+        let (gate, interp, upscale) = match self.models {
+            Some(t) => (
+                joined(t.gate, "gate", state),
+                joined(t.interp, "interp", state).and_then(Either::on),
+                joined(t.upscale, "upscale", state).and_then(Either::on),
+            ),
+            None => (None, None, None),
+        };
+        let output = joined(self.encode, "encode", state);
+        if let Some(err) = state.take_error() {
+            return Err(err);
+        }
+        let (false, Some(decode), Some(output)) = (state.aborted(), decode, output) else {
+            return Err(Error::Interrupted);
+        };
+        Ok(Finished {
+            decode,
+            output,
+            gate,
+            interp,
+            upscale,
+            stages,
+        })
+    }
+}
+
+impl ModelThreads {
+    /// Gate, interpolate and upscale threads reading decoded frames from
+    /// `rx`; returns them, the receiver of finished frames, and probes of
+    /// their queues.
+    #[allow(clippy::type_complexity)]
+    fn spawn(
+        job: &mut Prepared,
+        opts: &EnhanceOptions,
+        rx: Receiver<Frame>,
+        state: &Arc<RunState>,
+        meters: &BTreeMap<&'static str, Arc<StageMeter>>,
+    ) -> Result<(
+        (ModelThreads, Vec<(&'static str, QueueProbe)>),
+        Receiver<Frame>,
+    )> {
+        let (g_tx, g_rx) = bounded::<Gated>(GATE_QUEUE);
+        let (i_tx, i_rx) = bounded::<Staged>(GATE_QUEUE);
+        let (u_tx, u_rx) = bounded::<Frame>(UPSCALE_QUEUE);
+        let queues = vec![
+            ("interp", probe(&i_rx, GATE_QUEUE)),
+            ("upscale", probe(&u_rx, UPSCALE_QUEUE)),
+        ];
+        let gate = if opts.no_gate {
+            GateStage::disabled()
+        } else {
+            GateStage::new(opts.config.gate.clone())
+        };
+        let threads = ModelThreads {
+            gate: stage_thread("gate", gate, rx, g_tx, state, meters)?,
+            interp: stage_thread("interp", interp_stage(job, opts), g_rx, i_tx, state, meters)?,
+            upscale: stage_thread(
+                "upscale",
+                upscale_stage(job, opts),
+                i_rx,
+                u_tx,
+                state,
+                meters,
+            )?,
+        };
+        Ok(((threads, queues), u_rx))
+    }
+}
+
+/// The interpolation stage the settings ask for (or none: input timing).
+fn interp_stage(job: &mut Prepared, opts: &EnhanceOptions) -> Either<InterpStage, KeepTiming> {
+    let (Some(planner), Some(model)) = (job.planner.take(), job.models.interpolator.take()) else {
+        return Either::Off(KeepTiming);
+    };
+    let (cfg, fmt) = (&opts.config, &job.fmt);
+    let nominal = seconds_ts(1.0 / fmt.fps(), fmt.time_base).max(1);
+    // With --clip END, the last frame lasts until END at most.
+    let end_limit = opts
+        .clip
+        .and_then(|c| c.duration())
+        .map(|d| seconds_ts(d, fmt.time_base));
+    let (tb, rate) = (fmt.time_base, job.frame_rate);
+    let guard = cfg.interpolate.guard.then(|| cfg.gate.clone());
+    Either::On(
+        InterpStage::new(planner, model, fmt.colorimetry(), guard, nominal)
+            .with_end_limit(end_limit)
+            .with_grid_origin(
+                (tb.numerator() as i64, tb.denominator() as i64),
+                (rate.numerator() as i64, rate.denominator() as i64),
+            ),
+    )
+}
+
+/// The upscale stage (or none: frames keep their size).
+fn upscale_stage(job: &mut Prepared, opts: &EnhanceOptions) -> Either<UpscaleStage, KeepSize> {
+    let Some((w, h)) = job.size else {
+        return Either::Off(KeepSize);
+    };
+    let (colorimetry, reuse) = (job.fmt.colorimetry(), opts.config.upscale.reuse);
+    Either::On(UpscaleStage::new(
+        job.models.upscaler.take(),
+        w,
+        h,
+        colorimetry,
+        reuse,
+    ))
+}
+
+impl Report {
+    fn new(opts: &EnhanceOptions, job: Prepared, done: Finished, wall_s: f64) -> Report {
+        let model_s = done.interp.as_ref().map_or(0.0, |s| s.model_seconds())
+            + done.upscale.as_ref().map_or(0.0, |s| s.model_seconds());
+        let (width, height) = job.out_size();
+        let fps_out =
+            job.frame_rate.numerator() as f64 / job.frame_rate.denominator().max(1) as f64;
+        Report {
+            input: opts.input.clone(),
+            frames_in: done.decode.frames,
+            frames_out: done.output.frames,
+            width,
+            height,
+            fps_out,
+            speed_fps: done.output.frames as f64 / wall_s.max(1e-9),
+            output: done.output,
+            gate: done.gate.map(|g| g.counts),
+            interpolate: done.interp.map(|s| s.counts),
+            upscale: done.upscale.map(|s| s.counts),
+            stages: done.stages,
+            model_s,
+            wall_s,
+            device: job.models.device,
+            interpolator: job.interpolator,
+            upscaler: job.upscaler,
+            decode: done.decode,
+            warnings: job.warnings,
+        }
+    }
+}
+
+fn spawn<T: Send + 'static>(
+    name: &'static str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<JoinHandle<T>> {
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| Error::Internal(format!("cannot start the {name} thread: {e}")))
+}
+
+/// A thread running one [`Stage`] between two channels.
+fn stage_thread<S: Stage>(
+    name: &'static str,
+    stage: S,
+    rx: Receiver<S::In>,
+    tx: Sender<S::Out>,
+    state: &Arc<RunState>,
+    meters: &BTreeMap<&'static str, Arc<StageMeter>>,
+) -> Result<JoinHandle<Option<S>>> {
+    let (state, m) = (state.clone(), meters[name].clone());
+    spawn(name, move || run_stage(stage, rx, tx, name, &state, &m))
+}
+
 /// No interpolation: input frames keep their timing.
 struct KeepTiming;
 impl Stage for KeepTiming {
@@ -103,43 +676,19 @@ impl Stage for KeepSize {
     }
 }
 
-impl Stage for GateStage {
-    type In = Frame;
-    type Out = Gated;
-    fn push(&mut self, f: Frame) -> Result<Vec<Gated>> {
-        GateStage::push(self, f)
-    }
-    fn finish(&mut self) -> Result<Vec<Gated>> {
-        GateStage::finish(self)
-    }
-}
-
-impl Stage for InterpStage {
-    type In = Gated;
-    type Out = Staged;
-    fn push(&mut self, g: Gated) -> Result<Vec<Staged>> {
-        InterpStage::push(self, g)
-    }
-    fn finish(&mut self) -> Result<Vec<Staged>> {
-        InterpStage::finish(self)
-    }
-}
-
-impl Stage for UpscaleStage {
-    type In = Staged;
-    type Out = Frame;
-    fn push(&mut self, s: Staged) -> Result<Vec<Frame>> {
-        Ok(vec![self.process(s)?])
-    }
-    fn finish(&mut self) -> Result<Vec<Frame>> {
-        Ok(Vec::new())
-    }
-}
-
 /// A stage that may be switched off.
 enum Either<A, B> {
     On(A),
     Off(B),
+}
+
+impl<A, B> Either<A, B> {
+    fn on(self) -> Option<A> {
+        match self {
+            Either::On(a) => Some(a),
+            Either::Off(_) => None,
+        }
+    }
 }
 
 impl<A: Stage, B: Stage<In = A::In, Out = A::Out>> Stage for Either<A, B> {
@@ -157,409 +706,6 @@ impl<A: Stage, B: Stage<In = A::In, Out = A::Out>> Stage for Either<A, B> {
             Either::Off(b) => b.finish(),
         }
     }
-}
-
-fn spawn<T: Send + 'static>(
-    name: &'static str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<JoinHandle<T>> {
-    thread::Builder::new()
-        .name(name.into())
-        .spawn(f)
-        .map_err(|e| Error::Internal(format!("cannot start the {name} thread: {e}")))
-}
-
-/// Reads a channel's (fill, capacity) for the progress line.
-type QueueProbe = Box<dyn Fn() -> (usize, usize) + Send>;
-
-/// The output's time grid.
-struct Timing {
-    time_base: Rational,
-    frame_rate: Rational,
-    planner: Option<Planner>,
-    /// Output frames per input frame (for the progress total).
-    ratio: f64,
-}
-
-fn plan_timing(cfg: &Config, fmt: &VideoFormat) -> Result<Timing> {
-    match cfg.fps() {
-        FpsSetting::None => Ok(Timing {
-            time_base: fmt.time_base,
-            frame_rate: fmt.frame_rate,
-            planner: None,
-            ratio: 1.0,
-        }),
-        FpsSetting::Target(target) => {
-            let (num, den) = resolve_rate(target, fmt.nominal_rate())
-                .map_err(|e| Error::Config(format!("--fps: {e}")))?;
-            let mut params = PlanParams::new((num, den), cfg.interpolate.cadence);
-            params.max_cadence_hold_s = cfg.interpolate.max_cadence_hold_s;
-            let tb = (fmt.time_base.numerator(), fmt.time_base.denominator());
-            let planner =
-                Planner::try_new(params, tb).map_err(|e| Error::Config(format!("--fps: {e}")))?;
-            let (tb_num, tb_den) = output_time_base(&params);
-            Ok(Timing {
-                time_base: Rational::new(tb_num, tb_den),
-                frame_rate: Rational::new(num as i32, den as i32),
-                planner: Some(planner),
-                ratio: (num as f64 / den as f64) / fmt.fps(),
-            })
-        }
-    }
-}
-
-/// Run the whole job. `abort` is the process's Ctrl-C flag.
-pub fn enhance(
-    opts: &EnhanceOptions,
-    progress: &mut dyn Progress,
-    abort: Arc<AtomicBool>,
-) -> Result<Report> {
-    let started = Instant::now();
-    // ---- validate everything before the first frame
-    let cfg = &opts.config;
-    cfg.validate("settings")?;
-    check_output(&opts.output, &opts.input, opts.overwrite)?;
-    let decoder = VideoDecoder::open(&opts.input, opts.clip)?;
-    let fmt = decoder.format().clone();
-    let mut warnings = Vec::new();
-    if fmt.interlaced {
-        warnings.push(format!(
-            "{}: video is interlaced; it is processed as progressive frames (deinterlace it first for best results)",
-            opts.input.display()
-        ));
-    }
-    if fmt.alpha {
-        warnings.push(format!(
-            "{}: the video's alpha channel ({}) is dropped; the output is opaque",
-            opts.input.display(),
-            fmt.pix_fmt
-        ));
-    }
-    let timing = plan_timing(cfg, &fmt)?;
-    if fmt.colors.is_hdr() && (timing.planner.is_some() || cfg.upscales()) {
-        warnings.push(format!(
-            "{}: HDR video (PQ/HLG) goes through models trained on SDR pictures; its colour tags are kept, but bright highlights may shift",
-            opts.input.display()
-        ));
-    }
-    // The matrix matters only where pictures are converted to RGB.
-    if fmt.family != crate::picture::Family::Rgb && (timing.planner.is_some() || cfg.upscales()) {
-        if let Some(note) = fmt.colors.matrix_note(fmt.height) {
-            warnings.push(format!("{}: {note}", opts.input.display()));
-        }
-    }
-    let need_interp = timing.planner.is_some();
-    let mut models = super::models::load(
-        cfg,
-        &opts.models,
-        need_interp,
-        cfg.upscales(),
-        (fmt.width as u32, fmt.height as u32),
-    )?;
-    let size = if cfg.upscales() {
-        let req = if cfg.upscale.height > 0 {
-            SizeRequest::Height(cfg.upscale.height)
-        } else if cfg.upscale.width > 0 {
-            SizeRequest::Width(cfg.upscale.width)
-        } else {
-            SizeRequest::Scale(cfg.upscale.scale)
-        };
-        let sar = fmt.sample_aspect_ratio;
-        let model_scale = models.upscaler.as_ref().map_or(1, |m| m.scale());
-        let s = output_size(
-            req,
-            fmt.width as u32,
-            fmt.height as u32,
-            (
-                sar.numerator().max(0) as u32,
-                sar.denominator().max(0) as u32,
-            ),
-            model_scale,
-        )
-        .map_err(Error::Config)?;
-        if s.model_passes == 0 {
-            models.upscaler = None;
-        }
-        Some(s)
-    } else {
-        None
-    };
-    let (out_w, out_h) = size.map_or((fmt.width, fmt.height), |s| {
-        (s.width as usize, s.height as usize)
-    });
-    let encode = EncodeSettings {
-        codec: cfg.encode.codec,
-        crf: cfg.encode.effective_crf(),
-        lossless: cfg.encode.lossless,
-        preset: cfg.encode.effective_preset(),
-    };
-    let muxer = Muxer::create(&OutputPlan {
-        target: &opts.output,
-        input: &opts.input,
-        video_stream_index: fmt.stream_index,
-        width: out_w,
-        height: out_h,
-        family: fmt.family,
-        colorimetry: fmt.colorimetry(),
-        chroma: fmt.chroma,
-        depth: fmt.depth,
-        colors: fmt.colors,
-        sample_aspect_ratio: fmt.sample_aspect_ratio,
-        time_base: timing.time_base,
-        frame_rate: timing.frame_rate,
-        settings: &encode,
-        origin_s: fmt.origin_s,
-        end_s: opts
-            .clip
-            .and_then(|c| c.end)
-            .map(|e| e + (fmt.origin_s - opts.clip.map_or(0.0, |c| c.start))),
-    })?;
-    warnings.extend(muxer.warnings.iter().cloned());
-    // Names of the models that run, for the report (the stages take the models).
-    let interpolator_name = models.interpolator.as_ref().map(|m| m.name().to_string());
-    let upscaler_name = models.upscaler.as_ref().map(|m| m.name().to_string());
-    if models.interpolator.is_some() || models.upscaler.is_some() {
-        progress.info(&models.device);
-    }
-    for w in &warnings {
-        progress.warn(w);
-    }
-    let colorimetry = fmt.colorimetry();
-
-    // ---- run
-    let state = Arc::new(RunState::new(abort));
-    let names = ["decode", "gate", "interp", "upscale", "encode"];
-    let meters: BTreeMap<&'static str, Arc<StageMeter>> = names
-        .iter()
-        .map(|n| (*n, Arc::new(StageMeter::default())))
-        .collect();
-    let meter = |n: &str| meters.get(n).cloned().unwrap_or_default();
-    let modelled = need_interp || size.is_some();
-
-    let (dec_tx, dec_rx) = bounded::<Frame>(DECODE_QUEUE);
-    let decode_handle = {
-        let (state, m) = (state.clone(), meter("decode"));
-        spawn("decode", move || decode_stage(decoder, dec_tx, &state, &m))?
-    };
-    let mut queues: Vec<(&'static str, QueueProbe)> = Vec::new();
-    {
-        let r = dec_rx.clone();
-        queues.push(("decode", Box::new(move || (r.len(), DECODE_QUEUE))));
-    }
-    let mut gate_handle = None;
-    let mut interp_handle = None;
-    let mut upscale_handle = None;
-    let enc_rx: Receiver<Frame> = if modelled {
-        let gate_params = cfg.gate.clone();
-        let (g_tx, g_rx) = bounded::<Gated>(GATE_QUEUE);
-        let (i_tx, i_rx) = bounded::<Staged>(GATE_QUEUE);
-        let (u_tx, u_rx) = bounded::<Frame>(UPSCALE_QUEUE);
-        let gate = if opts.no_gate {
-            GateStage::disabled()
-        } else {
-            GateStage::new(gate_params)
-        };
-        {
-            let (state, m) = (state.clone(), meter("gate"));
-            gate_handle = Some(spawn("gate", move || {
-                run_stage(gate, dec_rx, g_tx, "gate", &state, &m)
-            })?);
-        }
-        let interp: Either<InterpStage, KeepTiming> =
-            match (timing.planner, models.interpolator.take()) {
-                (Some(planner), Some(model)) => {
-                    let nominal = seconds_ts(1.0 / fmt.fps(), fmt.time_base).max(1);
-                    // With --clip END, the last frame lasts until END at most.
-                    let end_limit = opts
-                        .clip
-                        .and_then(|c| c.duration())
-                        .map(|d| seconds_ts(d, fmt.time_base));
-                    let tb = fmt.time_base;
-                    Either::On(
-                        InterpStage::new(
-                            planner,
-                            model,
-                            colorimetry,
-                            cfg.interpolate.guard.then(|| cfg.gate.clone()),
-                            nominal,
-                        )
-                        .with_end_limit(end_limit)
-                        .with_grid_origin(
-                            (tb.numerator() as i64, tb.denominator() as i64),
-                            (
-                                timing.frame_rate.numerator() as i64,
-                                timing.frame_rate.denominator() as i64,
-                            ),
-                        ),
-                    )
-                }
-                _ => Either::Off(KeepTiming),
-            };
-        {
-            let (state, m) = (state.clone(), meter("interp"));
-            interp_handle = Some(spawn("interp", move || {
-                run_stage(interp, g_rx.clone(), i_tx, "interp", &state, &m)
-            })?);
-        }
-        let upscale: Either<UpscaleStage, KeepSize> = if size.is_some() {
-            Either::On(UpscaleStage::new(
-                models.upscaler.take(),
-                out_w,
-                out_h,
-                colorimetry,
-                cfg.upscale.reuse,
-            ))
-        } else {
-            Either::Off(KeepSize)
-        };
-        {
-            let (state, m) = (state.clone(), meter("upscale"));
-            let rx = i_rx.clone();
-            upscale_handle = Some(spawn("upscale", move || {
-                run_stage(upscale, rx, u_tx, "upscale", &state, &m)
-            })?);
-        }
-        {
-            let r = i_rx;
-            queues.push(("interp", Box::new(move || (r.len(), GATE_QUEUE))));
-            let r = u_rx.clone();
-            queues.push(("upscale", Box::new(move || (r.len(), UPSCALE_QUEUE))));
-        }
-        u_rx
-    } else {
-        dec_rx
-    };
-    let encode_handle = {
-        let (state, m) = (state.clone(), meter("encode"));
-        spawn("encode", move || encode_stage(muxer, enc_rx, &state, &m))?
-    };
-
-    let expected_out = fmt
-        .expected_frames
-        .map(|n| (n as f64 * timing.ratio).round() as u64);
-    progress.start(expected_out, "frames");
-    let enc_meter = meter("encode");
-    loop {
-        let all_done = decode_handle.is_finished()
-            && encode_handle.is_finished()
-            && gate_handle.as_ref().is_none_or(|h| h.is_finished())
-            && interp_handle.as_ref().is_none_or(|h| h.is_finished())
-            && upscale_handle.as_ref().is_none_or(|h| h.is_finished());
-        if all_done {
-            break;
-        }
-        thread::sleep(Duration::from_millis(100));
-        let wall = started.elapsed().as_secs_f64().max(1e-9);
-        let busy: Vec<String> = names
-            .iter()
-            .filter(|n| modelled || matches!(**n, "decode" | "encode"))
-            .map(|n| format!("{n} {:.0}%", 100.0 * meter(n).busy().as_secs_f64() / wall))
-            .collect();
-        let fill: Vec<String> = queues
-            .iter()
-            .map(|(n, f)| {
-                let (len, cap) = f();
-                format!("{n}→{len}/{cap}")
-            })
-            .collect();
-        progress.update(
-            enc_meter.frames.load(Ordering::Relaxed),
-            &format!("busy: {} | queues: {}", busy.join(" "), fill.join(" ")),
-        );
-    }
-    let decode_stats = joined(decode_handle, "decode", &state);
-    let gate = gate_handle.and_then(|h| joined(h, "gate", &state));
-    let interp = interp_handle.and_then(|h| joined(h, "interp", &state));
-    let upscale = upscale_handle.and_then(|h| joined(h, "upscale", &state));
-    let summary = joined(encode_handle, "encode", &state);
-    progress.finish();
-    if let Some(err) = state.take_error() {
-        return Err(err);
-    }
-    if state.aborted() {
-        return Err(Error::Interrupted);
-    }
-    let (Some(decode_stats), Some(summary)) = (decode_stats, summary) else {
-        return Err(Error::Interrupted);
-    };
-    if let Some(expected) = fmt.expected_duration_s {
-        // Where decoding stopped, measured from the container's start and
-        // from 0: containers disagree on whether their duration counts from
-        // the first timestamp or from 0 (mp4/mkv whose video starts late),
-        // and a late start is not a truncation. Short by both counts (more
-        // than 1 s and 5%) is.
-        let end = decode_stats.last_end_s;
-        let short = |got: f64| expected - got > 1.0 && got < 0.95 * expected;
-        let from_start = end - fmt.container_start_s;
-        if opts.clip.is_none() && short(end) && short(from_start) {
-            warnings.push(format!(
-                "{}: input ended early: decoding stopped at {:.1} s of the {:.1} s the container states (file truncated?); the output holds what decoded",
-                opts.input.display(),
-                from_start.max(0.0),
-                expected
-            ));
-            progress.warn(warnings.last().map(String::as_str).unwrap_or_default());
-        }
-    }
-    if decode_stats.corrupt_packets > 0 {
-        warnings.push(format!(
-            "{}: skipped {} corrupt video packet(s)",
-            opts.input.display(),
-            decode_stats.corrupt_packets
-        ));
-        progress.warn(warnings.last().map(String::as_str).unwrap_or_default());
-    }
-    let wall_s = started.elapsed().as_secs_f64();
-    let mut stages = BTreeMap::new();
-    for n in names {
-        if modelled || matches!(n, "decode" | "encode") {
-            let m = meter(n);
-            stages.insert(
-                n.to_string(),
-                StageReport {
-                    busy_s: m.busy().as_secs_f64(),
-                    frames: m.frames.load(Ordering::Relaxed),
-                },
-            );
-        }
-    }
-    let (gate_counts, interp_counts, interp_model_s) = (
-        gate.map(|g| g.counts),
-        match &interp {
-            Some(Either::On(s)) => Some(s.counts.clone()),
-            _ => None,
-        },
-        match &interp {
-            Some(Either::On(s)) => s.model_seconds(),
-            _ => 0.0,
-        },
-    );
-    let (upscale_counts, upscale_model_s) = match &upscale {
-        Some(Either::On(s)) => (Some(s.counts.clone()), s.model_seconds()),
-        _ => (None, 0.0),
-    };
-    Ok(Report {
-        input: opts.input.clone(),
-        frames_in: decode_stats.frames,
-        frames_out: summary.frames,
-        width: out_w,
-        height: out_h,
-        fps_out: timing.frame_rate.numerator() as f64
-            / timing.frame_rate.denominator().max(1) as f64,
-        speed_fps: summary.frames as f64 / wall_s.max(1e-9),
-        output: summary,
-        gate: gate_counts,
-        interpolate: interp_counts,
-        upscale: upscale_counts,
-        stages,
-        model_s: interp_model_s + upscale_model_s,
-        wall_s,
-        device: models.device.clone(),
-        interpolator: interpolator_name,
-        upscaler: upscaler_name,
-        decode: decode_stats,
-        warnings,
-    })
 }
 
 /// Join a stage thread; a panic is recorded as an internal error.

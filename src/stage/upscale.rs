@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::interp::Staged;
+use super::Stage;
 use crate::color::{from_rgb, to_rgb, Colorimetry, RgbImage};
 use crate::error::{Error, Result};
 use crate::picture::{Frame, Picture};
@@ -152,6 +153,19 @@ impl UpscaleStage {
             picture: pic,
             ..s.frame
         })
+    }
+}
+
+impl Stage for UpscaleStage {
+    type In = Staged;
+    type Out = Frame;
+
+    fn push(&mut self, s: Staged) -> Result<Vec<Frame>> {
+        Ok(vec![self.process(s)?])
+    }
+
+    fn finish(&mut self) -> Result<Vec<Frame>> {
+        Ok(Vec::new())
     }
 }
 
