@@ -5,6 +5,7 @@
 //! [`probe`].
 
 pub mod analyze;
+pub mod batch;
 pub mod cli;
 pub mod clip;
 pub mod color;
