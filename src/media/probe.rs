@@ -12,6 +12,7 @@ use super::{
     ts_seconds,
 };
 use crate::error::{Error, Result};
+use crate::rational::gcd;
 
 /// Everything `info` reports. Field names are the stable JSON keys.
 #[derive(Clone, Debug, Serialize)]
@@ -119,14 +120,6 @@ fn ratio_string(r: ff::Rational) -> String {
         format!("{}:{}", r.numerator(), r.denominator())
     } else {
         "1:1".into()
-    }
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a.max(1)
-    } else {
-        gcd(b, a % b)
     }
 }
 
