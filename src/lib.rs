@@ -17,6 +17,7 @@ pub mod media;
 pub mod model;
 pub mod picture;
 pub mod progress;
+pub mod rational;
 pub mod resize;
 pub mod stage;
 #[cfg(test)]

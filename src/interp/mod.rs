@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+use crate::rational::{gcd, reduce};
+
 pub use plan::Planner;
 
 /// Default for [`PlanParams::max_cadence_hold_s`]: hold runs up to a quarter of
@@ -104,8 +106,7 @@ impl FromStr for FpsTarget {
                 .checked_mul(den)
                 .and_then(|v| v.checked_add(frac.parse::<u64>().ok()?))
                 .ok_or_else(bad)?;
-            let g = gcd_u64(num, den).max(1);
-            let (num, den) = (num / g, den / g);
+            let (num, den) = reduce(num, den);
             let num = u32::try_from(num).map_err(|_| bad())?;
             return Ok(FpsTarget::Rate {
                 num,
@@ -285,8 +286,7 @@ pub fn resolve_rate(target: FpsTarget, input_rate: (u32, u32)) -> Result<(u32, u
             }
             let num = k as u64 * inum as u64;
             let den = iden as u64;
-            let g = gcd_u64(num, den);
-            let (num, den) = (num / g, den / g);
+            let (num, den) = reduce(num, den);
             check_rate(
                 num,
                 den,
@@ -295,8 +295,8 @@ pub fn resolve_rate(target: FpsTarget, input_rate: (u32, u32)) -> Result<(u32, u
             (num, den)
         }
     };
-    let g = gcd_u64(num, den);
-    Ok(((num / g) as u32, (den / g) as u32))
+    let (num, den) = reduce(num, den);
+    Ok((num as u32, den as u32))
 }
 
 fn check_rate(num: u64, den: u64, what: &str) -> Result<(), String> {
@@ -312,7 +312,7 @@ fn check_rate(num: u64, den: u64, what: &str) -> Result<(), String> {
             num as f64 / den as f64
         ));
     }
-    let g = gcd_u64(num, den);
+    let g = gcd(num, den);
     if num / g > i32::MAX as u64 || den / g > i32::MAX as u64 {
         return Err(format!(
             "{what} {num}/{den} cannot be represented as a time base: use a rate with smaller \
@@ -328,15 +328,6 @@ fn check_rate(num: u64, den: u64, what: &str) -> Result<(), String> {
 pub fn output_time_base(p: &PlanParams) -> (i32, i32) {
     let clamp = |v: u32| i32::try_from(v.max(1)).unwrap_or(i32::MAX);
     (clamp(p.target_den), clamp(p.target_num))
-}
-
-pub(crate) fn gcd_u64(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        let r = a % b;
-        a = b;
-        b = r;
-    }
-    a.max(1)
 }
 
 #[cfg(test)]

@@ -91,6 +91,8 @@
 
 use std::collections::VecDeque;
 
+use crate::rational::reduce;
+
 use super::{CadenceMode, Class, Decision, OutFrame, PlanCounts, PlanParams};
 
 /// Default cap on the frames of one cadence run: enough for a 0.25 s run at
@@ -180,11 +182,7 @@ impl Planner {
         let in_den = pos(in_tb.1);
         let t_num = i128::from(params.target_num.max(1));
         let t_den = i128::from(params.target_den.max(1));
-        let mut d = t_num * in_num;
-        let mut step = t_den * in_den;
-        let g = gcd_i128(d, step);
-        d /= g;
-        step /= g;
+        let (d, step) = reduce(t_num * in_num, t_den * in_den);
 
         let max_s = if params.max_cadence_hold_s.is_finite() && params.max_cadence_hold_s > 0.0 {
             params.max_cadence_hold_s
@@ -610,15 +608,4 @@ impl Planner {
         }
         self.frames.drain(..keep_from);
     }
-}
-
-fn gcd_i128(mut a: i128, mut b: i128) -> i128 {
-    a = a.abs();
-    b = b.abs();
-    while b != 0 {
-        let r = a % b;
-        a = b;
-        b = r;
-    }
-    a.max(1)
 }

@@ -2,7 +2,8 @@
 //!
 //! The decoder is opened and the first frame decoded in [`VideoDecoder::open`],
 //! so a file that cannot be decoded fails before any work starts, and the
-//! pipeline's format is the one the decoder really produces.
+//! pipeline's format is the one the decoder really produces
+//! ([`VideoFormat::from_first_frame`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use ff::format::Pixel;
 use ffmpeg_next as ff;
 
 use super::pixels::{classify, frame_to_picture, pixel_for, pixel_name, Layout};
+use super::stream::{fps_or_fallback, rate_value, ContainerFacts, StreamFacts, FALLBACK_RATE};
 use super::{describe, open_input, seconds_ts, ts_seconds, ColorTags, Rational};
 use crate::clip::ClipRange;
 use crate::color::{Colorimetry, Matrix};
@@ -55,6 +57,39 @@ pub struct VideoFormat {
 }
 
 impl VideoFormat {
+    /// The format of the stream as its first decoded frame shows it: size,
+    /// layout and colour from the frame (the decoder's tags where the frame
+    /// has none), timing from the stream and the clip window.
+    fn from_first_frame(
+        first: &ff::frame::Video,
+        layout: &Layout,
+        decoder: &ff::decoder::Video,
+        stream: &StreamFacts,
+        window: &ClipWindow,
+    ) -> VideoFormat {
+        VideoFormat {
+            width: first.width() as usize,
+            height: first.height() as usize,
+            family: layout.family,
+            chroma: layout.chroma,
+            depth: layout.depth,
+            colors: first_frame_colors(first, decoder, layout),
+            pix_fmt: pixel_name(first.format()),
+            alpha: layout.alpha,
+            time_base: stream.time_base,
+            frame_rate: stream.avg_frame_rate,
+            base_rate: stream.base_rate,
+            sample_aspect_ratio: first_frame_sar(first, decoder),
+            codec: stream.codec.clone(),
+            interlaced: first.is_interlaced(),
+            stream_index: stream.index,
+            origin_s: window.origin_s,
+            expected_frames: window.expected_frames,
+            expected_duration_s: window.expected_duration_s,
+            container_start_s: window.container_start_s,
+        }
+    }
+
     /// How this stream's samples map to RGB: planes G, B, R as they are for
     /// RGB video, else the tagged matrix (or the size rule) and range.
     pub fn colorimetry(&self) -> Colorimetry {
@@ -72,24 +107,192 @@ impl VideoFormat {
     /// average, else 24000/1001.
     pub fn nominal_rate(&self) -> (u32, u32) {
         for r in [self.base_rate, self.frame_rate] {
-            if r.numerator() > 0
-                && r.denominator() > 0
-                && (r.numerator() as f64 / r.denominator() as f64) <= 480.0
-            {
+            if rate_value(r).is_some_and(|fps| fps <= 480.0) {
                 return (r.numerator() as u32, r.denominator() as u32);
             }
         }
-        (24000, 1001)
+        FALLBACK_RATE
     }
 
     /// Nominal frame rate as f64: average rate, else 24000/1001.
     pub fn fps(&self) -> f64 {
-        let r = self.frame_rate;
-        if r.numerator() > 0 && r.denominator() > 0 {
-            r.numerator() as f64 / r.denominator() as f64
+        fps_or_fallback(self.frame_rate)
+    }
+}
+
+/// The first frame's layout, or why the pipeline cannot take it.
+fn first_frame_layout(first: &ff::frame::Video, path: &Path) -> Result<Layout> {
+    if first.width() == 0 || first.height() == 0 {
+        return Err(Error::unsupported(path, "video has zero width or height"));
+    }
+    classify(first.format()).map_err(|why| {
+        Error::unsupported(
+            path,
+            format!("{why} (convert it first, e.g. ffmpeg -i IN -pix_fmt gbrp16le OUT.mkv for RGB, yuv444p16le for YUV)"),
+        )
+    })
+}
+
+/// The frame's tag, else the decoder's.
+fn frame_or_decoder<T: PartialEq>(frame: T, decoder: T, unspecified: T) -> T {
+    if frame == unspecified {
+        decoder
+    } else {
+        frame
+    }
+}
+
+/// Colour tags of the first frame, the decoder's where the frame has none.
+/// `yuvj` formats are full range; so are RGB and grey without a range tag
+/// (PNG, GIF, raw RGB); RGB is RGB whatever the matrix tag says.
+fn first_frame_colors(
+    first: &ff::frame::Video,
+    decoder: &ff::decoder::Video,
+    layout: &Layout,
+) -> ColorTags {
+    use ff::color::{Primaries, Range, Space, TransferCharacteristic};
+    let mut range = first.color_range();
+    if layout.full_range || (range == Range::Unspecified && decoder.color_range() == Range::JPEG) {
+        range = Range::JPEG;
+    } else if range == Range::Unspecified {
+        range = decoder.color_range();
+    }
+    if range == Range::Unspecified && layout.family != Family::Yuv {
+        range = Range::JPEG;
+    }
+    let matrix = frame_or_decoder(
+        first.color_space(),
+        decoder.color_space(),
+        Space::Unspecified,
+    );
+    ColorTags {
+        range,
+        matrix: if layout.family == Family::Rgb {
+            Space::RGB
         } else {
-            24000.0 / 1001.0
+            matrix
+        },
+        primaries: frame_or_decoder(
+            first.color_primaries(),
+            decoder.color_primaries(),
+            Primaries::Unspecified,
+        ),
+        transfer: frame_or_decoder(
+            first.color_transfer_characteristic(),
+            decoder.color_transfer_characteristic(),
+            TransferCharacteristic::Unspecified,
+        ),
+        chroma_location: frame_or_decoder(
+            first.chroma_location(),
+            decoder.chroma_location(),
+            ff::chroma::Location::Unspecified,
+        ),
+    }
+}
+
+/// Sample aspect ratio of the first frame, else the decoder's, else 1:1.
+fn first_frame_sar(first: &ff::frame::Video, decoder: &ff::decoder::Video) -> Rational {
+    let valid = |r: Rational| r.numerator() > 0 && r.denominator() > 0;
+    [first.aspect_ratio(), decoder.aspect_ratio()]
+        .into_iter()
+        .find(|&r| valid(r))
+        .unwrap_or(Rational::new(1, 1))
+}
+
+/// Where decoding starts and stops on the stream's timeline, and how much
+/// of the video the container says lies in between.
+struct ClipWindow {
+    /// First and end-exclusive pts (stream time base) of the clip.
+    start_ts: Option<i64>,
+    end_ts: Option<i64>,
+    /// Input-timeline seconds that become output time 0.
+    origin_s: f64,
+    /// Container time (`AV_TIME_BASE`) to seek to before decoding.
+    seek_to: Option<i64>,
+    /// One nominal frame in stream ticks (at least 1).
+    nominal_duration: i64,
+    expected_frames: Option<u64>,
+    expected_duration_s: Option<f64>,
+    container_start_s: f64,
+}
+
+impl ClipWindow {
+    /// The window of `clip` (the whole stream without one). A clip that
+    /// starts after the end of the file is a setting error.
+    fn new(
+        path: &Path,
+        clip: Option<ClipRange>,
+        container: &ContainerFacts,
+        stream: &StreamFacts,
+    ) -> Result<ClipWindow> {
+        let container_start_s = container.start_s;
+        let known_duration_s = container.duration_s.or_else(|| stream.duration_s());
+        if let Some(c) = clip {
+            check_clip_start(path, c, known_duration_s)?;
         }
+        let tb = stream.time_base;
+        let fps = stream.fps();
+        let abs_start = clip.map(|c| container_start_s + c.start);
+        let expected_duration_s = expected_duration_s(clip, known_duration_s);
+        Ok(ClipWindow {
+            start_ts: abs_start.map(|s| seconds_ts(s, tb)),
+            end_ts: clip
+                .and_then(|c| c.end)
+                .map(|e| seconds_ts(container_start_s + e, tb)),
+            origin_s: abs_start.unwrap_or(0.0),
+            // Seek to the keyframe at or before START (only when it is past
+            // the beginning).
+            seek_to: abs_start
+                .filter(|_| clip.is_some_and(|c| c.start > 0.0))
+                .map(|s| (s * ff::ffi::AV_TIME_BASE as f64) as i64),
+            nominal_duration: seconds_ts(1.0 / fps, tb).max(1),
+            expected_frames: if clip.is_some() || stream.frames <= 0 {
+                expected_duration_s.map(|d| (d * fps).round().max(1.0) as u64)
+            } else {
+                Some(stream.frames as u64)
+            },
+            expected_duration_s,
+            container_start_s,
+        })
+    }
+
+    /// Output pts are input pts minus this.
+    fn origin_ts(&self) -> i64 {
+        self.start_ts.unwrap_or(0)
+    }
+
+    /// Seek to the clip's start. On failure decoding starts at the
+    /// beginning and frames before the clip are dropped (slower, still exact).
+    fn seek(&self, ictx: &mut ff::format::context::Input) {
+        if let Some(target) = self.seek_to {
+            let _ = ictx.seek(target, ..target);
+        }
+    }
+}
+
+/// A clip must start inside the file (when its length is known).
+fn check_clip_start(path: &Path, clip: ClipRange, known_duration_s: Option<f64>) -> Result<()> {
+    match known_duration_s {
+        Some(d) if clip.start >= d => Err(Error::Config(format!(
+            "--clip starts at {} but {} is only {} long",
+            crate::clip::format_time(clip.start),
+            path.display(),
+            crate::clip::format_time(d)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Seconds of video the run should produce: the clip's length within the
+/// file, else the file's.
+fn expected_duration_s(clip: Option<ClipRange>, known_duration_s: Option<f64>) -> Option<f64> {
+    match clip {
+        Some(ClipRange {
+            end: Some(e),
+            start,
+        }) => Some(known_duration_s.map_or(e - start, |d| e.min(d) - start)),
+        Some(ClipRange { start, end: None }) => known_duration_s.map(|d| d - start),
+        None => known_duration_s,
     }
 }
 
@@ -114,326 +317,119 @@ struct Scaler {
 // only ever used by the thread that owns the decoder.
 unsafe impl Send for Scaler {}
 
-/// Decoder for the best video stream of a file.
-pub struct VideoDecoder {
+/// The demuxer and decoder of one video stream, cut to the clip window:
+/// raw frames with repaired pts, before any pixel format is known.
+struct Source {
     path: PathBuf,
     ictx: ff::format::context::Input,
     decoder: ff::decoder::Video,
-    format: VideoFormat,
-    /// The first frame's pixel format and what it holds; frames in it are
-    /// read exactly, others go through the scaler to the same layout.
-    raw_format: Pixel,
-    layout: Layout,
-    scaler: Option<Scaler>,
+    stream_index: usize,
     /// First and end-exclusive pts (stream time base) of the clip.
     start_ts: Option<i64>,
     end_ts: Option<i64>,
-    origin_ts: i64,
     nominal_duration: i64,
-    next_index: u64,
     last_pts: Option<i64>,
-    pending: Option<Frame>,
     /// Packets carry encryption side data (DRM): decoding yields garbage or nothing.
     encrypted: bool,
     flushing: bool,
     finished: bool,
-    pub stats: DecodeStats,
 }
 
 fn eagain(e: &ff::Error) -> bool {
     matches!(e, ff::Error::Other { errno } if *errno == ff::util::error::EAGAIN)
 }
 
-impl VideoDecoder {
-    /// Open `path`, pick its video stream, seek to the clip start and decode
-    /// the first frame.
-    pub fn open(path: &Path, clip: Option<ClipRange>) -> Result<VideoDecoder> {
+/// Pick the best video stream and open its decoder.
+fn open_video_stream(
+    ictx: &ff::format::context::Input,
+    path: &Path,
+) -> Result<(StreamFacts, ff::decoder::Video)> {
+    let stream = ictx
+        .streams()
+        .best(ff::media::Type::Video)
+        .ok_or_else(|| Error::unsupported(path, "has no video stream"))?;
+    let facts = StreamFacts::read(&stream);
+    if !facts.has_valid_time_base() {
+        return Err(Error::unsupported(
+            path,
+            "video stream has no valid time base",
+        ));
+    }
+    let mut ctx = ff::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(|e| Error::unsupported(path, format!("video stream: {}", describe(e))))?;
+    ctx.set_threading(ff::threading::Config {
+        kind: ff::threading::Type::Frame,
+        count: 0,
+        safe: false,
+    });
+    let decoder = ctx.decoder().video().map_err(|e| {
+        Error::unsupported(
+            path,
+            format!(
+                "cannot decode video codec '{}': {} (install an FFmpeg with this decoder, or convert the file first)",
+                facts.codec,
+                describe(e)
+            ),
+        )
+    })?;
+    Ok((facts, decoder))
+}
+
+impl Source {
+    /// Open `path`'s video stream and seek to the clip window.
+    fn open(path: &Path, clip: Option<ClipRange>) -> Result<(Source, StreamFacts, ClipWindow)> {
         let mut ictx = open_input(path)?;
-        let stream = ictx
-            .streams()
-            .best(ff::media::Type::Video)
-            .ok_or_else(|| Error::unsupported(path, "has no video stream"))?;
-        let stream_index = stream.index();
-        let time_base = stream.time_base();
-        if time_base.numerator() <= 0 || time_base.denominator() <= 0 {
-            return Err(Error::unsupported(
-                path,
-                "video stream has no valid time base",
-            ));
-        }
-        let params = stream.parameters();
-        let codec_id = params.id();
-        let codec_name = ff::decoder::find(codec_id)
-            .map(|c| c.name().to_string())
-            .unwrap_or_else(|| format!("{codec_id:?}").to_lowercase());
-        let frame_rate = stream.avg_frame_rate();
-        let base_rate = stream.rate();
-        let stream_frames = stream.frames();
-        let stream_duration = stream.duration();
-        let mut ctx = ff::codec::context::Context::from_parameters(params)
-            .map_err(|e| Error::unsupported(path, format!("video stream: {}", describe(e))))?;
-        ctx.set_threading(ff::threading::Config {
-            kind: ff::threading::Type::Frame,
-            count: 0,
-            safe: false,
-        });
-        let decoder = ctx.decoder().video().map_err(|e| {
-            Error::unsupported(
-                path,
-                format!(
-                    "cannot decode video codec '{codec_name}': {} (install an FFmpeg with this decoder, or convert the file first)",
-                    describe(e)
-                ),
-            )
-        })?;
-
-        // Container start: clip times count from here, as players show them.
-        let container_start_s = {
-            // SAFETY: the context pointer is valid while `ictx` lives.
-            let s = unsafe { (*ictx.as_ptr()).start_time };
-            if s == ff::ffi::AV_NOPTS_VALUE {
-                0.0
-            } else {
-                s as f64 / ff::ffi::AV_TIME_BASE as f64
-            }
-        };
-        let container_duration_s = {
-            let d = ictx.duration();
-            (d > 0).then(|| d as f64 / ff::ffi::AV_TIME_BASE as f64)
-        }
-        .or_else(|| (stream_duration > 0).then(|| ts_seconds(stream_duration, time_base)));
-
-        let (mut start_ts, mut end_ts, mut origin_s) = (None, None, 0.0);
-        if let Some(c) = clip {
-            let abs_start = container_start_s + c.start;
-            if let Some(d) = container_duration_s {
-                if c.start >= d {
-                    return Err(Error::Config(format!(
-                        "--clip starts at {} but {} is only {} long",
-                        crate::clip::format_time(c.start),
-                        path.display(),
-                        crate::clip::format_time(d)
-                    )));
-                }
-            }
-            origin_s = abs_start;
-            start_ts = Some(seconds_ts(abs_start, time_base));
-            end_ts = c.end.map(|e| seconds_ts(container_start_s + e, time_base));
-            if c.start > 0.0 {
-                let target = (abs_start * ff::ffi::AV_TIME_BASE as f64) as i64;
-                // Seek to the keyframe at or before START; on failure decode
-                // from the beginning and drop (slower, still exact).
-                let _ = ictx.seek(target, ..target);
-            }
-        }
-        let origin_ts = start_ts.unwrap_or(0);
-        let fps = if frame_rate.numerator() > 0 && frame_rate.denominator() > 0 {
-            frame_rate.numerator() as f64 / frame_rate.denominator() as f64
-        } else {
-            24000.0 / 1001.0
-        };
-        let nominal_duration = seconds_ts(1.0 / fps, time_base).max(1);
-        let expected_duration_s = match clip {
-            Some(ClipRange {
-                end: Some(e),
-                start,
-            }) => Some(container_duration_s.map_or(e - start, |d| e.min(d) - start)),
-            Some(ClipRange { start, end: None }) => container_duration_s.map(|d| d - start),
-            None => container_duration_s,
-        };
-        let expected_frames = if clip.is_some() || stream_frames <= 0 {
-            expected_duration_s.map(|d| (d * fps).round().max(1.0) as u64)
-        } else {
-            Some(stream_frames as u64)
-        };
-
-        let placeholder = VideoFormat {
-            width: 0,
-            height: 0,
-            family: Family::Yuv,
-            chroma: Chroma::Yuv420,
-            depth: 8,
-            pix_fmt: String::new(),
-            alpha: false,
-            colors: ColorTags {
-                range: ff::color::Range::Unspecified,
-                matrix: ff::color::Space::Unspecified,
-                primaries: ff::color::Primaries::Unspecified,
-                transfer: ff::color::TransferCharacteristic::Unspecified,
-                chroma_location: ff::chroma::Location::Unspecified,
-            },
-            time_base,
-            frame_rate,
-            base_rate,
-            sample_aspect_ratio: Rational::new(1, 1),
-            codec: codec_name,
-            interlaced: false,
-            stream_index,
-            origin_s,
-            expected_frames,
-            expected_duration_s,
-            container_start_s,
-        };
-        let mut dec = VideoDecoder {
+        let container = ContainerFacts::read(&ictx);
+        let (stream, decoder) = open_video_stream(&ictx, path)?;
+        let window = ClipWindow::new(path, clip, &container, &stream)?;
+        window.seek(&mut ictx);
+        let source = Source {
             path: path.to_path_buf(),
             ictx,
             decoder,
-            format: placeholder,
-            raw_format: Pixel::None,
-            layout: Layout {
-                family: Family::Yuv,
-                chroma: Chroma::Yuv420,
-                depth: 8,
-                full_range: false,
-                alpha: false,
-            },
-            scaler: None,
-            start_ts,
-            end_ts,
-            origin_ts,
-            nominal_duration,
-            next_index: 0,
+            stream_index: stream.index,
+            start_ts: window.start_ts,
+            end_ts: window.end_ts,
+            nominal_duration: window.nominal_duration,
             last_pts: None,
-            pending: None,
             encrypted: false,
             flushing: false,
             finished: false,
-            stats: DecodeStats::default(),
         };
-        let first = dec.decode_raw()?.ok_or_else(|| {
-            if dec.encrypted {
-                return Error::unsupported(
-                    path,
-                    "video is encrypted (DRM); it cannot be decoded without the key",
-                );
-            }
-            let why = match (&dec.stats.read_error, dec.stats.corrupt_packets) {
-                (Some(e), _) => format!(" (read error: {e})"),
-                (None, n) if n > 0 => format!(" ({n} corrupt packet(s))"),
-                _ => String::new(),
-            };
-            if clip.is_some() {
-                Error::unsupported(
-                    path,
-                    format!("no decodable video frame in the --clip range{why}"),
-                )
-            } else {
-                Error::unsupported(path, format!("no video frame could be decoded{why}"))
-            }
-        })?;
-        let (w, h, fmt) = (first.width(), first.height(), first.format());
-        if w == 0 || h == 0 {
-            return Err(Error::unsupported(path, "video has zero width or height"));
+        Ok((source, stream, window))
+    }
+
+    /// Why not even one frame came out.
+    fn no_frame_error(&self, stats: &DecodeStats, clip: Option<ClipRange>) -> Error {
+        let path = &self.path;
+        if self.encrypted {
+            return Error::unsupported(
+                path,
+                "video is encrypted (DRM); it cannot be decoded without the key",
+            );
         }
-        let layout = classify(fmt).map_err(|why| {
+        let why = match (&stats.read_error, stats.corrupt_packets) {
+            (Some(e), _) => format!(" (read error: {e})"),
+            (None, n) if n > 0 => format!(" ({n} corrupt packet(s))"),
+            _ => String::new(),
+        };
+        if clip.is_some() {
             Error::unsupported(
                 path,
-                format!("{why} (convert it first, e.g. ffmpeg -i IN -pix_fmt gbrp16le OUT.mkv for RGB, yuv444p16le for YUV)"),
+                format!("no decodable video frame in the --clip range{why}"),
             )
-        })?;
-        let (chroma, depth, jpeg) = (layout.chroma, layout.depth, layout.full_range);
-        let mut range = first.color_range();
-        if jpeg
-            || (range == ff::color::Range::Unspecified
-                && dec.decoder.color_range() == ff::color::Range::JPEG)
-        {
-            range = ff::color::Range::JPEG;
-        } else if range == ff::color::Range::Unspecified {
-            range = dec.decoder.color_range();
-        }
-        // RGB and grey without a range tag are full range (PNG, GIF, raw RGB).
-        if range == ff::color::Range::Unspecified && layout.family != Family::Yuv {
-            range = ff::color::Range::JPEG;
-        }
-        fn pick<T: PartialEq>(a: T, b: T, unspecified: T) -> T {
-            if a == unspecified {
-                b
-            } else {
-                a
-            }
-        }
-        dec.format.width = w as usize;
-        dec.format.height = h as usize;
-        dec.format.family = layout.family;
-        dec.format.chroma = chroma;
-        dec.format.depth = depth;
-        dec.format.pix_fmt = pixel_name(fmt);
-        dec.format.alpha = layout.alpha;
-        dec.raw_format = fmt;
-        dec.layout = layout;
-        let matrix = pick(
-            first.color_space(),
-            dec.decoder.color_space(),
-            ff::color::Space::Unspecified,
-        );
-        dec.format.colors = ColorTags {
-            range,
-            // RGB is RGB whatever the stream's tag says.
-            matrix: if layout.family == Family::Rgb {
-                ff::color::Space::RGB
-            } else {
-                matrix
-            },
-            primaries: pick(
-                first.color_primaries(),
-                dec.decoder.color_primaries(),
-                ff::color::Primaries::Unspecified,
-            ),
-            transfer: pick(
-                first.color_transfer_characteristic(),
-                dec.decoder.color_transfer_characteristic(),
-                ff::color::TransferCharacteristic::Unspecified,
-            ),
-            chroma_location: pick(
-                first.chroma_location(),
-                dec.decoder.chroma_location(),
-                ff::chroma::Location::Unspecified,
-            ),
-        };
-        let sar = first.aspect_ratio();
-        dec.format.sample_aspect_ratio = if sar.numerator() > 0 && sar.denominator() > 0 {
-            sar
         } else {
-            let s = dec.decoder.aspect_ratio();
-            if s.numerator() > 0 && s.denominator() > 0 {
-                s
-            } else {
-                Rational::new(1, 1)
-            }
-        };
-        dec.format.interlaced = first.is_interlaced();
-        dec.pending = Some(dec.make_frame(first)?);
-        Ok(dec)
+            Error::unsupported(path, format!("no video frame could be decoded{why}"))
+        }
     }
 
-    pub fn format(&self) -> &VideoFormat {
-        &self.format
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Next frame in presentation order, or `None` at the end (of file or clip).
-    pub fn next_frame(&mut self) -> Result<Option<Frame>> {
-        let f = match self.pending.take() {
-            Some(f) => f,
-            None => match self.decode_raw()? {
-                Some(raw) => self.make_frame(raw)?,
-                None => return Ok(None),
-            },
-        };
-        self.stats.frames += 1;
-        let end_ts = f.pts + self.origin_ts + self.nominal_duration;
-        self.stats.last_end_s = self
-            .stats
-            .last_end_s
-            .max(ts_seconds(end_ts, self.format.time_base));
-        Ok(Some(f))
-    }
-
-    /// Decode the next raw frame inside the clip range.
-    fn decode_raw(&mut self) -> Result<Option<ff::frame::Video>> {
+    /// Decode the next raw frame inside the clip range; `frame_no` names
+    /// it in errors.
+    fn decode_raw(
+        &mut self,
+        stats: &mut DecodeStats,
+        frame_no: u64,
+    ) -> Result<Option<ff::frame::Video>> {
         if self.finished {
             return Ok(None);
         }
@@ -441,7 +437,7 @@ impl VideoDecoder {
         loop {
             match self.decoder.receive_frame(&mut frame) {
                 Ok(()) => {
-                    let pts = self.repair_pts(frame.timestamp());
+                    let pts = self.repair_pts(frame.timestamp(), stats);
                     if let Some(s) = self.start_ts {
                         if pts < s {
                             continue;
@@ -465,15 +461,15 @@ impl VideoDecoder {
                         self.finished = true;
                         return Ok(None);
                     }
-                    self.feed()?;
+                    self.feed(stats)?;
                 }
                 Err(ff::Error::InvalidData) => {
-                    self.stats.corrupt_packets += 1;
+                    stats.corrupt_packets += 1;
                 }
                 Err(e) => {
                     return Err(Error::Decode {
                         path: self.path.clone(),
-                        frame: self.next_index,
+                        frame: frame_no,
                         reason: describe(e),
                     })
                 }
@@ -482,12 +478,12 @@ impl VideoDecoder {
     }
 
     /// Send the next packet of our stream (or EOF) to the decoder.
-    fn feed(&mut self) -> Result<()> {
+    fn feed(&mut self, stats: &mut DecodeStats) -> Result<()> {
         let mut packet = ff::Packet::empty();
         loop {
             match packet.read(&mut self.ictx) {
                 Ok(()) => {
-                    if packet.stream() != self.format.stream_index {
+                    if packet.stream() != self.stream_index {
                         continue;
                     }
                     if !self.encrypted
@@ -506,7 +502,7 @@ impl VideoDecoder {
                         Err(e) if eagain(&e) => return Ok(()),
                         Err(_) => {
                             // Corrupt packet: skip it, as players do.
-                            self.stats.corrupt_packets += 1;
+                            stats.corrupt_packets += 1;
                             continue;
                         }
                     }
@@ -514,7 +510,7 @@ impl VideoDecoder {
                 Err(ff::Error::Eof) => break,
                 Err(e) if eagain(&e) => continue,
                 Err(e) => {
-                    self.stats.read_error = Some(describe(e));
+                    stats.read_error = Some(describe(e));
                     break;
                 }
             }
@@ -525,21 +521,91 @@ impl VideoDecoder {
     }
 
     /// Give every frame a strictly increasing pts (stream time base).
-    fn repair_pts(&mut self, pts: Option<i64>) -> i64 {
+    fn repair_pts(&mut self, pts: Option<i64>, stats: &mut DecodeStats) -> i64 {
         let pts = match (pts, self.last_pts) {
             (Some(p), Some(last)) if p <= last => {
-                self.stats.pts_repaired += 1;
+                stats.pts_repaired += 1;
                 last + 1
             }
             (Some(p), _) => p,
             (None, Some(last)) => {
-                self.stats.pts_repaired += 1;
+                stats.pts_repaired += 1;
                 last + self.nominal_duration
             }
             (None, None) => self.start_ts.unwrap_or(0),
         };
         self.last_pts = Some(pts);
         pts
+    }
+}
+
+/// Decoder for the best video stream of a file.
+pub struct VideoDecoder {
+    source: Source,
+    format: VideoFormat,
+    /// The first frame's pixel format and what it holds; frames in it are
+    /// read exactly, others go through the scaler to the same layout.
+    raw_format: Pixel,
+    layout: Layout,
+    scaler: Option<Scaler>,
+    origin_ts: i64,
+    next_index: u64,
+    pending: Option<Frame>,
+    pub stats: DecodeStats,
+}
+
+impl VideoDecoder {
+    /// Open `path`, pick its video stream, seek to the clip start and decode
+    /// the first frame.
+    pub fn open(path: &Path, clip: Option<ClipRange>) -> Result<VideoDecoder> {
+        let (mut source, stream, window) = Source::open(path, clip)?;
+        let mut stats = DecodeStats::default();
+        let first = match source.decode_raw(&mut stats, 0)? {
+            Some(f) => f,
+            None => return Err(source.no_frame_error(&stats, clip)),
+        };
+        let layout = first_frame_layout(&first, path)?;
+        let format =
+            VideoFormat::from_first_frame(&first, &layout, &source.decoder, &stream, &window);
+        let mut dec = VideoDecoder {
+            source,
+            format,
+            raw_format: first.format(),
+            layout,
+            scaler: None,
+            origin_ts: window.origin_ts(),
+            next_index: 0,
+            pending: None,
+            stats,
+        };
+        dec.pending = Some(dec.make_frame(first)?);
+        Ok(dec)
+    }
+
+    pub fn format(&self) -> &VideoFormat {
+        &self.format
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.source.path
+    }
+
+    /// Next frame in presentation order, or `None` at the end (of file or clip).
+    pub fn next_frame(&mut self) -> Result<Option<Frame>> {
+        let f = match self.pending.take() {
+            Some(f) => f,
+            None => match self.source.decode_raw(&mut self.stats, self.next_index)? {
+                Some(raw) => self.make_frame(raw)?,
+                None => return Ok(None),
+            },
+        };
+        self.stats.frames += 1;
+        let end_ts = f.pts + self.origin_ts + self.source.nominal_duration;
+        self.stats.last_end_s = self
+            .stats
+            .last_end_s
+            .max(ts_seconds(end_ts, self.format.time_base));
+        Ok(Some(f))
     }
 
     fn make_frame(&mut self, raw: ff::frame::Video) -> Result<Frame> {
@@ -571,7 +637,7 @@ impl VideoDecoder {
     fn convert(&mut self, raw: &ff::frame::Video) -> Result<Picture> {
         let f = &self.format;
         let dst = pixel_for(f.family, f.chroma, f.depth).ok_or_else(|| Error::Decode {
-            path: self.path.clone(),
+            path: self.source.path.clone(),
             frame: self.next_index,
             reason: format!(
                 "the picture changed size or format mid-stream and {} {} {}-bit has no FFmpeg format to convert to",
@@ -593,7 +659,7 @@ impl VideoDecoder {
             )
             .map_err(|e| {
                 Error::unsupported(
-                    &self.path,
+                    &self.source.path,
                     format!(
                         "cannot convert pixel format {}: {}",
                         pixel_name(raw.format()),
@@ -606,7 +672,7 @@ impl VideoDecoder {
         let mut out = ff::frame::Video::empty();
         if let Some(s) = self.scaler.as_mut() {
             s.ctx.run(raw, &mut out).map_err(|e| Error::Decode {
-                path: self.path.clone(),
+                path: self.source.path.clone(),
                 frame: self.next_index,
                 reason: format!("pixel conversion failed: {}", describe(e)),
             })?;

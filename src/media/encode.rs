@@ -149,9 +149,12 @@ fn chroma_order(chroma: Chroma) -> [Chroma; 3] {
     }
 }
 
+/// Pixel formats an encoder takes, with what each holds.
+type EncoderFormats = Vec<(ff::format::Pixel, Layout)>;
+
 /// The pixel formats an encoder takes that we can write (no alpha, no
 /// `yuvj`, no RGB for NVENC), planar little-endian ones first.
-fn encoder_formats(name: &'static str) -> Option<Vec<(ff::format::Pixel, Layout)>> {
+fn encoder_formats(name: &'static str) -> Option<EncoderFormats> {
     let enc = ff::encoder::find_by_name(name)?;
     let listed: Vec<ff::format::Pixel> = enc
         .video()
@@ -180,30 +183,7 @@ pub fn negotiate_layout(
     depth: u8,
     height: usize,
 ) -> Result<EncoderLayout> {
-    let names: &[&'static str] = if codec == Codec::X264 && family == Family::Rgb {
-        &["libx264rgb", "libx264"]
-    } else {
-        match codec.encoder_name() {
-            "libx264" => &["libx264"],
-            "libx265" => &["libx265"],
-            "libsvtav1" => &["libsvtav1"],
-            "h264_nvenc" => &["h264_nvenc"],
-            "hevc_nvenc" => &["hevc_nvenc"],
-            _ => &["ffv1"],
-        }
-    };
-    let mut encoders = Vec::new();
-    for &n in names {
-        if let Some(f) = encoder_formats(n) {
-            encoders.push((n, f));
-        }
-    }
-    if encoders.is_empty() {
-        return Err(Error::encode(
-            codec.encoder_name(),
-            "not available in this FFmpeg build (choose another --codec)",
-        ));
-    }
+    let encoders = available_encoders(codec, family)?;
     // An encoder that lists no formats is offered our planar ones.
     let find = |fam: Family, c: Chroma, d: u8| {
         let c = if fam == Family::Yuv {
@@ -223,28 +203,7 @@ pub fn negotiate_layout(
                 .map(|(p, _)| (*n, *p))
         })
     };
-    let own_chroma = if family == Family::Yuv {
-        chroma_order(chroma)
-    } else {
-        [chroma; 3]
-    };
-    // The input's family at its depth; then, for RGB and grey, YUV (same
-    // depth first); then the input's family at other depths.
-    let mut tries: Vec<(Family, Chroma, u8)> =
-        own_chroma.iter().map(|&c| (family, c, depth)).collect();
-    if family != Family::Yuv {
-        let yuv = match family {
-            Family::Rgb => [Chroma::Yuv444, Chroma::Yuv422, Chroma::Yuv420],
-            _ => [Chroma::Yuv420, Chroma::Yuv422, Chroma::Yuv444],
-        };
-        for d in depth_order(depth) {
-            tries.extend(yuv.iter().map(|&c| (Family::Yuv, c, d)));
-        }
-    }
-    for d in depth_order(depth).into_iter().skip(1) {
-        tries.extend(own_chroma.iter().map(|&c| (family, c, d)));
-    }
-    for (fam, c, d) in tries {
+    for (fam, c, d) in layout_tries(family, chroma, depth) {
         if let Some((encoder, pixel)) = find(fam, c, d) {
             let out_chroma = if fam == Family::Yuv { c } else { chroma };
             let matrix = (family == Family::Rgb && fam != Family::Rgb)
@@ -277,6 +236,60 @@ pub fn negotiate_layout(
         codec.encoder_name(),
         "takes no pixel format this tool produces (choose another --codec)",
     ))
+}
+
+/// The FFmpeg encoders that can write `codec` (libx264rgb first for RGB
+/// with x264), each with the formats it takes; an error when none is built in.
+fn available_encoders(codec: Codec, family: Family) -> Result<Vec<(&'static str, EncoderFormats)>> {
+    let names: &[&'static str] = if codec == Codec::X264 && family == Family::Rgb {
+        &["libx264rgb", "libx264"]
+    } else {
+        match codec.encoder_name() {
+            "libx264" => &["libx264"],
+            "libx265" => &["libx265"],
+            "libsvtav1" => &["libsvtav1"],
+            "h264_nvenc" => &["h264_nvenc"],
+            "hevc_nvenc" => &["hevc_nvenc"],
+            _ => &["ffv1"],
+        }
+    };
+    let encoders: Vec<_> = names
+        .iter()
+        .filter_map(|&n| encoder_formats(n).map(|f| (n, f)))
+        .collect();
+    if encoders.is_empty() {
+        return Err(Error::encode(
+            codec.encoder_name(),
+            "not available in this FFmpeg build (choose another --codec)",
+        ));
+    }
+    Ok(encoders)
+}
+
+/// The layouts to offer the encoder, best first: the input's family at its
+/// depth; then, for RGB and grey, YUV (same depth first); then the input's
+/// family at other depths.
+fn layout_tries(family: Family, chroma: Chroma, depth: u8) -> Vec<(Family, Chroma, u8)> {
+    let own_chroma = if family == Family::Yuv {
+        chroma_order(chroma)
+    } else {
+        [chroma; 3]
+    };
+    let mut tries: Vec<(Family, Chroma, u8)> =
+        own_chroma.iter().map(|&c| (family, c, depth)).collect();
+    if family != Family::Yuv {
+        let yuv = match family {
+            Family::Rgb => [Chroma::Yuv444, Chroma::Yuv422, Chroma::Yuv420],
+            _ => [Chroma::Yuv420, Chroma::Yuv422, Chroma::Yuv444],
+        };
+        for d in depth_order(depth) {
+            tries.extend(yuv.iter().map(|&c| (Family::Yuv, c, d)));
+        }
+    }
+    for d in depth_order(depth).into_iter().skip(1) {
+        tries.extend(own_chroma.iter().map(|&c| (family, c, d)));
+    }
+    tries
 }
 
 /// Everything needed to open the video encoder.
@@ -314,15 +327,7 @@ pub fn open_encoder(spec: &EncoderSpec) -> Result<ff::encoder::Video> {
         ctx.set_frame_rate(Some(spec.frame_rate));
     }
     ctx.set_aspect_ratio(spec.sample_aspect_ratio);
-    ctx.set_color_range(spec.colors.range);
-    ctx.set_colorspace(spec.colors.matrix);
-    ctx.set_color_primaries(spec.colors.primaries);
-    ctx.set_color_transfer_characteristic(spec.colors.transfer);
-    // SAFETY: ctx is an allocated, not yet opened codec context we own;
-    // ffmpeg-next has no setter for this field.
-    unsafe {
-        (*ctx.as_mut_ptr()).chroma_sample_location = spec.colors.chroma_location.into();
-    }
+    spec.colors.tag_encoder(&mut ctx);
     if spec.global_header {
         ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER);
     }

@@ -6,6 +6,7 @@ pub mod encode;
 pub mod mux;
 pub mod pixels;
 pub mod probe;
+pub mod stream;
 
 use std::path::Path;
 use std::sync::Once;
@@ -184,6 +185,43 @@ impl ColorTags {
     pub fn is_hdr(&self) -> bool {
         use ff::color::TransferCharacteristic as T;
         matches!(self.transfer, T::SMPTE2084 | T::ARIB_STD_B67)
+    }
+}
+
+/// Write [`ColorTags`] into the five colour fields FFmpeg keeps on both a
+/// codec context and a frame (only the chroma-location field's name
+/// differs between the two).
+macro_rules! write_color_fields {
+    ($raw:expr, $chroma_location:ident, $tags:expr) => {{
+        let raw = $raw;
+        let tags: &ColorTags = $tags;
+        raw.color_range = tags.range.into();
+        raw.colorspace = tags.matrix.into();
+        raw.color_primaries = tags.primaries.into();
+        raw.color_trc = tags.transfer.into();
+        raw.$chroma_location = tags.chroma_location.into();
+    }};
+}
+
+impl ColorTags {
+    /// Tag an encoder (the stream's tags) before it is opened.
+    pub(crate) fn tag_encoder(&self, ctx: &mut ff::encoder::video::Video) {
+        // SAFETY: `ctx` is an allocated codec context borrowed mutably;
+        // these are plain enum fields (ffmpeg-next has no setter for the
+        // chroma location).
+        write_color_fields!(
+            unsafe { &mut *ctx.as_mut_ptr() },
+            chroma_sample_location,
+            self
+        );
+    }
+
+    /// Tag a frame for the encoder (what it passes on per frame).
+    pub(crate) fn tag_frame(&self, frame: &mut ff::frame::Video) {
+        // SAFETY: `frame` is an allocated frame borrowed mutably; these are
+        // plain enum fields (ffmpeg-next has no setter for the chroma
+        // location).
+        write_color_fields!(unsafe { &mut *frame.as_mut_ptr() }, chroma_location, self);
     }
 }
 

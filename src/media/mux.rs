@@ -14,6 +14,7 @@ use ffmpeg_next as ff;
 
 use super::encode::{negotiate_layout, open_encoder, EncodeSettings, EncoderLayout, EncoderSpec};
 use super::pixels::{convert_picture, picture_to_frame};
+use super::stream::StreamFacts;
 use super::{describe, open_input, rescale, seconds_ts, ts_seconds, ColorTags, Rational};
 use crate::color::{from_rgb, to_rgb, Colorimetry};
 use crate::error::{Error, Result};
@@ -195,17 +196,6 @@ pub struct Muxer {
     pub warnings: Vec<String>,
 }
 
-fn media_name(t: ff::media::Type) -> &'static str {
-    match t {
-        ff::media::Type::Audio => "audio",
-        ff::media::Type::Subtitle => "subtitle",
-        ff::media::Type::Attachment => "attachment",
-        ff::media::Type::Data => "data",
-        ff::media::Type::Video => "video",
-        _ => "unknown",
-    }
-}
-
 impl Muxer {
     /// Create the temporary output, set up the encoder and every copied
     /// stream, and write the header.
@@ -227,56 +217,11 @@ impl Muxer {
         let target = plan.target;
         let mut octx = ff::format::output_as(&partial, fmt_name)
             .map_err(|e| Error::output(target, format!("cannot create: {}", describe(e))))?;
-        let mut warnings = Vec::new();
+        check_video_codec_fits(&octx, plan)?;
         let codec = plan.settings.codec;
-        // SAFETY: oformat is valid for an opened output context.
-        // SAFETY: oformat is a static muxer description, valid for the
-        // process; querying it does not touch the context.
-        let oformat = unsafe { (*octx.as_ptr()).oformat };
-        let query = |id: ff::codec::Id| unsafe {
-            ff::ffi::avformat_query_codec(oformat, id.into(), ff::ffi::FF_COMPLIANCE_NORMAL)
-        };
-        if query(codec.id()) == 0 {
-            return Err(Error::output(
-                target,
-                format!(
-                    "a .{} file cannot hold {:?} video (use .mkv, or another --codec)",
-                    target.extension().and_then(|e| e.to_str()).unwrap_or(""),
-                    codec.id()
-                ),
-            ));
-        }
         let layout = negotiate_layout(codec, plan.family, plan.chroma, plan.depth, plan.height)?;
-        if let Some(w) = &layout.warning {
-            warnings.push(w.clone());
-        }
-        let mut colors = plan.colors;
-        // Untagged subsampled chroma was taken as centre-sited; say so on
-        // the output, because H.264/HEVC readers take an untagged stream
-        // as "left" (their spec's default) and would shift it.
-        if colors.chroma_location == ff::chroma::Location::Unspecified
-            && layout.family == Family::Yuv
-            && layout.chroma != Chroma::Yuv444
-        {
-            colors.chroma_location = ff::chroma::Location::Center;
-        }
-        let convert = layout.matrix.map(|m| {
-            colors.matrix = ColorTags::space_of(m);
-            colors.range = ff::color::Range::MPEG;
-            (
-                plan.colorimetry,
-                Colorimetry {
-                    matrix: m,
-                    full_range: false,
-                    siting: plan.colorimetry.siting,
-                },
-            )
-        });
-        let neutral_chroma = plan.family == Family::Gray && layout.family == Family::Yuv;
-        let global_header = octx
-            .format()
-            .flags()
-            .contains(ff::format::Flags::GLOBAL_HEADER);
+        let mut warnings: Vec<String> = layout.warning.iter().cloned().collect();
+        let (colors, convert) = output_colors(plan, &layout);
         let encoder = open_encoder(&EncoderSpec {
             settings: plan.settings,
             layout: &layout,
@@ -286,178 +231,31 @@ impl Muxer {
             frame_rate: plan.frame_rate,
             sample_aspect_ratio: plan.sample_aspect_ratio,
             colors,
-            global_header,
+            global_header: octx
+                .format()
+                .flags()
+                .contains(ff::format::Flags::GLOBAL_HEADER),
         })?;
-
         let mut copier = open_input(plan.input)?;
-        let video_out;
-        {
-            let enc_codec = ff::encoder::find_by_name(layout.encoder);
-            let mut ost = octx.add_stream(enc_codec).map_err(|e| {
-                Error::output(target, format!("cannot add video stream: {}", describe(e)))
-            })?;
-            ost.set_parameters(&encoder);
-            ost.set_time_base(plan.time_base);
-            if plan.frame_rate.numerator() > 0 {
-                ost.set_avg_frame_rate(plan.frame_rate);
-            }
-            video_out = ost.index();
-            if let Some(ist) = copier.stream(plan.video_stream_index) {
-                let mut md = ist.metadata().to_owned();
-                // Encoder-specific tags describe the old encode, not ours.
-                md.set("encoder", "");
-                md.set("handler_name", "");
-                md.set("ENCODER", "");
-                md.set("DURATION", "");
-                ost.set_metadata(md);
-                // SAFETY: both stream pointers are valid; disposition is an int field.
-                unsafe { (*ost.as_mut_ptr()).disposition = (*ist.as_ptr()).disposition };
-                // Keep the display matrix (rotation/flip): the pipeline never
-                // rotates pixels, so the input's orientation tag stays true.
-                // SAFETY: av_stream_get_side_data returns a pointer into the
-                // input stream valid while `copier` lives, with its size; the
-                // new side-data buffer has exactly that size.
-                unsafe {
-                    let kind = ff::ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX;
-                    let mut size = 0usize;
-                    let src = ff::ffi::av_stream_get_side_data(ist.as_ptr(), kind, &mut size);
-                    if !src.is_null() && size > 0 {
-                        let dst = ff::ffi::av_stream_new_side_data(ost.as_mut_ptr(), kind, size);
-                        if !dst.is_null() {
-                            std::ptr::copy_nonoverlapping(src, dst, size);
-                        }
-                    }
-                }
-            }
-        }
-
-        let mut copy_map: Vec<Option<CopiedStream>> = Vec::new();
-        let mut pending_streams = Vec::new();
-        for ist in copier.streams() {
-            let medium = ist.parameters().medium();
-            let idx = ist.index();
-            let keep = matches!(
-                medium,
-                ff::media::Type::Audio | ff::media::Type::Subtitle | ff::media::Type::Attachment
-            );
-            if idx == plan.video_stream_index {
-                continue;
-            }
-            let id = ist.parameters().id();
-            let lang = ist.metadata().get("language").map(|s| s.to_string());
-            let label = format!(
-                "{} stream #{idx} ({}{})",
-                media_name(medium),
-                format!("{id:?}").to_lowercase(),
-                lang.map(|l| format!(", {l}")).unwrap_or_default()
-            );
-            if !keep {
-                warnings.push(format!(
-                    "dropped {label}: only audio, subtitle and attachment streams are copied"
-                ));
-                continue;
-            }
-            // Matroska carries attachments (fonts) as streams although its
-            // codec query knows nothing of them; other containers cannot.
-            let supported = if medium == ff::media::Type::Attachment {
-                fmt_name == "matroska"
-            } else {
-                query(id) != 0
-            };
-            if !supported {
-                let hint = if fmt_name == "matroska" {
-                    ""
-                } else {
-                    " (use .mkv to keep it)"
-                };
-                warnings.push(format!(
-                    "dropped {label}: a {fmt_name} file cannot carry it{hint}"
-                ));
-                continue;
-            }
-            pending_streams.push(idx);
-        }
-        for idx in pending_streams {
-            let Some(ist) = copier.stream(idx) else {
-                continue;
-            };
-            let mut ost = octx
-                .add_stream(ff::encoder::find(ff::codec::Id::None))
-                .map_err(|e| {
-                    Error::output(target, format!("cannot add stream #{idx}: {}", describe(e)))
-                })?;
-            ost.set_parameters(ist.parameters());
-            // SAFETY: the output stream's codecpar is valid; codec_tag 0 lets
-            // the muxer choose its own tag; disposition is copied verbatim.
-            unsafe {
-                (*ost.parameters().as_mut_ptr()).codec_tag = 0;
-                (*ost.as_mut_ptr()).disposition = (*ist.as_ptr()).disposition;
-            }
-            ost.set_time_base(ist.time_base());
-            ost.set_metadata(ist.metadata().to_owned());
-            let out_index = ost.index();
-            while copy_map.len() <= idx {
-                copy_map.push(None);
-            }
-            let in_tb = ist.time_base();
-            copy_map[idx] = Some(CopiedStream {
-                out_index,
-                in_tb,
-                out_tb: in_tb,
-                origin_ts: seconds_ts(plan.origin_s, in_tb),
-                end_ts: plan.end_s.map(|e| seconds_ts(e, in_tb)),
-                is_subtitle: ist.parameters().medium() == ff::media::Type::Subtitle,
-            });
-        }
+        let video_out = add_video_stream(&mut octx, &copier, plan, &encoder, layout.encoder)?;
+        let copied = streams_to_copy(&copier, &octx, plan, fmt_name, &mut warnings);
+        let mut copy_map = add_copied_streams(&mut octx, &copier, plan, copied)?;
         octx.set_metadata(copier.metadata().to_owned());
-        // Chapters inside the range, re-based.
-        let chapters: Vec<(i64, Rational, i64, i64, String)> = copier
-            .chapters()
-            .map(|c| {
-                (
-                    c.id(),
-                    c.time_base(),
-                    c.start(),
-                    c.end(),
-                    c.metadata().get("title").unwrap_or("").to_string(),
-                )
-            })
-            .collect();
-        for (id, tb, start, end, title) in chapters {
-            let origin = seconds_ts(plan.origin_s, tb);
-            let end_limit = plan.end_s.map(|e| seconds_ts(e, tb)).unwrap_or(i64::MAX);
-            if end <= origin || start >= end_limit {
-                continue;
-            }
-            let s = (start - origin).max(0);
-            let e = end.min(end_limit) - origin;
-            let _ = octx.add_chapter(id, tb, s, e, title);
-        }
+        copy_chapters(&mut octx, &copier, plan);
         if plan.origin_s > 0.0 {
             let target_ts = (plan.origin_s * ff::ffi::AV_TIME_BASE as f64) as i64;
             let _ = copier.seek(target_ts, ..target_ts);
         }
-
-        octx.write_header()
-            .map_err(|e| Error::output(target, format!("cannot write header: {}", describe(e))))?;
-        let video_out_tb = octx
-            .stream(video_out)
-            .map(|s| s.time_base())
-            .unwrap_or(plan.time_base);
-        for s in copy_map.iter_mut().flatten() {
-            if let Some(os) = octx.stream(s.out_index) {
-                s.out_tb = os.time_base();
-            }
-        }
+        let video_out_tb = write_header(&mut octx, &mut copy_map, video_out, plan)?;
         Ok(Muxer {
             target: target.to_path_buf(),
             partial: partial.to_path_buf(),
             octx,
             encoder,
             codec_name: layout.encoder,
+            neutral_chroma: plan.family == Family::Gray && layout.family == Family::Yuv,
             layout,
             convert,
-            neutral_chroma,
             video_out,
             video_out_tb,
             frame_tb: plan.time_base,
@@ -496,14 +294,7 @@ impl Muxer {
             )
         };
         av.set_pts(Some(frame.pts));
-        av.set_color_range(self.colors.range);
-        av.set_color_space(self.colors.matrix);
-        av.set_color_primaries(self.colors.primaries);
-        av.set_color_transfer_characteristic(self.colors.transfer);
-        // SAFETY: av is a frame we own; ffmpeg-next has no setter for it.
-        unsafe {
-            (*av.as_mut_ptr()).chroma_location = self.colors.chroma_location.into();
-        }
+        self.colors.tag_frame(&mut av);
         self.encoder
             .send_frame(&av)
             .map_err(|e| Error::encode(self.codec_name, describe(e)))?;
@@ -637,6 +428,276 @@ impl Muxer {
             copied_packets: self.copied_packets,
         })
     }
+}
+
+/// Whether the output container can hold a stream of codec `id`.
+fn container_holds(octx: &ff::format::context::Output, id: ff::codec::Id) -> bool {
+    // SAFETY: the oformat of an opened output context is a static muxer
+    // description, valid for the process; querying it does not touch the
+    // context.
+    unsafe {
+        let oformat = (*octx.as_ptr()).oformat;
+        ff::ffi::avformat_query_codec(oformat, id.into(), ff::ffi::FF_COMPLIANCE_NORMAL) != 0
+    }
+}
+
+/// The container must be able to hold the video codec.
+fn check_video_codec_fits(octx: &ff::format::context::Output, plan: &OutputPlan) -> Result<()> {
+    let id = plan.settings.codec.id();
+    if container_holds(octx, id) {
+        return Ok(());
+    }
+    Err(Error::output(
+        plan.target,
+        format!(
+            "a .{} file cannot hold {id:?} video (use .mkv, or another --codec)",
+            plan.target
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+        ),
+    ))
+}
+
+/// The output's colour tags, and the conversion when RGB is written as YUV
+/// (the layout's matrix, limited range).
+fn output_colors(
+    plan: &OutputPlan,
+    layout: &EncoderLayout,
+) -> (ColorTags, Option<(Colorimetry, Colorimetry)>) {
+    let mut colors = plan.colors;
+    // Untagged subsampled chroma was taken as centre-sited; say so on
+    // the output, because H.264/HEVC readers take an untagged stream
+    // as "left" (their spec's default) and would shift it.
+    if colors.chroma_location == ff::chroma::Location::Unspecified
+        && layout.family == Family::Yuv
+        && layout.chroma != Chroma::Yuv444
+    {
+        colors.chroma_location = ff::chroma::Location::Center;
+    }
+    let convert = layout.matrix.map(|m| {
+        colors.matrix = ColorTags::space_of(m);
+        colors.range = ff::color::Range::MPEG;
+        (
+            plan.colorimetry,
+            Colorimetry {
+                matrix: m,
+                full_range: false,
+                siting: plan.colorimetry.siting,
+            },
+        )
+    });
+    (colors, convert)
+}
+
+/// Add the encoded video stream, keeping the input video stream's tags;
+/// returns its output index.
+fn add_video_stream(
+    octx: &mut ff::format::context::Output,
+    copier: &ff::format::context::Input,
+    plan: &OutputPlan,
+    encoder: &ff::encoder::Video,
+    encoder_name: &str,
+) -> Result<usize> {
+    let mut ost = octx
+        .add_stream(ff::encoder::find_by_name(encoder_name))
+        .map_err(|e| {
+            Error::output(
+                plan.target,
+                format!("cannot add video stream: {}", describe(e)),
+            )
+        })?;
+    ost.set_parameters(encoder);
+    ost.set_time_base(plan.time_base);
+    if plan.frame_rate.numerator() > 0 {
+        ost.set_avg_frame_rate(plan.frame_rate);
+    }
+    if let Some(ist) = copier.stream(plan.video_stream_index) {
+        keep_video_tags(&ist, &mut ost);
+    }
+    Ok(ost.index())
+}
+
+/// Metadata (less the old encoder's tags), disposition and display matrix
+/// of the input video stream, onto the output's.
+fn keep_video_tags(ist: &ff::format::stream::Stream, ost: &mut ff::format::stream::StreamMut) {
+    let mut md = ist.metadata().to_owned();
+    // Encoder-specific tags describe the old encode, not ours.
+    md.set("encoder", "");
+    md.set("handler_name", "");
+    md.set("ENCODER", "");
+    md.set("DURATION", "");
+    ost.set_metadata(md);
+    // SAFETY: both stream pointers are valid; disposition is an int field.
+    unsafe { (*ost.as_mut_ptr()).disposition = (*ist.as_ptr()).disposition };
+    // Keep the display matrix (rotation/flip): the pipeline never
+    // rotates pixels, so the input's orientation tag stays true.
+    // SAFETY: av_stream_get_side_data returns a pointer into the input
+    // stream valid while the input lives, with its size; the new
+    // side-data buffer has exactly that size.
+    unsafe {
+        let kind = ff::ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX;
+        let mut size = 0usize;
+        let src = ff::ffi::av_stream_get_side_data(ist.as_ptr(), kind, &mut size);
+        if !src.is_null() && size > 0 {
+            let dst = ff::ffi::av_stream_new_side_data(ost.as_mut_ptr(), kind, size);
+            if !dst.is_null() {
+                std::ptr::copy_nonoverlapping(src, dst, size);
+            }
+        }
+    }
+}
+
+/// The input streams to copy (by index); each one the output cannot carry
+/// gets a warning instead.
+fn streams_to_copy(
+    copier: &ff::format::context::Input,
+    octx: &ff::format::context::Output,
+    plan: &OutputPlan,
+    fmt_name: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<usize> {
+    let mut keep = Vec::new();
+    for ist in copier.streams() {
+        let s = StreamFacts::read(&ist);
+        if s.index == plan.video_stream_index {
+            continue;
+        }
+        match copy_refusal(&s, octx, fmt_name) {
+            Some(why) => warnings.push(why),
+            None => keep.push(s.index),
+        }
+    }
+    keep
+}
+
+/// Why a stream is not copied, or `None` when it is.
+fn copy_refusal(
+    s: &StreamFacts,
+    octx: &ff::format::context::Output,
+    fmt_name: &str,
+) -> Option<String> {
+    let label = format!(
+        "{} stream #{} ({}{})",
+        s.kind(),
+        s.index,
+        s.codec_id_name(),
+        s.language
+            .as_ref()
+            .map(|l| format!(", {l}"))
+            .unwrap_or_default()
+    );
+    use ff::media::Type;
+    if !matches!(s.medium, Type::Audio | Type::Subtitle | Type::Attachment) {
+        return Some(format!(
+            "dropped {label}: only audio, subtitle and attachment streams are copied"
+        ));
+    }
+    // Matroska carries attachments (fonts) as streams although its codec
+    // query knows nothing of them; other containers cannot.
+    let supported = if s.medium == Type::Attachment {
+        fmt_name == "matroska"
+    } else {
+        container_holds(octx, s.codec_id)
+    };
+    if supported {
+        return None;
+    }
+    let hint = if fmt_name == "matroska" {
+        ""
+    } else {
+        " (use .mkv to keep it)"
+    };
+    Some(format!(
+        "dropped {label}: a {fmt_name} file cannot carry it{hint}"
+    ))
+}
+
+/// Add an output stream for each copied input stream; the map is indexed
+/// by input stream.
+fn add_copied_streams(
+    octx: &mut ff::format::context::Output,
+    copier: &ff::format::context::Input,
+    plan: &OutputPlan,
+    indices: Vec<usize>,
+) -> Result<Vec<Option<CopiedStream>>> {
+    let mut copy_map: Vec<Option<CopiedStream>> = Vec::new();
+    for idx in indices {
+        let Some(ist) = copier.stream(idx) else {
+            continue;
+        };
+        let mut ost = octx
+            .add_stream(ff::encoder::find(ff::codec::Id::None))
+            .map_err(|e| {
+                Error::output(
+                    plan.target,
+                    format!("cannot add stream #{idx}: {}", describe(e)),
+                )
+            })?;
+        ost.set_parameters(ist.parameters());
+        // SAFETY: the output stream's codecpar is valid; codec_tag 0 lets
+        // the muxer choose its own tag; disposition is copied verbatim.
+        unsafe {
+            (*ost.parameters().as_mut_ptr()).codec_tag = 0;
+            (*ost.as_mut_ptr()).disposition = (*ist.as_ptr()).disposition;
+        }
+        ost.set_time_base(ist.time_base());
+        ost.set_metadata(ist.metadata().to_owned());
+        if copy_map.len() <= idx {
+            copy_map.resize_with(idx + 1, || None);
+        }
+        let in_tb = ist.time_base();
+        copy_map[idx] = Some(CopiedStream {
+            out_index: ost.index(),
+            in_tb,
+            out_tb: in_tb,
+            origin_ts: seconds_ts(plan.origin_s, in_tb),
+            end_ts: plan.end_s.map(|e| seconds_ts(e, in_tb)),
+            is_subtitle: ist.parameters().medium() == ff::media::Type::Subtitle,
+        });
+    }
+    Ok(copy_map)
+}
+
+/// Copy the chapters inside the output's range, re-based to its start.
+fn copy_chapters(
+    octx: &mut ff::format::context::Output,
+    copier: &ff::format::context::Input,
+    plan: &OutputPlan,
+) {
+    for c in copier.chapters() {
+        let tb = c.time_base();
+        let origin = seconds_ts(plan.origin_s, tb);
+        let end_limit = plan.end_s.map(|e| seconds_ts(e, tb)).unwrap_or(i64::MAX);
+        if c.end() <= origin || c.start() >= end_limit {
+            continue;
+        }
+        let s = (c.start() - origin).max(0);
+        let e = c.end().min(end_limit) - origin;
+        let title = c.metadata().get("title").unwrap_or("").to_string();
+        let _ = octx.add_chapter(c.id(), tb, s, e, title);
+    }
+}
+
+/// Write the header, then read back the time bases the muxer chose; returns
+/// the video stream's.
+fn write_header(
+    octx: &mut ff::format::context::Output,
+    copy_map: &mut [Option<CopiedStream>],
+    video_out: usize,
+    plan: &OutputPlan,
+) -> Result<Rational> {
+    octx.write_header()
+        .map_err(|e| Error::output(plan.target, format!("cannot write header: {}", describe(e))))?;
+    for s in copy_map.iter_mut().flatten() {
+        if let Some(os) = octx.stream(s.out_index) {
+            s.out_tb = os.time_base();
+        }
+    }
+    Ok(octx
+        .stream(video_out)
+        .map(|s| s.time_base())
+        .unwrap_or(plan.time_base))
 }
 
 impl Drop for Muxer {

@@ -232,12 +232,6 @@ pub fn frame_to_picture(frame: &ff::frame::Video, layout: &Layout) -> Picture {
             planes,
         };
     };
-    let (data, linesize) = {
-        // SAFETY: a decoded frame's data/linesize arrays are valid while
-        // `frame` lives; we only read through them.
-        let f = unsafe { &*frame.as_ptr() };
-        (f.data.map(|p| p as *const u8), f.linesize)
-    };
     let pal = d.has(ff::ffi::AV_PIX_FMT_FLAG_PAL);
     let comps = match layout.family {
         Family::Gray => 1,
@@ -246,83 +240,15 @@ pub fn frame_to_picture(frame: &ff::frame::Video, layout: &Layout) -> Picture {
     let mut line = vec![0u16; w];
     for c in 0..comps {
         let dst = &mut planes[plane_of(layout.family, c)];
-        let (pw, ph) = if layout.family == Family::Rgb || c == 0 {
+        let size = if layout.family == Family::Rgb || c == 0 {
             (w, h)
         } else {
             (cw, ch)
         };
         if !pal && direct(&d, layout.family, c, depth) {
-            let stride = frame.stride(d.comp(c).plane as usize);
-            let src = frame.data(d.comp(c).plane as usize);
-            for (y, out) in dst.chunks_exact_mut(pw).enumerate().take(ph) {
-                let row = &src[y * stride..];
-                if depth == 8 {
-                    for (o, &v) in out.iter_mut().zip(&row[..pw]) {
-                        *o = v as u16;
-                    }
-                } else {
-                    for (o, b) in out.iter_mut().zip(row[..pw * 2].chunks_exact(2)) {
-                        *o = u16::from_le_bytes([b[0], b[1]]);
-                    }
-                }
-            }
-            continue;
-        }
-        // Palette: the index of comp 0 looks up R, G or B in data[1]
-        // (entries are native-endian 0xAARRGGBB words).
-        let (read_c, read_pal) = if pal { (0, true) } else { (c, false) };
-        let bits = if pal { 8 } else { d.comp(c).depth as u32 };
-        for (y, out) in dst.chunks_exact_mut(pw).enumerate().take(ph) {
-            let mut data = data;
-            // SAFETY: `data`/`linesize` describe this frame's planes for its
-            // format `d`; (0, y) .. (pw, y) lies inside component `read_c`'s
-            // plane; `line` holds `pw` u16 elements.
-            unsafe {
-                ff::ffi::av_read_image_line2(
-                    line.as_mut_ptr().cast(),
-                    data.as_mut_ptr(),
-                    linesize.as_ptr(),
-                    d.ptr,
-                    0,
-                    y as i32,
-                    read_c as i32,
-                    pw as i32,
-                    0,
-                    2,
-                );
-            }
-            if read_pal {
-                // SAFETY: a paletted frame's data[1] is FFmpeg's 256-entry
-                // (1024-byte) palette, valid while `frame` lives.
-                let palette = unsafe { std::slice::from_raw_parts(data[1], 1024) };
-                let shift = [16, 8, 0][c];
-                for (o, &i) in out.iter_mut().zip(&line[..pw]) {
-                    let e = &palette[4 * i as usize..][..4];
-                    let v = u32::from_ne_bytes([e[0], e[1], e[2], e[3]]);
-                    *o = ((v >> shift) & 0xff) as u16;
-                }
-            } else if bits < 8 {
-                // Bit replication, as FFmpeg expands rgb555/rgb565/mono.
-                let max = (1u16 << bits) - 1;
-                let invert = frame.format() == Pixel::MonoWhite;
-                for (o, &v) in out.iter_mut().zip(&line[..pw]) {
-                    let v = if invert { max - v } else { v };
-                    let (mut acc, mut filled) = (0u32, 0u32);
-                    while filled < 8 {
-                        acc = (acc << bits) | v as u32;
-                        filled += bits;
-                    }
-                    *o = (acc >> (filled - 8)) as u16;
-                }
-            } else if bits < depth as u32 {
-                // A component narrower than the others (none in practice).
-                let s = depth as u32 - bits;
-                for (o, &v) in out.iter_mut().zip(&line[..pw]) {
-                    *o = v << s;
-                }
-            } else {
-                out.copy_from_slice(&line[..pw]);
-            }
+            copy_rows(frame, d.comp(c).plane as usize, depth, dst, size);
+        } else {
+            read_component(frame, &d, c, depth, dst, size, &mut line);
         }
     }
     if layout.family == Family::Gray {
@@ -336,6 +262,118 @@ pub fn frame_to_picture(frame: &ff::frame::Video, layout: &Layout) -> Picture {
         chroma,
         depth,
         planes,
+    }
+}
+
+/// Copy a plane that already holds our samples (8-bit bytes or
+/// little-endian 16-bit words) row by row, using its stride.
+fn copy_rows(
+    frame: &ff::frame::Video,
+    plane: usize,
+    depth: u8,
+    dst: &mut [u16],
+    (pw, ph): (usize, usize),
+) {
+    let stride = frame.stride(plane);
+    let src = frame.data(plane);
+    for (y, out) in dst.chunks_exact_mut(pw).enumerate().take(ph) {
+        let row = &src[y * stride..];
+        if depth == 8 {
+            for (o, &v) in out.iter_mut().zip(&row[..pw]) {
+                *o = v as u16;
+            }
+        } else {
+            for (o, b) in out.iter_mut().zip(row[..pw * 2].chunks_exact(2)) {
+                *o = u16::from_le_bytes([b[0], b[1]]);
+            }
+        }
+    }
+}
+
+/// Read component `c` of any other layout row by row through
+/// `av_read_image_line2` (into `line`, at least a row long) and widen it
+/// to our samples of `depth` bits.
+fn read_component(
+    frame: &ff::frame::Video,
+    d: &Desc,
+    c: usize,
+    depth: u8,
+    dst: &mut [u16],
+    (pw, ph): (usize, usize),
+    line: &mut [u16],
+) {
+    let (data, linesize) = {
+        // SAFETY: a decoded frame's data/linesize arrays are valid while
+        // `frame` lives; we only read through them.
+        let f = unsafe { &*frame.as_ptr() };
+        (f.data.map(|p| p as *const u8), f.linesize)
+    };
+    // Palette: the index of comp 0 looks up R, G or B in data[1]
+    // (entries are native-endian 0xAARRGGBB words).
+    let pal = d.has(ff::ffi::AV_PIX_FMT_FLAG_PAL);
+    let read_c = if pal { 0 } else { c };
+    let bits = if pal { 8 } else { d.comp(c).depth as u32 };
+    for (y, out) in dst.chunks_exact_mut(pw).enumerate().take(ph) {
+        let mut data = data;
+        // SAFETY: `data`/`linesize` describe this frame's planes for its
+        // format `d`; (0, y) .. (pw, y) lies inside component `read_c`'s
+        // plane; `line` holds at least `pw` u16 elements.
+        unsafe {
+            ff::ffi::av_read_image_line2(
+                line.as_mut_ptr().cast(),
+                data.as_mut_ptr(),
+                linesize.as_ptr(),
+                d.ptr,
+                0,
+                y as i32,
+                read_c as i32,
+                pw as i32,
+                0,
+                2,
+            );
+        }
+        let line = &line[..pw];
+        if pal {
+            // SAFETY: a paletted frame's data[1] is FFmpeg's 256-entry
+            // (1024-byte) palette, valid while `frame` lives.
+            let palette = unsafe { std::slice::from_raw_parts(data[1], 1024) };
+            palette_row(out, line, palette, [16, 8, 0][c]);
+        } else if bits < 8 {
+            replicate_bits(out, line, bits, frame.format() == Pixel::MonoWhite);
+        } else if bits < depth as u32 {
+            // A component narrower than the others (none in practice).
+            let s = depth as u32 - bits;
+            for (o, &v) in out.iter_mut().zip(line) {
+                *o = v << s;
+            }
+        } else {
+            out.copy_from_slice(line);
+        }
+    }
+}
+
+/// Look palette indices up: the byte at `shift` (R 16, G 8, B 0) of each
+/// native-endian 0xAARRGGBB entry.
+fn palette_row(out: &mut [u16], line: &[u16], palette: &[u8], shift: u32) {
+    for (o, &i) in out.iter_mut().zip(line) {
+        let e = &palette[4 * i as usize..][..4];
+        let v = u32::from_ne_bytes([e[0], e[1], e[2], e[3]]);
+        *o = ((v >> shift) & 0xff) as u16;
+    }
+}
+
+/// Widen samples of fewer than 8 bits to 8 by bit replication, as FFmpeg
+/// expands rgb555/rgb565/mono (`invert` for monowhite).
+fn replicate_bits(out: &mut [u16], line: &[u16], bits: u32, invert: bool) {
+    let max = (1u16 << bits) - 1;
+    for (o, &v) in out.iter_mut().zip(line) {
+        let v = if invert { max - v } else { v };
+        let (mut acc, mut filled) = (0u32, 0u32);
+        while filled < 8 {
+            acc = (acc << bits) | v as u32;
+            filled += bits;
+        }
+        *o = (acc >> (filled - 8)) as u16;
     }
 }
 

@@ -6,12 +6,15 @@ use ff::format::stream::Disposition;
 use ffmpeg_next as ff;
 use serde::Serialize;
 
-use super::decode::VideoDecoder;
+use super::decode::{VideoDecoder, VideoFormat};
+use super::stream::{rate_value, ContainerFacts, StreamFacts};
 use super::{
     location_name, open_input, primaries_name, range_name, space_name, tag_name, transfer_name,
     ts_seconds,
 };
 use crate::error::{Error, Result};
+use crate::picture::Family;
+use crate::rational::gcd;
 
 /// Everything `info` reports. Field names are the stable JSON keys.
 #[derive(Clone, Debug, Serialize)]
@@ -106,12 +109,9 @@ fn disposition_names(d: Disposition) -> Vec<String> {
         .collect()
 }
 
+/// A rate as `info` shows it: 0 when unknown.
 fn rate(r: ff::Rational) -> f64 {
-    if r.numerator() > 0 && r.denominator() > 0 {
-        r.numerator() as f64 / r.denominator() as f64
-    } else {
-        0.0
-    }
+    rate_value(r).unwrap_or(0.0)
 }
 
 fn ratio_string(r: ff::Rational) -> String {
@@ -119,14 +119,6 @@ fn ratio_string(r: ff::Rational) -> String {
         format!("{}:{}", r.numerator(), r.denominator())
     } else {
         "1:1".into()
-    }
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a.max(1)
-    } else {
-        gcd(b, a % b)
     }
 }
 
@@ -202,221 +194,229 @@ pub fn is_vfr(durations: &[f64], tick_s: f64) -> bool {
 /// Probe a file. With `count`, decode every frame to count them exactly.
 pub fn probe(path: &Path, count: bool) -> Result<MediaInfo> {
     let ictx = open_input(path)?;
-    let container = ictx.format().name().to_string();
-    let duration_s =
-        (ictx.duration() > 0).then(|| ictx.duration() as f64 / ff::ffi::AV_TIME_BASE as f64);
-    // SAFETY: the context pointer is valid while `ictx` lives.
-    let raw_start = unsafe { (*ictx.as_ptr()).start_time };
-    let start_s = if raw_start == ff::ffi::AV_NOPTS_VALUE {
-        0.0
-    } else {
-        raw_start as f64 / ff::ffi::AV_TIME_BASE as f64
-    };
-    let bit_rate = (ictx.bit_rate() > 0).then(|| ictx.bit_rate());
-    let mut streams = Vec::new();
-    for s in ictx.streams() {
-        let params = s.parameters();
-        let medium = params.medium();
-        let md = s.metadata();
-        let kind = match medium {
-            ff::media::Type::Video => "video",
-            ff::media::Type::Audio => "audio",
-            ff::media::Type::Subtitle => "subtitle",
-            ff::media::Type::Attachment => "attachment",
-            ff::media::Type::Data => "data",
-            _ => "unknown",
-        };
-        // SAFETY: codecpar of a stream of an open input is valid.
-        let (channels, sample_rate) = unsafe {
-            let p = params.as_ptr();
-            if medium == ff::media::Type::Audio {
-                (
-                    Some((*p).ch_layout.nb_channels as u16),
-                    Some((*p).sample_rate as u32),
-                )
-            } else {
-                (None, None)
-            }
-        };
-        streams.push(StreamInfo {
-            index: s.index(),
-            kind: kind.into(),
-            codec: ff::codec::decoder::find(params.id())
-                .map(|c| c.name().to_string())
-                .unwrap_or_else(|| format!("{:?}", params.id()).to_lowercase()),
-            language: md.get("language").map(str::to_string),
-            title: md.get("title").map(str::to_string),
-            disposition: disposition_names(s.disposition()),
-            channels,
-            sample_rate,
-            filename: md.get("filename").map(str::to_string),
-            mimetype: md.get("mimetype").map(str::to_string),
-        });
-    }
-
-    let video = match ictx.streams().best(ff::media::Type::Video) {
-        None => None,
-        Some(vs) => {
-            let params = vs.parameters();
-            let index = vs.index();
-            let tb = vs.time_base();
-            // SAFETY: codecpar of a stream of an open input is valid.
-            let (w, h, raw_fmt, field_order) = unsafe {
-                let p = params.as_ptr();
-                (
-                    (*p).width as u32,
-                    (*p).height as u32,
-                    (*p).format,
-                    (*p).field_order,
-                )
-            };
-            let rotation = vs
-                .side_data()
-                .find(|sd| sd.kind() == ff::codec::packet::side_data::Type::DisplayMatrix)
-                .and_then(|sd| rotation_from_matrix(sd.data()))
-                .unwrap_or(0.0);
-            let avg = vs.avg_frame_rate();
-            let r = vs.rate();
-            let container_frames = vs.frames();
-            let stream_dur = (vs.duration() > 0).then(|| ts_seconds(vs.duration(), tb));
-            let tick = ts_seconds(1, tb);
-            let durations = sample_durations(path, index, 240);
-            let vfr = is_vfr(&durations, tick);
-            let dmin = durations.iter().cloned().reduce(f64::min);
-            let dmax = durations.iter().cloned().reduce(f64::max);
-            let mut info = VideoInfo {
-                stream_index: index,
-                codec: ff::codec::decoder::find(params.id())
-                    .map(|c| c.name().to_string())
-                    .unwrap_or_else(|| format!("{:?}", params.id()).to_lowercase()),
-                width: w,
-                height: h,
-                sample_aspect_ratio: ratio_string(vs.parameters_sar()),
-                display_aspect_ratio: String::new(),
-                rotation,
-                pix_fmt: if raw_fmt < 0 {
-                    "none".into()
-                } else {
-                    "unknown".into()
-                },
-                bit_depth: 8,
-                chroma: String::new(),
-                color_range: String::new(),
-                color_matrix: String::new(),
-                color_primaries: String::new(),
-                color_transfer: String::new(),
-                chroma_location: String::new(),
-                hdr: false,
-                fps: rate(avg),
-                r_fps: rate(r),
-                vfr,
-                frame_duration_min_s: dmin,
-                frame_duration_max_s: dmax,
-                frame_count: (container_frames > 0).then_some(container_frames as u64),
-                frame_count_source: "container".into(),
-                interlaced: !matches!(
-                    field_order,
-                    ff::ffi::AVFieldOrder::AV_FIELD_PROGRESSIVE
-                        | ff::ffi::AVFieldOrder::AV_FIELD_UNKNOWN
-                ),
-                decodable: false,
-                decode_error: None,
-                corrupt_packets: None,
-            };
-            match VideoDecoder::open(path, None) {
-                Ok(mut dec) => {
-                    let f = dec.format().clone();
-                    info.decodable = true;
-                    info.width = f.width as u32;
-                    info.height = f.height as u32;
-                    info.bit_depth = f.depth;
-                    info.chroma = match f.family {
-                        crate::picture::Family::Yuv => f.chroma.name().into(),
-                        crate::picture::Family::Rgb => "RGB 4:4:4".into(),
-                        crate::picture::Family::Gray => "grey".into(),
-                    };
-                    info.pix_fmt = f.pix_fmt.clone();
-                    info.color_range = range_name(f.colors.range).into();
-                    info.color_matrix = tag_name(f.colors.matrix, space_name);
-                    info.color_primaries = tag_name(f.colors.primaries, primaries_name);
-                    info.color_transfer = tag_name(f.colors.transfer, transfer_name);
-                    info.chroma_location = location_name(f.colors.chroma_location).into();
-                    info.hdr = f.colors.is_hdr();
-                    info.interlaced |= f.interlaced;
-                    info.sample_aspect_ratio = ratio_string(f.sample_aspect_ratio);
-                    if count {
-                        let mut n = 0u64;
-                        loop {
-                            match dec.next_frame() {
-                                Ok(Some(_)) => n += 1,
-                                Ok(None) => break,
-                                Err(e) => {
-                                    info.decode_error = Some(e.to_string());
-                                    break;
-                                }
-                            }
-                        }
-                        info.frame_count = Some(n);
-                        info.frame_count_source = "counted".into();
-                        info.corrupt_packets = Some(dec.stats.corrupt_packets);
-                    }
-                }
-                Err(e) => {
-                    info.decode_error = Some(match e {
-                        Error::Unsupported { reason, .. } | Error::Input { reason, .. } => reason,
-                        other => other.to_string(),
-                    });
-                }
-            }
-            if info.frame_count.is_none() {
-                if let Some(d) = stream_dur.or(duration_s) {
-                    let fps = if info.fps > 0.0 { info.fps } else { info.r_fps };
-                    if fps > 0.0 {
-                        info.frame_count = Some((d * fps).round() as u64);
-                        info.frame_count_source = "estimated".into();
-                    }
-                }
-            }
-            let sar = vs.parameters_sar();
-            let (sn, sd) = if sar.numerator() > 0 && sar.denominator() > 0 {
-                (sar.numerator() as u64, sar.denominator() as u64)
-            } else {
-                (1, 1)
-            };
-            let (dn, dd) = (info.width as u64 * sn, info.height as u64 * sd);
-            let g = gcd(dn, dd);
-            info.display_aspect_ratio = format!("{}:{}", dn / g, dd.max(1) / g);
-            Some(info)
-        }
-    };
+    let container = ContainerFacts::read(&ictx);
+    let facts: Vec<StreamFacts> = ictx.streams().map(|s| StreamFacts::read(&s)).collect();
+    let video = ictx.streams().best(ff::media::Type::Video).and_then(|vs| {
+        let stream = facts.get(vs.index())?;
+        Some(video_info(path, &vs, stream, count, container.duration_s))
+    });
     Ok(MediaInfo {
         path: path.to_path_buf(),
-        container,
-        duration_s,
-        start_s,
-        bit_rate,
-        chapters: ictx.nb_chapters(),
-        streams,
+        container: container.format_name,
+        duration_s: container.duration_s,
+        start_s: container.start_s,
+        bit_rate: container.bit_rate,
+        chapters: container.chapters,
+        streams: facts.iter().map(StreamInfo::from_facts).collect(),
         video,
     })
 }
 
-/// Extension: the stream's sample aspect ratio from codec parameters.
-trait ParametersSar {
-    fn parameters_sar(&self) -> ff::Rational;
+impl StreamInfo {
+    fn from_facts(f: &StreamFacts) -> StreamInfo {
+        StreamInfo {
+            index: f.index,
+            kind: f.kind().into(),
+            codec: f.codec.clone(),
+            language: f.language.clone(),
+            title: f.title.clone(),
+            disposition: disposition_names(f.disposition),
+            channels: f.channels,
+            sample_rate: f.sample_rate,
+            filename: f.filename.clone(),
+            mimetype: f.mimetype.clone(),
+        }
+    }
 }
 
-impl ParametersSar for ff::format::stream::Stream<'_> {
-    fn parameters_sar(&self) -> ff::Rational {
-        // SAFETY: codecpar of a stream of an open input is valid.
-        unsafe {
-            let r = (*self.parameters().as_ptr()).sample_aspect_ratio;
-            let sr = (*self.as_ptr()).sample_aspect_ratio;
-            if sr.num > 0 {
-                ff::Rational::new(sr.num, sr.den)
-            } else {
-                ff::Rational::new(r.num, r.den)
+/// The video stream: what the container says, then what the decoder finds
+/// (and counts, with `count`), then the estimates that fill the gaps.
+fn video_info(
+    path: &Path,
+    vs: &ff::format::stream::Stream,
+    stream: &StreamFacts,
+    count: bool,
+    container_duration_s: Option<f64>,
+) -> VideoInfo {
+    let coded = CodedVideo::read(vs);
+    let durations = sample_durations(path, stream.index, 240);
+    let mut info = VideoInfo::from_container(stream, &coded, &durations);
+    match VideoDecoder::open(path, None) {
+        Ok(mut dec) => {
+            info.describe_decoded(dec.format());
+            if count {
+                info.count_frames(&mut dec);
             }
+        }
+        Err(e) => {
+            info.decode_error = Some(match e {
+                Error::Unsupported { reason, .. } | Error::Input { reason, .. } => reason,
+                other => other.to_string(),
+            });
+        }
+    }
+    if info.frame_count.is_none() {
+        info.estimate_frame_count(stream.duration_s().or(container_duration_s));
+    }
+    info.display_aspect_ratio = display_aspect_ratio(info.width, info.height, coded.sar);
+    info
+}
+
+/// What the codec parameters say about the video before any decoding.
+struct CodedVideo {
+    width: u32,
+    height: u32,
+    /// The parameters name a pixel format.
+    has_format: bool,
+    /// The field order is neither progressive nor unknown.
+    interlaced: bool,
+    /// Degrees, from the display matrix (0 without one).
+    rotation: f64,
+    sar: ff::Rational,
+}
+
+impl CodedVideo {
+    fn read(vs: &ff::format::stream::Stream) -> CodedVideo {
+        // SAFETY: codecpar of a stream of an open input is valid.
+        let (width, height, raw_fmt, field_order) = unsafe {
+            let p = vs.parameters().as_ptr();
+            (
+                (*p).width as u32,
+                (*p).height as u32,
+                (*p).format,
+                (*p).field_order,
+            )
+        };
+        CodedVideo {
+            width,
+            height,
+            has_format: raw_fmt >= 0,
+            interlaced: !matches!(
+                field_order,
+                ff::ffi::AVFieldOrder::AV_FIELD_PROGRESSIVE
+                    | ff::ffi::AVFieldOrder::AV_FIELD_UNKNOWN
+            ),
+            rotation: vs
+                .side_data()
+                .find(|sd| sd.kind() == ff::codec::packet::side_data::Type::DisplayMatrix)
+                .and_then(|sd| rotation_from_matrix(sd.data()))
+                .unwrap_or(0.0),
+            sar: stream_sar(vs),
+        }
+    }
+}
+
+/// The stream's sample aspect ratio: the container's, else the codec
+/// parameters'.
+fn stream_sar(vs: &ff::format::stream::Stream) -> ff::Rational {
+    // SAFETY: the stream and its codecpar are valid while the input is open;
+    // both ratios are plain fields.
+    unsafe {
+        let r = (*vs.parameters().as_ptr()).sample_aspect_ratio;
+        let sr = (*vs.as_ptr()).sample_aspect_ratio;
+        if sr.num > 0 {
+            ff::Rational::new(sr.num, sr.den)
+        } else {
+            ff::Rational::new(r.num, r.den)
+        }
+    }
+}
+
+/// Display aspect ratio of a `width` x `height` picture with `sar`, in
+/// lowest terms.
+fn display_aspect_ratio(width: u32, height: u32, sar: ff::Rational) -> String {
+    let (sn, sd) = if sar.numerator() > 0 && sar.denominator() > 0 {
+        (sar.numerator() as u64, sar.denominator() as u64)
+    } else {
+        (1, 1)
+    };
+    let (dn, dd) = (width as u64 * sn, height as u64 * sd);
+    let g = gcd(dn, dd);
+    format!("{}:{}", dn / g, dd.max(1) / g)
+}
+
+impl VideoInfo {
+    /// What the container states; the decoded fields (colour, chroma) stay
+    /// empty until [`VideoInfo::describe_decoded`].
+    fn from_container(stream: &StreamFacts, coded: &CodedVideo, durations: &[f64]) -> VideoInfo {
+        VideoInfo {
+            stream_index: stream.index,
+            codec: stream.codec.clone(),
+            width: coded.width,
+            height: coded.height,
+            sample_aspect_ratio: ratio_string(coded.sar),
+            display_aspect_ratio: String::new(),
+            rotation: coded.rotation,
+            pix_fmt: if coded.has_format { "unknown" } else { "none" }.into(),
+            bit_depth: 8,
+            chroma: String::new(),
+            color_range: String::new(),
+            color_matrix: String::new(),
+            color_primaries: String::new(),
+            color_transfer: String::new(),
+            chroma_location: String::new(),
+            hdr: false,
+            fps: rate(stream.avg_frame_rate),
+            r_fps: rate(stream.base_rate),
+            vfr: is_vfr(durations, ts_seconds(1, stream.time_base)),
+            frame_duration_min_s: durations.iter().cloned().reduce(f64::min),
+            frame_duration_max_s: durations.iter().cloned().reduce(f64::max),
+            frame_count: (stream.frames > 0).then_some(stream.frames as u64),
+            frame_count_source: "container".into(),
+            interlaced: coded.interlaced,
+            decodable: false,
+            decode_error: None,
+            corrupt_packets: None,
+        }
+    }
+
+    /// Fill in what the first decoded frame shows.
+    fn describe_decoded(&mut self, f: &VideoFormat) {
+        self.decodable = true;
+        self.width = f.width as u32;
+        self.height = f.height as u32;
+        self.bit_depth = f.depth;
+        self.chroma = match f.family {
+            Family::Yuv => f.chroma.name().into(),
+            Family::Rgb => "RGB 4:4:4".into(),
+            Family::Gray => "grey".into(),
+        };
+        self.pix_fmt = f.pix_fmt.clone();
+        self.color_range = range_name(f.colors.range).into();
+        self.color_matrix = tag_name(f.colors.matrix, space_name);
+        self.color_primaries = tag_name(f.colors.primaries, primaries_name);
+        self.color_transfer = tag_name(f.colors.transfer, transfer_name);
+        self.chroma_location = location_name(f.colors.chroma_location).into();
+        self.hdr = f.colors.is_hdr();
+        self.interlaced |= f.interlaced;
+        self.sample_aspect_ratio = ratio_string(f.sample_aspect_ratio);
+    }
+
+    /// Decode to the end and count (`--count`); a decode error stops the
+    /// count and is reported.
+    fn count_frames(&mut self, dec: &mut VideoDecoder) {
+        let mut n = 0u64;
+        loop {
+            match dec.next_frame() {
+                Ok(Some(_)) => n += 1,
+                Ok(None) => break,
+                Err(e) => {
+                    self.decode_error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        self.frame_count = Some(n);
+        self.frame_count_source = "counted".into();
+        self.corrupt_packets = Some(dec.stats.corrupt_packets);
+    }
+
+    /// Duration x frame rate, when the container states no count.
+    fn estimate_frame_count(&mut self, duration_s: Option<f64>) {
+        let fps = if self.fps > 0.0 { self.fps } else { self.r_fps };
+        if let Some(d) = duration_s.filter(|_| fps > 0.0) {
+            self.frame_count = Some((d * fps).round() as u64);
+            self.frame_count_source = "estimated".into();
         }
     }
 }
@@ -441,84 +441,96 @@ pub fn render_text(info: &MediaInfo) -> String {
         }
     );
     if let Some(v) = &info.video {
-        let _ = writeln!(
-            s,
-            "  video #{}: {} {}x{} (SAR {}, DAR {}){}",
-            v.stream_index,
-            v.codec,
-            v.width,
-            v.height,
-            v.sample_aspect_ratio,
-            v.display_aspect_ratio,
-            if v.rotation != 0.0 {
-                format!(", rotation {:.0}°", v.rotation)
-            } else {
-                String::new()
-            }
-        );
-        let _ = writeln!(
-            s,
-            "    {} {}-bit {}, range {}, matrix {}, primaries {}, transfer {}{}{}",
-            v.pix_fmt,
-            v.bit_depth,
-            v.chroma,
-            v.color_range,
-            v.color_matrix,
-            v.color_primaries,
-            v.color_transfer,
-            match v.chroma_location.as_str() {
-                "" | "unspecified" => String::new(),
-                at => format!(", chroma at {at}"),
-            },
-            if v.hdr { " (HDR)" } else { "" }
-        );
-        let _ = writeln!(
-            s,
-            "    {:.3} fps average, {:.3} fps base, {}{}, {} frames ({})",
-            v.fps,
-            v.r_fps,
-            if v.vfr {
-                "variable frame rate"
-            } else {
-                "constant frame rate"
-            },
-            if v.interlaced { ", interlaced" } else { "" },
-            v.frame_count
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "unknown".into()),
-            v.frame_count_source
-        );
-        if let Some(e) = &v.decode_error {
-            let _ = writeln!(s, "    cannot decode: {e}");
-        }
+        render_video(&mut s, v);
     }
     for st in &info.streams {
-        let mut extra = Vec::new();
-        if let Some(l) = &st.language {
-            extra.push(format!("lang {l}"));
-        }
-        if let Some(t) = &st.title {
-            extra.push(format!("\"{t}\""));
-        }
-        if let (Some(c), Some(r)) = (st.channels, st.sample_rate) {
-            extra.push(format!("{c} ch, {r} Hz"));
-        }
-        if let Some(f) = &st.filename {
-            extra.push(f.clone());
-        }
-        if !st.disposition.is_empty() {
-            extra.push(format!("[{}]", st.disposition.join(",")));
-        }
-        let _ = writeln!(
-            s,
-            "  #{} {} {} {}",
-            st.index,
-            st.kind,
-            st.codec,
-            extra.join(" ")
-        );
+        render_stream(&mut s, st);
     }
     s
+}
+
+/// The video lines of the `info` text.
+fn render_video(s: &mut String, v: &VideoInfo) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        s,
+        "  video #{}: {} {}x{} (SAR {}, DAR {}){}",
+        v.stream_index,
+        v.codec,
+        v.width,
+        v.height,
+        v.sample_aspect_ratio,
+        v.display_aspect_ratio,
+        if v.rotation != 0.0 {
+            format!(", rotation {:.0}°", v.rotation)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        s,
+        "    {} {}-bit {}, range {}, matrix {}, primaries {}, transfer {}{}{}",
+        v.pix_fmt,
+        v.bit_depth,
+        v.chroma,
+        v.color_range,
+        v.color_matrix,
+        v.color_primaries,
+        v.color_transfer,
+        match v.chroma_location.as_str() {
+            "" | "unspecified" => String::new(),
+            at => format!(", chroma at {at}"),
+        },
+        if v.hdr { " (HDR)" } else { "" }
+    );
+    let _ = writeln!(
+        s,
+        "    {:.3} fps average, {:.3} fps base, {}{}, {} frames ({})",
+        v.fps,
+        v.r_fps,
+        if v.vfr {
+            "variable frame rate"
+        } else {
+            "constant frame rate"
+        },
+        if v.interlaced { ", interlaced" } else { "" },
+        v.frame_count
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        v.frame_count_source
+    );
+    if let Some(e) = &v.decode_error {
+        let _ = writeln!(s, "    cannot decode: {e}");
+    }
+}
+
+/// One stream's line of the `info` text.
+fn render_stream(s: &mut String, st: &StreamInfo) {
+    use std::fmt::Write;
+    let mut extra = Vec::new();
+    if let Some(l) = &st.language {
+        extra.push(format!("lang {l}"));
+    }
+    if let Some(t) = &st.title {
+        extra.push(format!("\"{t}\""));
+    }
+    if let (Some(c), Some(r)) = (st.channels, st.sample_rate) {
+        extra.push(format!("{c} ch, {r} Hz"));
+    }
+    if let Some(f) = &st.filename {
+        extra.push(f.clone());
+    }
+    if !st.disposition.is_empty() {
+        extra.push(format!("[{}]", st.disposition.join(",")));
+    }
+    let _ = writeln!(
+        s,
+        "  #{} {} {} {}",
+        st.index,
+        st.kind,
+        st.codec,
+        extra.join(" ")
+    );
 }
 
 #[cfg(test)]

@@ -139,15 +139,7 @@ pub fn normalise_sar((num, den): (u32, u32)) -> (u32, u32) {
     if num == 0 || den == 0 {
         return (1, 1);
     }
-    let g = gcd(num, den);
-    (num / g, den / g)
-}
-
-fn gcd(mut a: u32, mut b: u32) -> u32 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
+    crate::rational::reduce(num, den)
 }
 
 /// Round to the nearest even integer (an exact odd value rounds up), in u64
