@@ -62,10 +62,6 @@ pub fn models_dir(explicit: Option<&Path>) -> PathBuf {
     }
 }
 
-fn model_err(e: ModelError) -> Error {
-    Error::Model(e.to_string())
-}
-
 /// The models for one run, and the device line to show the user.
 pub struct RunModels {
     pub interpolator: Option<Box<dyn Interpolate>>,
@@ -93,9 +89,9 @@ pub fn load(
         });
     }
     let dir = models_dir(opts.models_dir.as_deref());
-    let manifest = Manifest::load(dir.join("models.toml")).map_err(model_err)?;
-    let rt = Runtime::load(opts.ort_lib.as_deref()).map_err(model_err)?;
-    let plan = select_device(rt, &opts.device_options()).map_err(model_err)?;
+    let manifest = Manifest::load(dir.join("models.toml"))?;
+    let rt = Runtime::load(opts.ort_lib.as_deref())?;
+    let plan = select_device(rt, &opts.device_options())?;
     // On cpu-openvino the device line ends with each model's precision.
     let mut precisions = Vec::new();
     let interpolator: Option<Box<dyn Interpolate>> = if need_interp {
@@ -106,9 +102,9 @@ pub fn load(
                 frame.1,
                 cfg.interpolate.flow == FlowMode::Auto,
             )
-            .map_err(model_err)?;
-        let verified = entry.verify().map_err(model_err)?;
-        let inner = Interpolator::new(rt, &verified, &plan).map_err(model_err)?;
+            ?;
+        let verified = entry.verify()?;
+        let inner = Interpolator::new(rt, &verified, &plan)?;
         precisions.push(format!("{} {}", inner.entry().name, inner.precision()));
         Some(Box::new(RifeAdapter { inner }))
     } else {
@@ -117,10 +113,10 @@ pub fn load(
     let upscaler: Option<Box<dyn Upscale>> = if need_upscale {
         let entry = manifest
             .get_kind(&cfg.upscale.model, ModelKind::Upscale)
-            .map_err(model_err)?;
-        let verified = entry.verify().map_err(model_err)?;
+            ?;
+        let verified = entry.verify()?;
         let tileable = entry.tileable;
-        let inner = Upscaler::new(rt, &verified, &plan).map_err(model_err)?;
+        let inner = Upscaler::new(rt, &verified, &plan)?;
         precisions.push(format!("{} {}", inner.entry().name, inner.precision()));
         Some(Box::new(SrAdapter::new(
             inner,
@@ -181,7 +177,7 @@ impl Interpolate for RifeAdapter {
             (Some(x), Some(y)) => (x, y),
             _ => return Err(Error::Internal("cannot batch interpolation inputs".into())),
         };
-        let out = self.inner.run(ba, bb, ts).map_err(model_err)?;
+        let out = self.inner.run(ba, bb, ts)?;
         Ok(to_images(out))
     }
 
@@ -216,11 +212,11 @@ impl SrAdapter {
         let tiles = if !tileable {
             TileConfig::WHOLE_FRAME
         } else if tile > 0 {
-            TileConfig::new(tile as usize, OVERLAP.min(tile as usize / 4)).map_err(model_err)?
+            TileConfig::new(tile as usize, OVERLAP.min(tile as usize / 4))?
         } else if plan.provider().is_cpu() {
-            TileConfig::new(1920, OVERLAP).map_err(model_err)?
+            TileConfig::new(1920, OVERLAP)?
         } else {
-            TileConfig::new(512, OVERLAP).map_err(model_err)?
+            TileConfig::new(512, OVERLAP)?
         };
         Ok(SrAdapter {
             inner,
@@ -276,15 +272,17 @@ impl Upscale for SrAdapter {
                     let current = self.tiles.tile.min(img.width.max(img.height));
                     let next = current / 2;
                     if next < MIN_TILE {
-                        return Err(Error::Model(format!(
-                            "out of memory even with {current} px tiles ({e}); try --device cpu, a smaller model, or a smaller output size"
-                        )));
+                        return Err(ModelError::OutOfMemory {
+                            tile: current,
+                            reason: e.to_string(),
+                        }
+                        .into());
                     }
                     eprintln!("warning: out of device memory; retrying with {next} px tiles");
                     self.fallbacks += 1;
-                    self.tiles = TileConfig::new(next, OVERLAP.min(next / 4)).map_err(model_err)?;
+                    self.tiles = TileConfig::new(next, OVERLAP.min(next / 4))?;
                 }
-                Err(e) => return Err(model_err(e)),
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -339,7 +337,7 @@ pub struct ModelsInfo {
 pub fn models_info(opts: &ModelOptions) -> Result<ModelsInfo> {
     let dir = models_dir(opts.models_dir.as_deref());
     let path = dir.join("models.toml");
-    let manifest = Manifest::load(&path).map_err(model_err)?;
+    let manifest = Manifest::load(&path)?;
     let mut info = ModelsInfo {
         manifest: path,
         runtime: None,
