@@ -6,7 +6,6 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use ort::ep::{self, ExecutionProvider};
 use ort::session::builder::SessionBuilder;
@@ -50,27 +49,15 @@ pub enum Device {
     TensorRt,
 }
 
+spelled_enum!(Device {
+    Auto => "auto",
+    Cpu => "cpu",
+    CpuOpenVino => "cpu-openvino",
+    Cuda => "cuda",
+    TensorRt => "tensorrt",
+} parse "device");
+
 impl Device {
-    /// Every choice, in `--help` order.
-    pub const ALL: [Device; 5] = [
-        Device::Auto,
-        Device::Cpu,
-        Device::CpuOpenVino,
-        Device::Cuda,
-        Device::TensorRt,
-    ];
-
-    /// The name used on the command line and in config files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Cpu => "cpu",
-            Self::CpuOpenVino => "cpu-openvino",
-            Self::Cuda => "cuda",
-            Self::TensorRt => "tensorrt",
-        }
-    }
-
     /// The device named by `AINIMOTION_DEVICE`, if set and not empty.
     pub fn from_env() -> Result<Option<Device>> {
         match std::env::var(DEVICE_ENV) {
@@ -89,27 +76,6 @@ impl Device {
     }
 }
 
-impl fmt::Display for Device {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Device {
-    type Err = ModelError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Device::ALL
-            .into_iter()
-            .find(|d| d.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| ModelError::InvalidSetting {
-                setting: "device",
-                value: format!("'{s}'"),
-                expected: "auto, cpu, cpu-openvino, cuda or tensorrt".into(),
-            })
-    }
-}
-
 /// A concrete execution provider, the result of [`select_device`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Provider {
@@ -121,17 +87,14 @@ pub enum Provider {
     TensorRt,
 }
 
-impl Provider {
-    /// Short lowercase name (`cpu`, `cpu-openvino`, `cuda`, `tensorrt`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Cpu => "cpu",
-            Self::OpenVino => "cpu-openvino",
-            Self::Cuda => "cuda",
-            Self::TensorRt => "tensorrt",
-        }
-    }
+spelled_enum!(Provider {
+    Cpu => "cpu",
+    OpenVino => "cpu-openvino",
+    Cuda => "cuda",
+    TensorRt => "tensorrt",
+});
 
+impl Provider {
     /// Whether the provider runs on the CPU.
     pub fn is_cpu(self) -> bool {
         matches!(self, Self::Cpu | Self::OpenVino)
@@ -143,12 +106,6 @@ impl Provider {
             Self::Cuda => ep::CUDA::NAME,
             Self::TensorRt => ep::TensorRT::NAME,
         }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -95,14 +95,12 @@ pub fn load(
     // On cpu-openvino the device line ends with each model's precision.
     let mut precisions = Vec::new();
     let interpolator: Option<Box<dyn Interpolate>> = if need_interp {
-        let entry = manifest
-            .interpolator_for(
-                &cfg.interpolate.model,
-                frame.0,
-                frame.1,
-                cfg.interpolate.flow == FlowMode::Auto,
-            )
-            ?;
+        let entry = manifest.interpolator_for(
+            &cfg.interpolate.model,
+            frame.0,
+            frame.1,
+            cfg.interpolate.flow == FlowMode::Auto,
+        )?;
         let verified = entry.verify()?;
         let inner = Interpolator::new(rt, &verified, &plan)?;
         precisions.push(format!("{} {}", inner.entry().name, inner.precision()));
@@ -111,9 +109,7 @@ pub fn load(
         None
     };
     let upscaler: Option<Box<dyn Upscale>> = if need_upscale {
-        let entry = manifest
-            .get_kind(&cfg.upscale.model, ModelKind::Upscale)
-            ?;
+        let entry = manifest.get_kind(&cfg.upscale.model, ModelKind::Upscale)?;
         let verified = entry.verify()?;
         let tileable = entry.tileable;
         let inner = Upscaler::new(rt, &verified, &plan)?;

@@ -126,7 +126,8 @@ impl UpscaleStage {
         let sized = if big.width == self.width && big.height == self.height {
             big
         } else {
-            let planar = Planar::new(&big.data, big.width, big.height, 3).map_err(Error::Internal)?;
+            let planar =
+                Planar::new(&big.data, big.width, big.height, 3).map_err(Error::Internal)?;
             let filter = pick_filter(big.width, big.height, self.width, self.height);
             self.resize_buf.resize(3 * self.width * self.height, 0.0);
             resize_into(
