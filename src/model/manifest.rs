@@ -175,25 +175,7 @@ impl Manifest {
             }
             names.push(m.name.clone());
         }
-        for m in &models {
-            if let Some(v) = &m.large_variant {
-                let target = models.iter().find(|o| &o.name == v);
-                match target {
-                    Some(t) if t.kind == m.kind && t.name != m.name => {}
-                    Some(_) => {
-                        return Err(m.invalid(format!(
-                            "large_variant '{v}' must be another {} model",
-                            m.kind
-                        )))
-                    }
-                    None => {
-                        return Err(m.invalid(format!(
-                            "large_variant '{v}' is not a model in this manifest"
-                        )))
-                    }
-                }
-            }
-        }
+        check_variants(&models)?;
         Ok(Manifest {
             path: path.to_path_buf(),
             models,
@@ -265,6 +247,30 @@ impl Manifest {
     }
 }
 
+/// Every `large_variant` names another model of the same kind.
+fn check_variants(models: &[ModelEntry]) -> Result<()> {
+    for m in models {
+        if let Some(v) = &m.large_variant {
+            let target = models.iter().find(|o| &o.name == v);
+            match target {
+                Some(t) if t.kind == m.kind && t.name != m.name => {}
+                Some(_) => {
+                    return Err(m.invalid(format!(
+                        "large_variant '{v}' must be another {} model",
+                        m.kind
+                    )))
+                }
+                None => {
+                    return Err(m.invalid(format!(
+                        "large_variant '{v}' is not a model in this manifest"
+                    )))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -300,6 +306,21 @@ impl ModelEntry {
     }
 
     fn validate(&self) -> Result<()> {
+        self.validate_values()?;
+        self.validate_kind()?;
+        if let Some(dup) = self
+            .inputs
+            .iter()
+            .enumerate()
+            .find_map(|(i, n)| self.inputs[..i].contains(n).then_some(n))
+        {
+            return Err(self.invalid(format!("input '{dup}' is listed twice")));
+        }
+        Ok(())
+    }
+
+    /// Each value in its range, whatever the kind.
+    fn validate_values(&self) -> Result<()> {
         if self.name.trim().is_empty() {
             return Err(self.invalid("empty name (expected an identifier)".into()));
         }
@@ -333,6 +354,11 @@ impl ModelEntry {
                 self.flow_scale
             )));
         }
+        Ok(())
+    }
+
+    /// What the kind asks of the entry: inputs, scale, padding, variants.
+    fn validate_kind(&self) -> Result<()> {
         if self.kind == ModelKind::Upscale
             && (self.large_variant.is_some() || self.flow_scale != 1.0)
         {
@@ -370,14 +396,6 @@ impl ModelEntry {
                     )));
                 }
             }
-        }
-        if let Some(dup) = self
-            .inputs
-            .iter()
-            .enumerate()
-            .find_map(|(i, n)| self.inputs[..i].contains(n).then_some(n))
-        {
-            return Err(self.invalid(format!("input '{dup}' is listed twice")));
         }
         Ok(())
     }
