@@ -137,14 +137,17 @@ pub struct ModelArgs {
 impl ModelArgs {
     pub fn options(&self) -> crate::stage::models::ModelOptions {
         crate::stage::models::ModelOptions {
-            device: self.device,
-            threads: self.threads,
+            device: crate::model::DeviceOptions {
+                device: self.device,
+                threads: self.threads,
+                gpu: 0,
+                trt_cache_dir: self.trt_cache.clone(),
+                trt_fp16: self.trt_fp16,
+                precision: self.precision,
+                openvino_lib: self.openvino_lib.clone(),
+            },
             ort_lib: self.ort_lib.clone(),
             models_dir: self.models_dir.clone(),
-            trt_cache: self.trt_cache.clone(),
-            trt_fp16: self.trt_fp16,
-            precision: self.precision,
-            openvino_lib: self.openvino_lib.clone(),
         }
     }
 }
