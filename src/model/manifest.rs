@@ -365,37 +365,31 @@ impl ModelEntry {
             return Err(self
                 .invalid("flow_scale and large_variant apply to interpolate models only".into()));
         }
-        match self.kind {
-            ModelKind::Upscale => {
-                if self.inputs.len() != 1 {
-                    return Err(self.invalid(format!(
-                        "{} inputs {:?} (expected 1 for an upscale model)",
-                        self.inputs.len(),
-                        self.inputs
-                    )));
-                }
-            }
-            ModelKind::Interpolate => {
-                if self.inputs.len() != 3 {
-                    return Err(self.invalid(format!(
-                        "{} inputs {:?} (expected 3 for an interpolate model: first image, second image, timestep)",
-                        self.inputs.len(),
-                        self.inputs
-                    )));
-                }
-                if self.scale != 1 {
-                    return Err(self.invalid(format!(
-                        "scale {} (expected 1 for an interpolate model)",
-                        self.scale
-                    )));
-                }
-                if self.pre_pad != 0 {
-                    return Err(self.invalid(format!(
-                        "pre_pad {} (expected 0 for an interpolate model)",
-                        self.pre_pad
-                    )));
-                }
-            }
+        let (inputs, model) = match self.kind {
+            ModelKind::Upscale => (1, "an upscale model"),
+            ModelKind::Interpolate => (
+                3,
+                "an interpolate model: first image, second image, timestep",
+            ),
+        };
+        if self.inputs.len() != inputs {
+            return Err(self.invalid(format!(
+                "{} inputs {:?} (expected {inputs} for {model})",
+                self.inputs.len(),
+                self.inputs
+            )));
+        }
+        if self.kind == ModelKind::Interpolate && self.scale != 1 {
+            return Err(self.invalid(format!(
+                "scale {} (expected 1 for an interpolate model)",
+                self.scale
+            )));
+        }
+        if self.kind == ModelKind::Interpolate && self.pre_pad != 0 {
+            return Err(self.invalid(format!(
+                "pre_pad {} (expected 0 for an interpolate model)",
+                self.pre_pad
+            )));
         }
         Ok(())
     }

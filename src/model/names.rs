@@ -62,6 +62,47 @@ pub(crate) fn one_of(names: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::one_of;
+    use crate::model::{Device, ModelError, Precision, PrecisionMode};
+
+    /// Every choice parses back from its spelling, in any case, and serde
+    /// (settings files) spells it the same way.
+    fn round_trip<T>(all: &[T])
+    where
+        T: Copy + PartialEq + std::fmt::Debug + std::fmt::Display + serde::Serialize,
+        T: std::str::FromStr<Err = ModelError>,
+    {
+        for &v in all {
+            let name = v.to_string();
+            assert_eq!(name.parse::<T>().ok(), Some(v));
+            assert_eq!(name.to_uppercase().parse::<T>().ok(), Some(v));
+            let json = serde_json::to_string(&v).expect("serialise");
+            assert_eq!(json, format!("\"{name}\""));
+        }
+    }
+
+    #[test]
+    fn spelled_choices_round_trip() {
+        round_trip(&Device::ALL);
+        round_trip(&PrecisionMode::ALL);
+        assert_eq!(
+            serde_json::to_string(&Precision::Bf16).expect("serialise"),
+            "\"bf16\""
+        );
+    }
+
+    #[test]
+    fn unknown_choice_lists_every_spelling() {
+        let err = "gpu".parse::<Device>().expect_err("unknown");
+        assert_eq!(
+            err.to_string(),
+            "invalid device 'gpu' (expected auto, cpu, cpu-openvino, cuda or tensorrt)"
+        );
+        let err = "int4".parse::<PrecisionMode>().expect_err("unknown");
+        assert_eq!(
+            err.to_string(),
+            "invalid precision 'int4' (expected auto, fp32 or bf16)"
+        );
+    }
 
     #[test]
     fn one_of_lists_choices() {

@@ -349,15 +349,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn precision_names_round_trip() {
-        for p in PrecisionMode::ALL {
-            assert_eq!(p.as_str().parse::<PrecisionMode>().ok(), Some(p));
-        }
-        let err = "int4".parse::<PrecisionMode>().expect_err("unknown");
-        assert_eq!(
-            err.to_string(),
-            "invalid precision 'int4' (expected auto, fp32 or bf16)"
-        );
+    fn precision_hints() {
         assert_eq!(Precision::Bf16.hint(), "bf16");
         assert_eq!(Precision::Fp32.hint(), "f32");
     }
