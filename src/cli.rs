@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use serde::{Serialize, Serializer};
 
 use crate::clip::ClipRange;
 use crate::config::{CadenceMode, FlowMode};
@@ -81,13 +82,7 @@ pub struct EnhanceArgs {
     pub config: Option<PathBuf>,
 
     #[command(flatten)]
-    pub interpolate: InterpolateArgs,
-
-    #[command(flatten)]
-    pub upscale: UpscaleArgs,
-
-    #[command(flatten)]
-    pub encode: EncodeArgs,
+    pub settings: SettingFlags,
 
     #[command(flatten)]
     pub model: ModelArgs,
@@ -137,170 +132,140 @@ pub struct ModelArgs {
 impl ModelArgs {
     pub fn options(&self) -> crate::stage::models::ModelOptions {
         crate::stage::models::ModelOptions {
-            device: self.device,
-            threads: self.threads,
+            device: crate::model::DeviceOptions {
+                device: self.device,
+                threads: self.threads,
+                gpu: 0,
+                trt_cache_dir: self.trt_cache.clone(),
+                trt_fp16: self.trt_fp16,
+                precision: self.precision,
+                openvino_lib: self.openvino_lib.clone(),
+            },
             ort_lib: self.ort_lib.clone(),
             models_dir: self.models_dir.clone(),
-            trt_cache: self.trt_cache.clone(),
-            trt_fp16: self.trt_fp16,
-            precision: self.precision,
-            openvino_lib: self.openvino_lib.clone(),
         }
     }
 }
 
+/// The flags of `enhance` that override settings. Serialised, they are the
+/// top settings layer ([`crate::config::resolve`]): each group is a section
+/// and each flag given is its key in the presets' TOML (`--interpolator` is
+/// `interpolate.model`, `--no-reuse` is `upscale.reuse = false`); a flag not
+/// given writes nothing, so the layers below show through.
+#[derive(Debug, Args, Clone, Default, Serialize)]
+pub struct SettingFlags {
+    #[command(flatten)]
+    pub interpolate: InterpolateArgs,
+
+    #[command(flatten)]
+    pub upscale: UpscaleArgs,
+
+    #[command(flatten)]
+    pub encode: EncodeArgs,
+}
+
+fn is_false(flag: &bool) -> bool {
+    !*flag
+}
+
+/// A `--no-...` switch as the setting it turns off.
+fn negated<S: Serializer>(flag: &bool, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(!*flag)
+}
+
 /// Frame interpolation.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, Serialize)]
 #[command(next_help_heading = "Interpolation")]
 pub struct InterpolateArgs {
     /// Output frame rate: none, a multiple (2x), or a rate (48, 59.94, 60000/1001)
+    // Text here, parsed into `FpsSetting` with the other layers, so that a
+    // bad rate is reported like one in a file: "command line: ... `interpolate.fps`".
     #[arg(long, value_name = "RATE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fps: Option<String>,
 
     /// How drawing cadence is treated
     #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cadence: Option<CadenceMode>,
 
     /// Smooth mode: repeats up to this long (seconds) are cadence; longer ones stay held
     #[arg(long, value_name = "SECONDS")]
+    #[serde(rename = "max_cadence_hold_s", skip_serializing_if = "Option::is_none")]
     pub max_cadence_hold: Option<f64>,
 
     /// Interpolation model (name from models/models.toml)
     #[arg(long, value_name = "NAME")]
+    #[serde(rename = "model", skip_serializing_if = "Option::is_none")]
     pub interpolator: Option<String>,
 
     /// Flow resolution: auto (half-resolution flow above 2560x1440) or full
     #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<FlowMode>,
 }
 
 /// Super-resolution.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, Serialize)]
 #[command(next_help_heading = "Upscaling")]
 pub struct UpscaleArgs {
     /// Output size factor (1 = keep the size)
     #[arg(long, value_name = "FACTOR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scale: Option<f64>,
 
     /// Output height; the width follows the aspect ratio
     #[arg(long, value_name = "PIXELS", conflicts_with = "width")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
 
     /// Output width; the height follows the aspect ratio
     #[arg(long, value_name = "PIXELS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
 
     /// Super-resolution model (name from models/models.toml)
     #[arg(long, value_name = "NAME")]
+    #[serde(rename = "model", skip_serializing_if = "Option::is_none")]
     pub upscaler: Option<String>,
 
     /// Tile size in input pixels (0 = automatic)
     #[arg(long, value_name = "PIXELS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tile: Option<u32>,
 
     /// Run the model on every frame, even repeated pictures (for benchmarking)
     #[arg(long)]
+    #[serde(
+        rename = "reuse",
+        skip_serializing_if = "is_false",
+        serialize_with = "negated"
+    )]
     pub no_reuse: bool,
 }
 
-impl EnhanceArgs {
-    /// The flags that were given, as a settings layer (TOML keys of the presets).
-    pub fn overrides(&self) -> toml::Table {
-        use toml::Value;
-        fn put(t: &mut toml::Table, section: &str, key: &str, v: Value) {
-            let entry = t
-                .entry(section.to_string())
-                .or_insert_with(|| Value::Table(toml::Table::new()));
-            if let Value::Table(s) = entry {
-                s.insert(key.to_string(), v);
-            }
-        }
-        let mut t = toml::Table::new();
-        let i = &self.interpolate;
-        if let Some(v) = &i.fps {
-            put(&mut t, "interpolate", "fps", Value::String(v.clone()));
-        }
-        if let Some(v) = i.cadence {
-            let name = match v {
-                CadenceMode::Preserve => "preserve",
-                CadenceMode::Smooth => "smooth",
-            };
-            put(&mut t, "interpolate", "cadence", Value::String(name.into()));
-        }
-        if let Some(v) = i.max_cadence_hold {
-            put(&mut t, "interpolate", "max_cadence_hold_s", Value::Float(v));
-        }
-        if let Some(v) = &i.interpolator {
-            put(&mut t, "interpolate", "model", Value::String(v.clone()));
-        }
-        if let Some(v) = i.flow {
-            let name = match v {
-                FlowMode::Auto => "auto",
-                FlowMode::Full => "full",
-            };
-            put(&mut t, "interpolate", "flow", Value::String(name.into()));
-        }
-        let u = &self.upscale;
-        if let Some(v) = u.scale {
-            put(&mut t, "upscale", "scale", Value::Float(v));
-        }
-        if let Some(v) = u.height {
-            put(&mut t, "upscale", "height", Value::Integer(v.into()));
-            put(&mut t, "upscale", "width", Value::Integer(0));
-        }
-        if let Some(v) = u.width {
-            put(&mut t, "upscale", "width", Value::Integer(v.into()));
-            put(&mut t, "upscale", "height", Value::Integer(0));
-        }
-        if let Some(v) = &u.upscaler {
-            put(&mut t, "upscale", "model", Value::String(v.clone()));
-        }
-        if let Some(v) = u.tile {
-            put(&mut t, "upscale", "tile", Value::Integer(v.into()));
-        }
-        if u.no_reuse {
-            put(&mut t, "upscale", "reuse", Value::Boolean(false));
-        }
-        let e = &self.encode;
-        if let Some(v) = e.codec {
-            let name = toml::Value::try_from(v).ok();
-            if let Some(n) = name {
-                put(&mut t, "encode", "codec", n);
-            }
-            // Without --crf / --encoder-preset, the codec's defaults apply
-            // (config::resolve drops the preset's values).
-        }
-        if e.lossless {
-            put(&mut t, "encode", "lossless", Value::Boolean(true));
-        }
-        if let Some(v) = e.crf {
-            put(&mut t, "encode", "crf", Value::Float(v.into()));
-        }
-        if let Some(v) = &e.encoder_preset {
-            put(&mut t, "encode", "preset", Value::String(v.clone()));
-        }
-        t
-    }
-}
-
 /// Output encoding.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, Serialize)]
 #[command(next_help_heading = "Encoding")]
 pub struct EncodeArgs {
     /// Video encoder
     #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub codec: Option<Codec>,
 
     /// Constant quality on the encoder's own scale, lower is better and bigger (x264 0-51, 0 = lossless; x265 0-51; av1 1-63; NVENC 1-51) [default: 16 x264, 18 x265, 24 av1, 19 NVENC]
     #[arg(long, value_name = "N", conflicts_with = "lossless")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub crf: Option<f32>,
 
     /// Mathematically lossless output: x264 qp 0, x265 lossless, FFV1 (always); other encoders refuse it
     #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
     pub lossless: bool,
 
     /// Encoder speed preset (x264/x265: ultrafast…veryslow; av1: 0-13; nvenc: p1-p7)
     #[arg(long, value_name = "NAME")]
+    #[serde(rename = "preset", skip_serializing_if = "Option::is_none")]
     pub encoder_preset: Option<String>,
 }
 
@@ -336,4 +301,86 @@ pub struct InfoArgs {
 
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(flags: &[&str]) -> SettingFlags {
+        let argv = ["ainimotion", "enhance", "in.mkv", "-o", "out.mkv"];
+        let cli = Cli::try_parse_from(argv.iter().chain(flags)).expect("flags parse");
+        match cli.command {
+            Command::Enhance(args) => args.settings,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn setting_flags_serialise_to_the_preset_keys() {
+        let given = settings(&[
+            "--fps",
+            "60",
+            "--interpolator",
+            "r",
+            "--max-cadence-hold",
+            "0.5",
+            "--cadence",
+            "smooth",
+            "--flow",
+            "full",
+            "--height",
+            "720",
+            "--upscaler",
+            "u",
+            "--tile",
+            "256",
+            "--no-reuse",
+            "--codec",
+            "x265",
+            "--encoder-preset",
+            "slow",
+            "--crf",
+            "20",
+        ]);
+        let want: toml::Value = toml::from_str(
+            r#"
+            [interpolate]
+            fps = "60"
+            cadence = "smooth"
+            max_cadence_hold_s = 0.5
+            model = "r"
+            flow = "full"
+            [upscale]
+            height = 720
+            model = "u"
+            tile = 256
+            reuse = false
+            [encode]
+            codec = "x265"
+            crf = 20.0
+            preset = "slow"
+            "#,
+        )
+        .expect("toml");
+        assert_eq!(toml::Value::try_from(&given).expect("serialise"), want);
+        let cfg = crate::config::resolve("anime-clean", None, &given).expect("resolves");
+        assert!(!cfg.upscale.reuse);
+        assert_eq!(cfg.upscale.height, Some(720));
+        assert_eq!(cfg.interpolate.model, "r");
+        assert_eq!(cfg.encode.effective_preset(), "slow");
+    }
+
+    #[test]
+    fn flags_not_given_write_no_keys() {
+        let none = toml::Value::try_from(settings(&[])).expect("serialise");
+        let want: toml::Value =
+            toml::from_str("interpolate = {}\nupscale = {}\nencode = {}\n").expect("toml");
+        assert_eq!(none, want);
+        let lossless =
+            toml::Value::try_from(settings(&["--lossless", "--width", "640"])).expect("serialise");
+        assert_eq!(lossless["encode"]["lossless"].as_bool(), Some(true));
+        assert_eq!(lossless["upscale"]["width"].as_integer(), Some(640));
+        assert!(lossless["upscale"].get("height").is_none());
+    }
 }

@@ -34,9 +34,9 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
 
-    /// A model or the ONNX Runtime failed.
-    #[error("{0}")]
-    Model(String),
+    /// A model or the ONNX Runtime failed; the model layer's own message.
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
 
     /// Our own bug (a stage thread panicked, frames out of order): not the
     /// user's input or settings. Exit code 3.

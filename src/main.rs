@@ -59,8 +59,7 @@ fn install_signal_handler(abort: Arc<AtomicBool>) {
 }
 
 fn run_enhance(args: &EnhanceArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let config =
-        ainimotion::config::resolve(&args.preset, args.config.as_deref(), &args.overrides())?;
+    let config = ainimotion::config::resolve(&args.preset, args.config.as_deref(), &args.settings)?;
     let opts = ainimotion::EnhanceOptions {
         input: args.input.clone(),
         output: args.out.clone(),

@@ -6,7 +6,6 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use ort::ep::{self, ExecutionProvider};
 use ort::session::builder::SessionBuilder;
@@ -50,27 +49,15 @@ pub enum Device {
     TensorRt,
 }
 
+spelled_enum!(Device {
+    Auto => "auto",
+    Cpu => "cpu",
+    CpuOpenVino => "cpu-openvino",
+    Cuda => "cuda",
+    TensorRt => "tensorrt",
+} parse "device");
+
 impl Device {
-    /// Every choice, in `--help` order.
-    pub const ALL: [Device; 5] = [
-        Device::Auto,
-        Device::Cpu,
-        Device::CpuOpenVino,
-        Device::Cuda,
-        Device::TensorRt,
-    ];
-
-    /// The name used on the command line and in config files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Cpu => "cpu",
-            Self::CpuOpenVino => "cpu-openvino",
-            Self::Cuda => "cuda",
-            Self::TensorRt => "tensorrt",
-        }
-    }
-
     /// The device named by `AINIMOTION_DEVICE`, if set and not empty.
     pub fn from_env() -> Result<Option<Device>> {
         match std::env::var(DEVICE_ENV) {
@@ -89,27 +76,6 @@ impl Device {
     }
 }
 
-impl fmt::Display for Device {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Device {
-    type Err = ModelError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Device::ALL
-            .into_iter()
-            .find(|d| d.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| ModelError::InvalidSetting {
-                setting: "device",
-                value: format!("'{s}'"),
-                expected: "auto, cpu, cpu-openvino, cuda or tensorrt".into(),
-            })
-    }
-}
-
 /// A concrete execution provider, the result of [`select_device`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Provider {
@@ -121,17 +87,14 @@ pub enum Provider {
     TensorRt,
 }
 
-impl Provider {
-    /// Short lowercase name (`cpu`, `cpu-openvino`, `cuda`, `tensorrt`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Cpu => "cpu",
-            Self::OpenVino => "cpu-openvino",
-            Self::Cuda => "cuda",
-            Self::TensorRt => "tensorrt",
-        }
-    }
+spelled_enum!(Provider {
+    Cpu => "cpu",
+    OpenVino => "cpu-openvino",
+    Cuda => "cuda",
+    TensorRt => "tensorrt",
+});
 
+impl Provider {
     /// Whether the provider runs on the CPU.
     pub fn is_cpu(self) -> bool {
         matches!(self, Self::Cpu | Self::OpenVino)
@@ -143,12 +106,6 @@ impl Provider {
             Self::Cuda => ep::CUDA::NAME,
             Self::TensorRt => ep::TensorRT::NAME,
         }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -284,147 +241,186 @@ fn session_builder(
 /// committing a one-node session with it (this catches a missing provider
 /// library, CUDA runtime, cuDNN, TensorRT or driver before the first frame).
 pub fn select_device(rt: &Runtime, opts: &DeviceOptions) -> Result<ExecutionPlan> {
-    let threads = match opts.threads {
-        Some(0) => {
-            return Err(ModelError::InvalidSetting {
-                setting: "thread count",
-                value: "0".into(),
-                expected: ">= 1".into(),
-            })
-        }
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, usize::from),
-    };
-    let trt_cache = match &opts.trt_cache_dir {
-        None => None,
-        Some(dir) => Some(prepare_cache_dir(dir)?),
-    };
-    let cpu = CpuUnits::detect();
-    let mut plan = ExecutionPlan {
-        provider: Provider::Cpu,
-        summary: String::new(),
-        threads,
-        gpu: opts.gpu,
-        trt_cache,
-        trt_fp16: opts.trt_fp16,
-        precision: opts.precision,
-        cpu,
-        openvino: None,
-    };
-    let bf16_elsewhere = |device: &str| ModelError::InvalidSetting {
-        setting: "precision",
-        value: format!("bf16 with --device {device}"),
-        expected: "auto or fp32: bf16 runs on --device cpu-openvino".into(),
-    };
-    let ov_note = |ov: &OpenVino| {
-        let precision = match opts.precision {
-            PrecisionMode::Auto if cpu.has_bf16() => "bf16 where the model allows",
-            PrecisionMode::Auto => "fp32: no bf16 units",
-            PrecisionMode::Fp32 => "fp32",
-            PrecisionMode::Bf16 => "bf16",
-        };
-        format!(
-            "{}; {precision}; OpenVINO {}; {threads} threads",
-            cpu.label(),
-            ov.short_version()
-        )
-    };
-    let gpu_note = |p: Provider, plan: &ExecutionPlan| -> String {
-        let mut note = format!("GPU {}", plan.gpu);
-        if p == Provider::TensorRt {
-            if plan.trt_fp16 {
-                note.push_str(", fp16");
-            }
-            if let Some(dir) = &plan.trt_cache {
-                note.push_str(&format!(", engine cache {dir}"));
-            }
-        }
-        note
-    };
+    let mut plan = ExecutionPlan::new(opts)?;
     match opts.device {
         Device::Cpu => {
             if opts.precision == PrecisionMode::Bf16 {
                 return Err(bf16_elsewhere("cpu"));
             }
-            plan.summary = format!("device: cpu (requested; {threads} threads)");
+            plan.summary = format!("device: cpu (requested; {} threads)", plan.threads);
         }
         Device::CpuOpenVino => {
             let ov = probe_openvino(opts).map_err(|reason| ModelError::DeviceUnavailable {
                 device: Provider::OpenVino.as_str().into(),
                 reason,
             })?;
-            plan.provider = Provider::OpenVino;
-            plan.openvino = Some(ov);
-            plan.summary = format!("device: cpu-openvino (requested; {})", ov_note(ov));
+            plan.use_openvino(ov);
+            plan.summary = format!(
+                "device: cpu-openvino (requested; {})",
+                plan.openvino_note(ov)
+            );
         }
-        Device::Cuda | Device::TensorRt => {
-            if opts.precision == PrecisionMode::Bf16 {
-                return Err(bf16_elsewhere(opts.device.as_str()));
-            }
-            let p = if opts.device == Device::Cuda {
-                Provider::Cuda
-            } else {
-                Provider::TensorRt
-            };
-            if let Err(skip) = probe(rt, p, &plan) {
-                return Err(ModelError::DeviceUnavailable {
-                    device: p.as_str().into(),
-                    reason: skip.long,
-                });
-            }
-            plan.provider = p;
-            plan.summary = format!("device: {p} (requested; {})", gpu_note(p, &plan));
-        }
-        Device::Auto => {
-            let mut skipped = Vec::new();
-            for p in [Provider::TensorRt, Provider::Cuda] {
-                match probe(rt, p, &plan) {
-                    Ok(()) => {
-                        plan.provider = p;
-                        break;
-                    }
-                    Err(skip) => skipped.push(format!("{p}: {}", skip.short)),
-                }
-            }
-            if plan.provider == Provider::Cpu {
-                // The CPU: OpenVINO where the processor has bf16 units and
-                // the library loads, else ONNX Runtime.
-                let ov = if cpu.has_bf16() || opts.precision == PrecisionMode::Bf16 {
-                    probe_openvino(opts)
-                } else {
-                    Err(format!("{}, no AMX or AVX512-BF16 units", cpu.label()))
-                };
-                match ov {
-                    Ok(ov) => {
-                        plan.provider = Provider::OpenVino;
-                        plan.openvino = Some(ov);
-                    }
-                    Err(reason) if opts.precision == PrecisionMode::Bf16 => {
-                        return Err(ModelError::DeviceUnavailable {
-                            device: "cpu-openvino (needed by --precision bf16)".into(),
-                            reason,
-                        });
-                    }
-                    Err(reason) => skipped.push(format!("cpu-openvino: {reason}")),
-                }
-            }
-            let chosen = plan.provider;
-            if opts.precision == PrecisionMode::Bf16 && chosen != Provider::OpenVino {
-                return Err(bf16_elsewhere(chosen.as_str()));
-            }
-            let detail = match (chosen, plan.openvino) {
-                (Provider::Cpu, _) => format!("{threads} threads"),
-                (Provider::OpenVino, Some(ov)) => ov_note(ov),
-                (p, _) => gpu_note(p, &plan),
-            };
-            plan.summary = if skipped.is_empty() {
-                format!("device: {chosen} ({detail})")
-            } else {
-                format!("device: {chosen} ({detail}; {})", skipped.join("; "))
-            };
-        }
+        Device::Cuda | Device::TensorRt => select_gpu(rt, opts, &mut plan)?,
+        Device::Auto => select_auto(rt, opts, &mut plan)?,
     }
     Ok(plan)
+}
+
+impl ExecutionPlan {
+    /// A plan on ONNX Runtime's CPU provider with the settings every
+    /// provider shares (threads, GPU index, TensorRT cache, precision).
+    fn new(opts: &DeviceOptions) -> Result<ExecutionPlan> {
+        let threads = match opts.threads {
+            Some(0) => {
+                return Err(ModelError::InvalidSetting {
+                    setting: "thread count",
+                    value: "0".into(),
+                    expected: ">= 1".into(),
+                })
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, usize::from),
+        };
+        let trt_cache = match &opts.trt_cache_dir {
+            None => None,
+            Some(dir) => Some(prepare_cache_dir(dir)?),
+        };
+        Ok(ExecutionPlan {
+            provider: Provider::Cpu,
+            summary: String::new(),
+            threads,
+            gpu: opts.gpu,
+            trt_cache,
+            trt_fp16: opts.trt_fp16,
+            precision: opts.precision,
+            cpu: CpuUnits::detect(),
+            openvino: None,
+        })
+    }
+
+    fn use_openvino(&mut self, ov: &'static OpenVino) {
+        self.provider = Provider::OpenVino;
+        self.openvino = Some(ov);
+    }
+
+    /// The device line's detail on cpu-openvino: CPU units, precision,
+    /// OpenVINO version, threads.
+    fn openvino_note(&self, ov: &OpenVino) -> String {
+        let precision = match self.precision {
+            PrecisionMode::Auto if self.cpu.has_bf16() => "bf16 where the model allows",
+            PrecisionMode::Auto => "fp32: no bf16 units",
+            PrecisionMode::Fp32 => "fp32",
+            PrecisionMode::Bf16 => "bf16",
+        };
+        format!(
+            "{}; {precision}; OpenVINO {}; {} threads",
+            self.cpu.label(),
+            ov.short_version(),
+            self.threads
+        )
+    }
+
+    /// The device line's detail on a GPU: index, and for TensorRT fp16 and
+    /// the engine cache.
+    fn gpu_note(&self, p: Provider) -> String {
+        let mut note = format!("GPU {}", self.gpu);
+        if p == Provider::TensorRt {
+            if self.trt_fp16 {
+                note.push_str(", fp16");
+            }
+            if let Some(dir) = &self.trt_cache {
+                note.push_str(&format!(", engine cache {dir}"));
+            }
+        }
+        note
+    }
+}
+
+fn bf16_elsewhere(device: &str) -> ModelError {
+    ModelError::InvalidSetting {
+        setting: "precision",
+        value: format!("bf16 with --device {device}"),
+        expected: "auto or fp32: bf16 runs on --device cpu-openvino".into(),
+    }
+}
+
+/// `--device cuda` / `tensorrt`: that provider, or an error saying why not.
+fn select_gpu(rt: &Runtime, opts: &DeviceOptions, plan: &mut ExecutionPlan) -> Result<()> {
+    if opts.precision == PrecisionMode::Bf16 {
+        return Err(bf16_elsewhere(opts.device.as_str()));
+    }
+    let p = if opts.device == Device::Cuda {
+        Provider::Cuda
+    } else {
+        Provider::TensorRt
+    };
+    if let Err(skip) = probe(rt, p, plan) {
+        return Err(ModelError::DeviceUnavailable {
+            device: p.as_str().into(),
+            reason: skip.long,
+        });
+    }
+    plan.provider = p;
+    plan.summary = format!("device: {p} (requested; {})", plan.gpu_note(p));
+    Ok(())
+}
+
+/// `--device auto`: TensorRT, then CUDA, then the CPU (see [`select_auto_cpu`]),
+/// with the reasons the skipped ones were passed over.
+fn select_auto(rt: &Runtime, opts: &DeviceOptions, plan: &mut ExecutionPlan) -> Result<()> {
+    let mut skipped = Vec::new();
+    for p in [Provider::TensorRt, Provider::Cuda] {
+        match probe(rt, p, plan) {
+            Ok(()) => {
+                plan.provider = p;
+                break;
+            }
+            Err(skip) => skipped.push(format!("{p}: {}", skip.short)),
+        }
+    }
+    if plan.provider == Provider::Cpu {
+        select_auto_cpu(opts, plan, &mut skipped)?;
+    }
+    let chosen = plan.provider;
+    if opts.precision == PrecisionMode::Bf16 && chosen != Provider::OpenVino {
+        return Err(bf16_elsewhere(chosen.as_str()));
+    }
+    let detail = match (chosen, plan.openvino) {
+        (Provider::Cpu, _) => format!("{} threads", plan.threads),
+        (Provider::OpenVino, Some(ov)) => plan.openvino_note(ov),
+        (p, _) => plan.gpu_note(p),
+    };
+    plan.summary = if skipped.is_empty() {
+        format!("device: {chosen} ({detail})")
+    } else {
+        format!("device: {chosen} ({detail}; {})", skipped.join("; "))
+    };
+    Ok(())
+}
+
+/// `auto` without a GPU: OpenVINO where the processor has bf16 units and
+/// the library loads, else ONNX Runtime's CPU provider.
+fn select_auto_cpu(
+    opts: &DeviceOptions,
+    plan: &mut ExecutionPlan,
+    skipped: &mut Vec<String>,
+) -> Result<()> {
+    let ov = if plan.cpu.has_bf16() || opts.precision == PrecisionMode::Bf16 {
+        probe_openvino(opts)
+    } else {
+        Err(format!("{}, no AMX or AVX512-BF16 units", plan.cpu.label()))
+    };
+    match ov {
+        Ok(ov) => plan.use_openvino(ov),
+        Err(reason) if opts.precision == PrecisionMode::Bf16 => {
+            return Err(ModelError::DeviceUnavailable {
+                device: "cpu-openvino (needed by --precision bf16)".into(),
+                reason,
+            });
+        }
+        Err(reason) => skipped.push(format!("cpu-openvino: {reason}")),
+    }
+    Ok(())
 }
 
 /// Loads OpenVINO and compiles the probe model on its CPU plugin; the
@@ -547,25 +543,6 @@ fn explain(p: Provider, raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn device_names_round_trip() {
-        for d in Device::ALL {
-            assert_eq!(d.as_str().parse::<Device>().ok(), Some(d));
-            let toml_text = toml::to_string(&Wrap { device: d }).expect("serialise");
-            assert_eq!(toml_text.trim(), format!("device = \"{}\"", d.as_str()));
-        }
-        let err = "gpu".parse::<Device>().expect_err("unknown");
-        assert_eq!(
-            err.to_string(),
-            "invalid device 'gpu' (expected auto, cpu, cpu-openvino, cuda or tensorrt)"
-        );
-    }
-
-    #[derive(Serialize)]
-    struct Wrap {
-        device: Device,
-    }
 
     #[test]
     fn explain_names_the_missing_piece() {

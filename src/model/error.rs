@@ -116,6 +116,14 @@ pub enum ModelError {
     /// ONNX Runtime failed while running the model.
     #[error("inference failed in {}: {reason}", path.display())]
     Inference { path: PathBuf, reason: String },
+
+    /// The device ran out of memory even with the smallest tiles.
+    #[error("out of memory even with {tile} px tiles ({reason}); try --device cpu, a smaller model, or a smaller output size")]
+    OutOfMemory { tile: usize, reason: String },
+
+    /// A model returned output that does not fit its input (`{model} returned {what}`).
+    #[error("{model} returned {what}")]
+    BadOutput { model: &'static str, what: String },
 }
 
 /// Folds a multi-line message from a library into one line.

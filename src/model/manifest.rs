@@ -2,7 +2,6 @@
 //! their checksums. Files are resolved relative to the manifest's folder
 //! and verified with a streamed sha256 before any session is built.
 
-use std::fmt;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,21 +22,10 @@ pub enum ModelKind {
     Interpolate,
 }
 
-impl ModelKind {
-    /// The manifest spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Upscale => "upscale",
-            Self::Interpolate => "interpolate",
-        }
-    }
-}
-
-impl fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+spelled_enum!(ModelKind {
+    Upscale => "upscale",
+    Interpolate => "interpolate",
+});
 
 /// One `[[model]]` table.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -187,25 +175,7 @@ impl Manifest {
             }
             names.push(m.name.clone());
         }
-        for m in &models {
-            if let Some(v) = &m.large_variant {
-                let target = models.iter().find(|o| &o.name == v);
-                match target {
-                    Some(t) if t.kind == m.kind && t.name != m.name => {}
-                    Some(_) => {
-                        return Err(m.invalid(format!(
-                            "large_variant '{v}' must be another {} model",
-                            m.kind
-                        )))
-                    }
-                    None => {
-                        return Err(m.invalid(format!(
-                            "large_variant '{v}' is not a model in this manifest"
-                        )))
-                    }
-                }
-            }
-        }
+        check_variants(&models)?;
         Ok(Manifest {
             path: path.to_path_buf(),
             models,
@@ -277,6 +247,30 @@ impl Manifest {
     }
 }
 
+/// Every `large_variant` names another model of the same kind.
+fn check_variants(models: &[ModelEntry]) -> Result<()> {
+    for m in models {
+        if let Some(v) = &m.large_variant {
+            let target = models.iter().find(|o| &o.name == v);
+            match target {
+                Some(t) if t.kind == m.kind && t.name != m.name => {}
+                Some(_) => {
+                    return Err(m.invalid(format!(
+                        "large_variant '{v}' must be another {} model",
+                        m.kind
+                    )))
+                }
+                None => {
+                    return Err(m.invalid(format!(
+                        "large_variant '{v}' is not a model in this manifest"
+                    )))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -312,6 +306,21 @@ impl ModelEntry {
     }
 
     fn validate(&self) -> Result<()> {
+        self.validate_values()?;
+        self.validate_kind()?;
+        if let Some(dup) = self
+            .inputs
+            .iter()
+            .enumerate()
+            .find_map(|(i, n)| self.inputs[..i].contains(n).then_some(n))
+        {
+            return Err(self.invalid(format!("input '{dup}' is listed twice")));
+        }
+        Ok(())
+    }
+
+    /// Each value in its range, whatever the kind.
+    fn validate_values(&self) -> Result<()> {
         if self.name.trim().is_empty() {
             return Err(self.invalid("empty name (expected an identifier)".into()));
         }
@@ -345,51 +354,42 @@ impl ModelEntry {
                 self.flow_scale
             )));
         }
+        Ok(())
+    }
+
+    /// What the kind asks of the entry: inputs, scale, padding, variants.
+    fn validate_kind(&self) -> Result<()> {
         if self.kind == ModelKind::Upscale
             && (self.large_variant.is_some() || self.flow_scale != 1.0)
         {
             return Err(self
                 .invalid("flow_scale and large_variant apply to interpolate models only".into()));
         }
-        match self.kind {
-            ModelKind::Upscale => {
-                if self.inputs.len() != 1 {
-                    return Err(self.invalid(format!(
-                        "{} inputs {:?} (expected 1 for an upscale model)",
-                        self.inputs.len(),
-                        self.inputs
-                    )));
-                }
-            }
-            ModelKind::Interpolate => {
-                if self.inputs.len() != 3 {
-                    return Err(self.invalid(format!(
-                        "{} inputs {:?} (expected 3 for an interpolate model: first image, second image, timestep)",
-                        self.inputs.len(),
-                        self.inputs
-                    )));
-                }
-                if self.scale != 1 {
-                    return Err(self.invalid(format!(
-                        "scale {} (expected 1 for an interpolate model)",
-                        self.scale
-                    )));
-                }
-                if self.pre_pad != 0 {
-                    return Err(self.invalid(format!(
-                        "pre_pad {} (expected 0 for an interpolate model)",
-                        self.pre_pad
-                    )));
-                }
-            }
+        let (inputs, model) = match self.kind {
+            ModelKind::Upscale => (1, "an upscale model"),
+            ModelKind::Interpolate => (
+                3,
+                "an interpolate model: first image, second image, timestep",
+            ),
+        };
+        if self.inputs.len() != inputs {
+            return Err(self.invalid(format!(
+                "{} inputs {:?} (expected {inputs} for {model})",
+                self.inputs.len(),
+                self.inputs
+            )));
         }
-        if let Some(dup) = self
-            .inputs
-            .iter()
-            .enumerate()
-            .find_map(|(i, n)| self.inputs[..i].contains(n).then_some(n))
-        {
-            return Err(self.invalid(format!("input '{dup}' is listed twice")));
+        if self.kind == ModelKind::Interpolate && self.scale != 1 {
+            return Err(self.invalid(format!(
+                "scale {} (expected 1 for an interpolate model)",
+                self.scale
+            )));
+        }
+        if self.kind == ModelKind::Interpolate && self.pre_pad != 0 {
+            return Err(self.invalid(format!(
+                "pre_pad {} (expected 0 for an interpolate model)",
+                self.pre_pad
+            )));
         }
         Ok(())
     }
@@ -506,24 +506,21 @@ description = "test"
         dir
     }
 
+    /// `text` parsed as if read from `/m/models.toml`.
+    fn parse(text: &str) -> Result<Manifest> {
+        Manifest::parse(text, Path::new("/m/models.toml"))
+    }
+
     const ABC_SHA: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
     #[test]
     fn parses_and_resolves_relative_to_manifest() {
-        let m = Manifest::parse(
-            &entry_toml("a", "a.onnx", ABC_SHA),
-            Path::new("/m/models.toml"),
-        )
-        .expect("parse");
+        let m = parse(&entry_toml("a", "a.onnx", ABC_SHA)).expect("parse");
         let e = m.get("a").expect("entry");
         assert_eq!(e.path(), Path::new("/m/a.onnx"));
         assert_eq!(e.kind, ModelKind::Upscale);
         assert_eq!(e.scale, 4);
-        let abs = Manifest::parse(
-            &entry_toml("a", "/abs/a.onnx", ABC_SHA),
-            Path::new("/m/models.toml"),
-        )
-        .expect("parse");
+        let abs = parse(&entry_toml("a", "/abs/a.onnx", ABC_SHA)).expect("parse");
         assert_eq!(
             abs.get("a").expect("entry").path(),
             Path::new("/abs/a.onnx")
@@ -533,7 +530,7 @@ description = "test"
     #[test]
     fn unknown_field_is_reported_with_location() {
         let text = entry_toml("a", "a.onnx", ABC_SHA) + "colour = 3\n";
-        let err = Manifest::parse(&text, Path::new("/m/models.toml")).expect_err("unknown field");
+        let err = parse(&text).expect_err("unknown field");
         let msg = err.to_string();
         assert!(
             msg.starts_with("invalid model manifest /m/models.toml:"),
@@ -545,19 +542,13 @@ description = "test"
 
     #[test]
     fn cpu_precision_defaults_to_fp32_and_rejects_other_values() {
-        let m = Manifest::parse(
-            &entry_toml("a", "a.onnx", ABC_SHA),
-            Path::new("/m/models.toml"),
-        )
-        .expect("parses");
+        let m = parse(&entry_toml("a", "a.onnx", ABC_SHA)).expect("parses");
         assert_eq!(m.models()[0].cpu_precision, Precision::Fp32);
         let text = entry_toml("a", "a.onnx", ABC_SHA) + "cpu_precision = \"bf16\"\n";
-        let m = Manifest::parse(&text, Path::new("/m/models.toml")).expect("parses");
+        let m = parse(&text).expect("parses");
         assert_eq!(m.models()[0].cpu_precision, Precision::Bf16);
         let text = entry_toml("a", "a.onnx", ABC_SHA) + "cpu_precision = \"int8\"\n";
-        let msg = Manifest::parse(&text, Path::new("/m/models.toml"))
-            .expect_err("int8 is not measured")
-            .to_string();
+        let msg = parse(&text).expect_err("int8 is not measured").to_string();
         assert!(
             msg.starts_with("invalid model manifest /m/models.toml:"),
             "{msg}"
@@ -568,7 +559,7 @@ description = "test"
         );
         // The shipped manifest marks the upscalers bf16 and RIFE fp32 from
         // the measurement in models/README.md.
-        let shipped = Manifest::parse(SHIPPED, Path::new("/m/models.toml")).expect("shipped");
+        let shipped = parse(SHIPPED).expect("shipped");
         for e in shipped.models() {
             let want = match e.kind {
                 ModelKind::Upscale => Precision::Bf16,
@@ -581,33 +572,23 @@ description = "test"
     #[test]
     fn bad_values_are_named() {
         let text = entry_toml("a", "a.onnx", "xyz");
-        let msg = Manifest::parse(&text, Path::new("/m/models.toml"))
-            .expect_err("bad sha")
-            .to_string();
+        let msg = parse(&text).expect_err("bad sha").to_string();
         assert_eq!(
             msg,
             "model 'a' in /m/models.toml: sha256 'xyz' is not 64 hex digits"
         );
         let text = entry_toml("a", "a.onnx", ABC_SHA)
             .replace("kind = \"upscale\"", "kind = \"interpolate\"");
-        let msg = Manifest::parse(&text, Path::new("/m/models.toml"))
-            .expect_err("bad inputs")
-            .to_string();
+        let msg = parse(&text).expect_err("bad inputs").to_string();
         assert!(msg.contains("expected 3 for an interpolate model"), "{msg}");
         let text = entry_toml("a", "a.onnx", ABC_SHA) + &entry_toml("a", "b.onnx", ABC_SHA);
-        let msg = Manifest::parse(&text, Path::new("/m/models.toml"))
-            .expect_err("dup")
-            .to_string();
+        let msg = parse(&text).expect_err("dup").to_string();
         assert!(msg.contains("used twice"), "{msg}");
     }
 
     #[test]
     fn unknown_model_lists_the_available_ones() {
-        let m = Manifest::parse(
-            &entry_toml("a", "a.onnx", ABC_SHA),
-            Path::new("/m/models.toml"),
-        )
-        .expect("parse");
+        let m = parse(&entry_toml("a", "a.onnx", ABC_SHA)).expect("parse");
         let msg = m.get("b").expect_err("missing").to_string();
         assert_eq!(msg, "no model named 'b' in /m/models.toml (available: a)");
         let msg = m
@@ -676,7 +657,7 @@ description = "test"
 
     #[test]
     fn large_frames_pick_the_reduced_flow_variant() {
-        let m = Manifest::parse(SHIPPED, Path::new("/m/models.toml")).expect("shipped manifest");
+        let m = parse(SHIPPED).expect("shipped manifest");
         let pick = |w, h, auto| {
             m.interpolator_for("rife-4.26", w, h, auto)
                 .expect("entry")
@@ -738,14 +719,12 @@ description = "test"
             ),
         ];
         for (text, want) in cases {
-            let msg = Manifest::parse(&text, Path::new("/m/models.toml"))
-                .expect_err(want)
-                .to_string();
+            let msg = parse(&text).expect_err(want).to_string();
             assert!(msg.contains(want), "{msg}");
             assert!(msg.contains("/m/models.toml"), "{msg}");
         }
         let ok = interp("r", "large_variant = \"h\"") + &interp("h", "flow_scale = 0.5");
-        Manifest::parse(&ok, Path::new("/m/models.toml")).expect("valid variant");
+        parse(&ok).expect("valid variant");
     }
 
     #[test]

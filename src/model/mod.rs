@@ -16,6 +16,8 @@
 //! 5. [`tiling`] splits frames into overlapping tiles and stitches the
 //!    scaled tiles back without seams; it has no ONNX Runtime dependency.
 
+#[macro_use]
+mod names;
 mod cpu;
 mod device;
 mod error;

@@ -13,7 +13,6 @@
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::{Mutex, OnceLock};
 
 use ndarray::{Array4, ArrayView4};
@@ -40,27 +39,18 @@ pub enum Precision {
     Bf16,
 }
 
-impl Precision {
-    /// The manifest / command-line spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fp32 => "fp32",
-            Self::Bf16 => "bf16",
-        }
-    }
+spelled_enum!(Precision {
+    Fp32 => "fp32",
+    Bf16 => "bf16",
+});
 
+impl Precision {
     /// OpenVINO's `INFERENCE_PRECISION_HINT` value.
     fn hint(self) -> &'static str {
         match self {
             Self::Fp32 => "f32",
             Self::Bf16 => "bf16",
         }
-    }
-}
-
-impl fmt::Display for Precision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -80,40 +70,11 @@ pub enum PrecisionMode {
     Bf16,
 }
 
-impl PrecisionMode {
-    /// Every choice, in `--help` order.
-    pub const ALL: [PrecisionMode; 3] = [Self::Auto, Self::Fp32, Self::Bf16];
-
-    /// The command-line spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Fp32 => "fp32",
-            Self::Bf16 => "bf16",
-        }
-    }
-}
-
-impl fmt::Display for PrecisionMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PrecisionMode {
-    type Err = ModelError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        PrecisionMode::ALL
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| ModelError::InvalidSetting {
-                setting: "precision",
-                value: format!("'{s}'"),
-                expected: "auto, fp32 or bf16".into(),
-            })
-    }
-}
+spelled_enum!(PrecisionMode {
+    Auto => "auto",
+    Fp32 => "fp32",
+    Bf16 => "bf16",
+} parse "precision");
 
 /// The path baked in at build time: `<crate>/.deps/openvino/libopenvino_c.so`.
 pub fn default_openvino_path() -> PathBuf {
@@ -388,15 +349,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn precision_names_round_trip() {
-        for p in PrecisionMode::ALL {
-            assert_eq!(p.as_str().parse::<PrecisionMode>().ok(), Some(p));
-        }
-        let err = "int4".parse::<PrecisionMode>().expect_err("unknown");
-        assert_eq!(
-            err.to_string(),
-            "invalid precision 'int4' (expected auto, fp32 or bf16)"
-        );
+    fn precision_hints() {
         assert_eq!(Precision::Bf16.hint(), "bf16");
         assert_eq!(Precision::Fp32.hint(), "f32");
     }

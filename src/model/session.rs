@@ -514,33 +514,8 @@ impl Interpolator {
         t: &[f32],
     ) -> Result<Array4<f32>> {
         let context = format!("model {}", self.core.entry.file_name());
-        check_batch(&context, &img0)?;
+        check_pair(&context, &img0, &img1, t)?;
         let (n, c, h, w) = img0.dim();
-        if img1.dim() != img0.dim() {
-            return Err(ModelError::BadInput {
-                context,
-                reason: format!(
-                    "img1 is {:?} but img0 is {:?} (expected the same shape)",
-                    img1.dim(),
-                    img0.dim()
-                ),
-            });
-        }
-        if t.len() != n {
-            return Err(ModelError::BadInput {
-                context,
-                reason: format!(
-                    "{} timesteps for a batch of {n} (expected one per pair)",
-                    t.len()
-                ),
-            });
-        }
-        if let Some(bad) = t.iter().find(|v| !(0.0..=1.0).contains(*v)) {
-            return Err(ModelError::BadInput {
-                context,
-                reason: format!("timestep {bad} (expected 0.0 ..= 1.0)"),
-            });
-        }
         let m = self.core.entry.size_multiple as usize;
         let (eh, ew) = (round_up(h, m) - h, round_up(w, m) - w);
         let (p0, p1);
@@ -580,6 +555,39 @@ impl Interpolator {
         self.core.clamp(&mut out);
         Ok(out)
     }
+}
+
+/// Two batches of the same shape `[N, 3, H, W]` and one timestep in
+/// `0.0 ..= 1.0` per pair.
+fn check_pair(
+    context: &str,
+    img0: &ArrayView4<'_, f32>,
+    img1: &ArrayView4<'_, f32>,
+    t: &[f32],
+) -> Result<()> {
+    check_batch(context, img0)?;
+    let bad = |reason: String| ModelError::BadInput {
+        context: context.to_string(),
+        reason,
+    };
+    if img1.dim() != img0.dim() {
+        return Err(bad(format!(
+            "img1 is {:?} but img0 is {:?} (expected the same shape)",
+            img1.dim(),
+            img0.dim()
+        )));
+    }
+    if t.len() != img0.dim().0 {
+        return Err(bad(format!(
+            "{} timesteps for a batch of {} (expected one per pair)",
+            t.len(),
+            img0.dim().0
+        )));
+    }
+    if let Some(v) = t.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+        return Err(bad(format!("timestep {v} (expected 0.0 ..= 1.0)")));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::color::{from_rgb, to_rgb, Colorimetry, RgbImage};
 use crate::error::{Error, Result};
 use crate::gate::{compare, is_break, thumbnail_of, GateParams};
 use crate::interp::{Decision, OutFrame, Planner};
+use crate::model::ModelError;
 use crate::picture::Frame;
 
 pub use super::gate::Gated;
@@ -266,11 +267,11 @@ impl InterpStage {
                     let mids = self.model.interpolate(&ia, &ib, &ts)?;
                     self.counts.model_calls += 1;
                     if mids.len() != ts.len() {
-                        return Err(Error::Model(format!(
-                            "interpolation model returned {} frames for {} timesteps",
-                            mids.len(),
-                            ts.len()
-                        )));
+                        return Err(ModelError::BadOutput {
+                            model: "interpolation model",
+                            what: format!("{} frames for {} timesteps", mids.len(), ts.len()),
+                        }
+                        .into());
                     }
                     let template = self.frame(a)?.frame.picture.clone();
                     let pair_is_break = match &self.guard {

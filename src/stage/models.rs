@@ -10,8 +10,8 @@ use crate::config::{Config, FlowMode};
 use crate::error::{Error, Result};
 use crate::model::tiling::plan_tiles;
 use crate::model::{
-    select_device, CpuUnits, Device, DeviceOptions, ExecutionPlan, Interpolator, Manifest,
-    ModelError, ModelKind, OpenVino, PrecisionMode, Runtime, TileConfig, Upscaler,
+    select_device, CpuUnits, DeviceOptions, ExecutionPlan, Interpolator, Manifest, ModelEntry,
+    ModelError, ModelKind, OpenVino, Precision, Runtime, TileConfig, Upscaler,
 };
 
 use super::interp::Interpolate;
@@ -20,34 +20,12 @@ use super::upscale::Upscale;
 /// Model and runtime options from the command line.
 #[derive(Clone, Debug, Default)]
 pub struct ModelOptions {
-    pub device: Device,
-    /// Intra-op threads per session (None: all cores).
-    pub threads: Option<usize>,
+    /// Device, threads per session, TensorRT and OpenVINO settings.
+    pub device: DeviceOptions,
     /// ONNX Runtime library (`--ort-lib`), else `ORT_DYLIB_PATH`, else the set-up path.
     pub ort_lib: Option<PathBuf>,
-    /// Folder with models.toml (`--models`), else `AINIMOTION_MODELS`, else the built-in path.
+    /// Folder with models.toml (`--models-dir`), else `AINIMOTION_MODELS`, else the built-in path.
     pub models_dir: Option<PathBuf>,
-    pub trt_cache: Option<PathBuf>,
-    pub trt_fp16: bool,
-    /// Model precision on the OpenVINO CPU path (`--precision`).
-    pub precision: PrecisionMode,
-    /// OpenVINO's `libopenvino_c.so` (`--openvino-lib`), else
-    /// `AINIMOTION_OPENVINO_LIB`, else the set-up path.
-    pub openvino_lib: Option<PathBuf>,
-}
-
-impl ModelOptions {
-    fn device_options(&self) -> DeviceOptions {
-        DeviceOptions {
-            device: self.device,
-            threads: self.threads,
-            gpu: 0,
-            trt_cache_dir: self.trt_cache.clone(),
-            trt_fp16: self.trt_fp16,
-            precision: self.precision,
-            openvino_lib: self.openvino_lib.clone(),
-        }
-    }
 }
 
 /// The models folder: flag, then `AINIMOTION_MODELS`, then the folder the
@@ -60,10 +38,6 @@ pub fn models_dir(explicit: Option<&Path>) -> PathBuf {
         Some(v) if !v.is_empty() => PathBuf::from(v),
         _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models")),
     }
-}
-
-fn model_err(e: ModelError) -> Error {
-    Error::Model(e.to_string())
 }
 
 /// The models for one run, and the device line to show the user.
@@ -92,42 +66,21 @@ pub fn load(
             device: "none".into(),
         });
     }
-    let dir = models_dir(opts.models_dir.as_deref());
-    let manifest = Manifest::load(dir.join("models.toml")).map_err(model_err)?;
-    let rt = Runtime::load(opts.ort_lib.as_deref()).map_err(model_err)?;
-    let plan = select_device(rt, &opts.device_options()).map_err(model_err)?;
+    let manifest = Manifest::load(models_dir(opts.models_dir.as_deref()).join("models.toml"))?;
+    let rt = Runtime::load(opts.ort_lib.as_deref())?;
+    let plan = select_device(rt, &opts.device)?;
     // On cpu-openvino the device line ends with each model's precision.
     let mut precisions = Vec::new();
+    let sessions = (rt, &plan);
     let interpolator: Option<Box<dyn Interpolate>> = if need_interp {
-        let entry = manifest
-            .interpolator_for(
-                &cfg.interpolate.model,
-                frame.0,
-                frame.1,
-                cfg.interpolate.flow == FlowMode::Auto,
-            )
-            .map_err(model_err)?;
-        let verified = entry.verify().map_err(model_err)?;
-        let inner = Interpolator::new(rt, &verified, &plan).map_err(model_err)?;
-        precisions.push(format!("{} {}", inner.entry().name, inner.precision()));
-        Some(Box::new(RifeAdapter { inner }))
+        let m = RifeAdapter::load(cfg, &manifest, sessions, frame, &mut precisions)?;
+        Some(Box::new(m))
     } else {
         None
     };
     let upscaler: Option<Box<dyn Upscale>> = if need_upscale {
-        let entry = manifest
-            .get_kind(&cfg.upscale.model, ModelKind::Upscale)
-            .map_err(model_err)?;
-        let verified = entry.verify().map_err(model_err)?;
-        let tileable = entry.tileable;
-        let inner = Upscaler::new(rt, &verified, &plan).map_err(model_err)?;
-        precisions.push(format!("{} {}", inner.entry().name, inner.precision()));
-        Some(Box::new(SrAdapter::new(
-            inner,
-            &plan,
-            cfg.upscale.tile,
-            tileable,
-        )?))
+        let m = SrAdapter::load(cfg, &manifest, sessions, &mut precisions)?;
+        Some(Box::new(m))
     } else {
         None
     };
@@ -143,15 +96,49 @@ pub fn load(
     })
 }
 
+/// The runtime and the device plan every session is built with.
+type Sessions<'a> = (&'a Runtime, &'a ExecutionPlan);
+
+/// "name precision", for the device line.
+fn precision_label(entry: &ModelEntry, precision: Precision) -> String {
+    format!("{} {precision}", entry.name)
+}
+
+/// A frame buffer that does not have the shape it claims: our bug.
+fn shape_bug(e: ndarray::ShapeError) -> Error {
+    Error::Internal(format!("frame buffer shape: {e}"))
+}
+
 /// RIFE behind [`Interpolate`]: one call per pair, every timestep of the
 /// pair in one batch.
 struct RifeAdapter {
     inner: Interpolator,
 }
 
+impl RifeAdapter {
+    /// The interpolation model the settings name (its reduced-flow variant
+    /// for large frames with `flow = "auto"`), verified and loaded.
+    fn load(
+        cfg: &Config,
+        manifest: &Manifest,
+        (rt, plan): Sessions,
+        frame: (u32, u32),
+        precisions: &mut Vec<String>,
+    ) -> Result<RifeAdapter> {
+        let entry = manifest.interpolator_for(
+            &cfg.interpolate.model,
+            frame.0,
+            frame.1,
+            cfg.interpolate.flow == FlowMode::Auto,
+        )?;
+        let inner = Interpolator::new(rt, &entry.verify()?, plan)?;
+        precisions.push(precision_label(inner.entry(), inner.precision()));
+        Ok(RifeAdapter { inner })
+    }
+}
+
 fn view4(img: &RgbImage) -> Result<ArrayView4<'_, f32>> {
-    ArrayView4::from_shape((1, 3, img.height, img.width), &img.data)
-        .map_err(|e| Error::Internal(format!("frame buffer shape: {e}")))
+    ArrayView4::from_shape((1, 3, img.height, img.width), &img.data).map_err(shape_bug)
 }
 
 fn to_images(out: ndarray::Array4<f32>) -> Vec<RgbImage> {
@@ -181,7 +168,7 @@ impl Interpolate for RifeAdapter {
             (Some(x), Some(y)) => (x, y),
             _ => return Err(Error::Internal("cannot batch interpolation inputs".into())),
         };
-        let out = self.inner.run(ba, bb, ts).map_err(model_err)?;
+        let out = self.inner.run(ba, bb, ts)?;
         Ok(to_images(out))
     }
 
@@ -212,15 +199,15 @@ impl SrAdapter {
     /// activations, and tiles only add overlap work: a 720p frame split in
     /// two 1088 px tiles measured 18 s against 9 s whole) and 512 px tiles on
     /// a GPU, where memory is the limit.
-    fn new(inner: Upscaler, plan: &ExecutionPlan, tile: u32, tileable: bool) -> Result<SrAdapter> {
-        let tiles = if !tileable {
+    fn new(inner: Upscaler, plan: &ExecutionPlan, tile: u32) -> Result<SrAdapter> {
+        let tiles = if !inner.entry().tileable {
             TileConfig::WHOLE_FRAME
         } else if tile > 0 {
-            TileConfig::new(tile as usize, OVERLAP.min(tile as usize / 4)).map_err(model_err)?
+            TileConfig::new(tile as usize, OVERLAP.min(tile as usize / 4))?
         } else if plan.provider().is_cpu() {
-            TileConfig::new(1920, OVERLAP).map_err(model_err)?
+            TileConfig::new(1920, OVERLAP)?
         } else {
-            TileConfig::new(512, OVERLAP).map_err(model_err)?
+            TileConfig::new(512, OVERLAP)?
         };
         Ok(SrAdapter {
             inner,
@@ -228,6 +215,19 @@ impl SrAdapter {
             tiles_run: 0,
             fallbacks: 0,
         })
+    }
+
+    /// The super-resolution model the settings name, verified and loaded.
+    fn load(
+        cfg: &Config,
+        manifest: &Manifest,
+        (rt, plan): Sessions,
+        precisions: &mut Vec<String>,
+    ) -> Result<SrAdapter> {
+        let entry = manifest.get_kind(&cfg.upscale.model, ModelKind::Upscale)?;
+        let inner = Upscaler::new(rt, &entry.verify()?, plan)?;
+        precisions.push(precision_label(inner.entry(), inner.precision()));
+        SrAdapter::new(inner, plan, cfg.upscale.tile)
     }
 }
 
@@ -253,8 +253,8 @@ impl Upscale for SrAdapter {
     }
 
     fn upscale(&mut self, img: &RgbImage) -> Result<RgbImage> {
-        let view = ArrayView3::from_shape((3, img.height, img.width), &img.data)
-            .map_err(|e| Error::Internal(format!("frame buffer shape: {e}")))?;
+        let view =
+            ArrayView3::from_shape((3, img.height, img.width), &img.data).map_err(shape_bug)?;
         loop {
             match self.inner.upscale_frame(view, &self.tiles, TILE_BATCH) {
                 Ok(out) => {
@@ -276,15 +276,17 @@ impl Upscale for SrAdapter {
                     let current = self.tiles.tile.min(img.width.max(img.height));
                     let next = current / 2;
                     if next < MIN_TILE {
-                        return Err(Error::Model(format!(
-                            "out of memory even with {current} px tiles ({e}); try --device cpu, a smaller model, or a smaller output size"
-                        )));
+                        return Err(ModelError::OutOfMemory {
+                            tile: current,
+                            reason: e.to_string(),
+                        }
+                        .into());
                     }
                     eprintln!("warning: out of device memory; retrying with {next} px tiles");
                     self.fallbacks += 1;
-                    self.tiles = TileConfig::new(next, OVERLAP.min(next / 4)).map_err(model_err)?;
+                    self.tiles = TileConfig::new(next, OVERLAP.min(next / 4))?;
                 }
-                Err(e) => return Err(model_err(e)),
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -337,9 +339,8 @@ pub struct ModelsInfo {
 /// Check every model of the manifest: file present, sha256, and (when the
 /// runtime loads) a real session with matching inputs/outputs.
 pub fn models_info(opts: &ModelOptions) -> Result<ModelsInfo> {
-    let dir = models_dir(opts.models_dir.as_deref());
-    let path = dir.join("models.toml");
-    let manifest = Manifest::load(&path).map_err(model_err)?;
+    let path = models_dir(opts.models_dir.as_deref()).join("models.toml");
+    let manifest = Manifest::load(&path)?;
     let mut info = ModelsInfo {
         manifest: path,
         runtime: None,
@@ -362,7 +363,7 @@ pub fn models_info(opts: &ModelOptions) -> Result<ModelsInfo> {
             None
         }
     };
-    let plan = runtime.and_then(|rt| match select_device(rt, &opts.device_options()) {
+    let plan = runtime.and_then(|rt| match select_device(rt, &opts.device) {
         Ok(p) => Some(p),
         Err(e) => {
             info.problem = Some(e.to_string());
@@ -370,56 +371,62 @@ pub fn models_info(opts: &ModelOptions) -> Result<ModelsInfo> {
         }
     });
     info.device = plan.as_ref().map(|p| p.summary().to_string());
-    for entry in manifest.models() {
-        let mut st = ModelStatus {
-            name: entry.name.clone(),
-            kind: entry.kind.as_str().to_string(),
-            scale: entry.scale,
-            file: entry.path().to_path_buf(),
-            present: entry.path().is_file(),
-            valid: false,
-            loads: None,
-            precision: None,
-            problem: None,
-            inputs: entry.inputs.clone(),
-            output: entry.output.clone(),
-            tileable: entry.tileable,
-            licence: entry.licence.clone(),
-            source: format!("{} {}", entry.source_package, entry.source_path),
-            description: entry.description.clone(),
-        };
-        match entry.verify() {
-            Ok(verified) => {
-                st.valid = true;
-                if let (Some(rt), Some(plan)) = (runtime, plan.as_ref()) {
-                    let loaded = match entry.kind {
-                        ModelKind::Upscale => {
-                            Upscaler::new(rt, &verified, plan).map(|m| m.precision())
-                        }
-                        ModelKind::Interpolate => {
-                            Interpolator::new(rt, &verified, plan).map(|m| m.precision())
-                        }
-                    };
-                    if let Ok(p) = &loaded {
-                        st.precision = Some(p.to_string());
-                    }
-                    st.loads = Some(loaded.is_ok());
-                    if let Err(e) = loaded {
-                        st.problem = Some(e.to_string());
-                    }
-                }
-            }
-            Err(e) => st.problem = Some(e.to_string()),
-        }
-        info.models.push(st);
-    }
+    let sessions = runtime.zip(plan.as_ref());
+    info.models = manifest
+        .models()
+        .iter()
+        .map(|entry| model_status(entry, sessions))
+        .collect();
     Ok(info)
+}
+
+/// One entry's file state and, with a runtime and a device, whether a
+/// session loads (and in which precision).
+fn model_status(entry: &ModelEntry, sessions: Option<Sessions>) -> ModelStatus {
+    let mut st = ModelStatus {
+        name: entry.name.clone(),
+        kind: entry.kind.as_str().to_string(),
+        scale: entry.scale,
+        file: entry.path().to_path_buf(),
+        present: entry.path().is_file(),
+        valid: false,
+        loads: None,
+        precision: None,
+        problem: None,
+        inputs: entry.inputs.clone(),
+        output: entry.output.clone(),
+        tileable: entry.tileable,
+        licence: entry.licence.clone(),
+        source: format!("{} {}", entry.source_package, entry.source_path),
+        description: entry.description.clone(),
+    };
+    let verified = match entry.verify() {
+        Ok(v) => v,
+        Err(e) => {
+            st.problem = Some(e.to_string());
+            return st;
+        }
+    };
+    st.valid = true;
+    let Some((rt, plan)) = sessions else {
+        return st;
+    };
+    let loaded = match entry.kind {
+        ModelKind::Upscale => Upscaler::new(rt, &verified, plan).map(|m| m.precision()),
+        ModelKind::Interpolate => Interpolator::new(rt, &verified, plan).map(|m| m.precision()),
+    };
+    st.loads = Some(loaded.is_ok());
+    match loaded {
+        Ok(p) => st.precision = Some(p.to_string()),
+        Err(e) => st.problem = Some(e.to_string()),
+    }
+    st
 }
 
 /// Whether OpenVINO loads and compiles for its CPU plugin, in one line.
 fn openvino_status(opts: &ModelOptions) -> String {
     let units = CpuUnits::detect();
-    match OpenVino::load(opts.openvino_lib.as_deref()) {
+    match OpenVino::load(opts.device.openvino_lib.as_deref()) {
         Ok(ov) => format!(
             "{} (OpenVINO {}; CPU: {})",
             ov.path().display(),

@@ -10,6 +10,7 @@ use super::interp::Staged;
 use super::Stage;
 use crate::color::{from_rgb, to_rgb, Colorimetry, RgbImage};
 use crate::error::{Error, Result};
+use crate::model::ModelError;
 use crate::picture::{Frame, Picture};
 use crate::resize::{pick_filter, resize_into, Planar};
 
@@ -102,10 +103,14 @@ impl UpscaleStage {
                 let out = m.upscale(&rgb)?;
                 let k = m.scale() as usize;
                 if out.width != rgb.width * k || out.height != rgb.height * k {
-                    return Err(Error::Model(format!(
-                        "upscaler returned {}x{} for a {}x{} frame (expected x{k})",
-                        out.width, out.height, rgb.width, rgb.height
-                    )));
+                    return Err(ModelError::BadOutput {
+                        model: "upscaler",
+                        what: format!(
+                            "{}x{} for a {}x{} frame (expected x{k})",
+                            out.width, out.height, rgb.width, rgb.height
+                        ),
+                    }
+                    .into());
                 }
                 self.counts.inferred += 1;
                 let (tiles, fallbacks) = m.tile_stats();
@@ -121,7 +126,8 @@ impl UpscaleStage {
         let sized = if big.width == self.width && big.height == self.height {
             big
         } else {
-            let planar = Planar::new(&big.data, big.width, big.height, 3).map_err(Error::Model)?;
+            let planar =
+                Planar::new(&big.data, big.width, big.height, 3).map_err(Error::Internal)?;
             let filter = pick_filter(big.width, big.height, self.width, self.height);
             self.resize_buf.resize(3 * self.width * self.height, 0.0);
             resize_into(
@@ -131,7 +137,7 @@ impl UpscaleStage {
                 self.height,
                 filter,
             )
-            .map_err(Error::Model)?;
+            .map_err(Error::Internal)?;
             // Lend the buffer to the frame; it comes back after conversion.
             RgbImage {
                 width: self.width,
