@@ -31,7 +31,7 @@ pub const VIDEO_EXTENSIONS: &[&str] = &[
 const KEPT_EXTENSIONS: &[&str] = &["mkv", "mp4", "mov"];
 
 /// One file of the folder and where its output goes.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Item {
     pub input: PathBuf,
     pub output: PathBuf,
@@ -133,6 +133,17 @@ fn output_name(rel: &Path) -> PathBuf {
         Some(e) if KEPT_EXTENSIONS.contains(&e.as_str()) => rel.to_path_buf(),
         _ => rel.with_extension("mkv"),
     }
+}
+
+/// The folder run ended with `failed` of `total` files failed; the first
+/// failure's exit code is the run's. Its message is the table's last line,
+/// so the binary prints nothing more for it.
+#[derive(Debug, thiserror::Error)]
+#[error("{failed} of {total} file(s) failed")]
+pub struct FolderFailed {
+    pub failed: usize,
+    pub total: usize,
+    pub exit_code: i32,
 }
 
 /// The end-of-run table: one row a file, then the totals.

@@ -54,12 +54,16 @@ pub struct PresetsArgs {
 
 #[derive(Debug, Args)]
 pub struct EnhanceArgs {
-    /// Input video file
+    /// Input video file, or a folder of them (then --out is a folder)
     pub input: PathBuf,
 
-    /// Output file (.mkv keeps every stream; .mp4/.mov/.webm drop what they cannot carry)
-    #[arg(short, long, value_name = "FILE")]
+    /// Output file (.mkv keeps every stream; .mp4/.mov/.webm drop what they cannot carry), or the output folder for a folder input
+    #[arg(short, long, value_name = "FILE|DIR")]
     pub out: PathBuf,
+
+    /// With a folder input: also every video in its subfolders (mirrored under --out)
+    #[arg(short, long)]
+    pub recursive: bool,
 
     /// Overwrite the output if it exists
     #[arg(short = 'y', long = "overwrite")]

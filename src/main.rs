@@ -31,6 +31,13 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
+        // A folder run: its table already says which files failed.
+        Err(err) if err.is::<ainimotion::batch::FolderFailed>() => {
+            let code = err
+                .downcast_ref::<ainimotion::batch::FolderFailed>()
+                .map_or(1, |f| f.exit_code);
+            ExitCode::from(code as u8)
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             let code = err
@@ -60,12 +67,120 @@ fn install_signal_handler(abort: Arc<AtomicBool>) {
 
 fn run_enhance(args: &EnhanceArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow::Result<()> {
     let config = ainimotion::config::resolve(&args.preset, args.config.as_deref(), &args.settings)?;
-    let opts = ainimotion::EnhanceOptions {
+    if args.input.is_dir() {
+        return run_folder(args, cli, config, abort);
+    }
+    if args.recursive {
+        return Err(Error::Config(format!(
+            "--recursive goes with a folder input; {} is a file",
+            args.input.display()
+        ))
+        .into());
+    }
+    let item = ainimotion::batch::Item {
         input: args.input.clone(),
         output: args.out.clone(),
+    };
+    let report = enhance_one(args, cli, &config, &item, abort)?;
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write report {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `enhance DIR --out OUTDIR`: every video of the folder in turn, past
+/// failures, skipping finished outputs; one table at the end (stdout).
+fn run_folder(
+    args: &EnhanceArgs,
+    cli: &Cli,
+    config: ainimotion::config::Config,
+    abort: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    use ainimotion::batch::{plan, render_table, FolderFailed, Outcome};
+    let items = plan(&args.input, &args.out, args.recursive)?;
+    if items.is_empty() {
+        return Err(Error::input(
+            &args.input,
+            "holds no video files (use --recursive for subfolders)",
+        )
+        .into());
+    }
+    let total = items.len();
+    let mut rows = Vec::with_capacity(total);
+    let mut first_code = None;
+    for (k, item) in items.into_iter().enumerate() {
+        if abort.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted.into());
+        }
+        if item.output.exists() && !args.overwrite {
+            rows.push((item, Outcome::Skipped));
+            continue;
+        }
+        if !cli.quiet {
+            eprintln!("[{}/{total}] {}", k + 1, item.input.display());
+        }
+        let made = match item.output.parent() {
+            Some(dir) => std::fs::create_dir_all(dir)
+                .map_err(|e| Error::output(dir, format!("cannot create the folder: {e}"))),
+            None => Ok(()),
+        };
+        let outcome =
+            match made.and_then(|()| enhance_one(args, cli, &config, &item, abort.clone())) {
+                Ok(report) => Outcome::Done {
+                    frames_out: report.frames_out,
+                    wall_s: report.wall_s,
+                },
+                Err(Error::Interrupted) => return Err(Error::Interrupted.into()),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    first_code.get_or_insert(e.exit_code());
+                    Outcome::Failed {
+                        error: e.to_string(),
+                        exit_code: e.exit_code(),
+                    }
+                }
+            };
+        rows.push((item, outcome));
+    }
+    out(&render_table(&rows))?;
+    if let Some(path) = &args.report {
+        let json: Vec<_> = rows
+            .iter()
+            .map(|(item, outcome)| serde_json::json!({"input": item.input, "output": item.output, "outcome": outcome}))
+            .collect();
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("cannot write report {}", path.display()))?;
+    }
+    match first_code {
+        Some(exit_code) => Err(FolderFailed {
+            failed: rows
+                .iter()
+                .filter(|(_, o)| matches!(o, Outcome::Failed { .. }))
+                .count(),
+            total,
+            exit_code,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// Enhance one file (with progress and the summary unless quiet).
+fn enhance_one(
+    args: &EnhanceArgs,
+    cli: &Cli,
+    config: &ainimotion::config::Config,
+    item: &ainimotion::batch::Item,
+    abort: Arc<AtomicBool>,
+) -> Result<ainimotion::stage::runner::Report, Error> {
+    let opts = ainimotion::EnhanceOptions {
+        input: item.input.clone(),
+        output: item.output.clone(),
         overwrite: args.overwrite,
         clip: args.clip,
-        config,
+        config: config.clone(),
         models: args.model.options(),
         no_gate: args.no_gate,
     };
@@ -73,15 +188,10 @@ fn run_enhance(args: &EnhanceArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow:
     let mut quiet = NoProgress;
     let progress: &mut dyn Progress = if cli.quiet { &mut quiet } else { &mut bar };
     let report = ainimotion::enhance(&opts, progress, abort)?;
-    if let Some(path) = &args.report {
-        let json = serde_json::to_string_pretty(&report)?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("cannot write report {}", path.display()))?;
-    }
     if !cli.quiet {
         eprint!("{}", ainimotion::stage::runner::render_summary(&report));
     }
-    Ok(())
+    Ok(report)
 }
 
 fn run_info(args: &InfoArgs) -> anyhow::Result<()> {

@@ -299,7 +299,8 @@ fn errors_are_one_line_and_leave_nothing() {
         "-o",
         o,
     ]);
-    assert_one_line_error(c, &e, "is a directory");
+    // A folder is folder mode; this one holds no video.
+    assert_one_line_error(c, &e, "holds no video files");
 
     let audio = d.join("audio.m4a");
     ffmpeg(&[
@@ -754,5 +755,65 @@ fn rotation_tag_survives() {
         90.0,
         "{}",
         v["video"]
+    );
+}
+
+/// Folder mode: three clips, one of them broken, and a subtitle file
+/// beside them. Two outputs, one error line naming the broken file, a
+/// non-zero exit; a rerun redoes nothing and reports the two as done.
+#[test]
+fn folder_mode_continues_past_a_bad_file_and_skips_finished_ones() {
+    let tmp = tmpdir();
+    let dir = tmp.path().join("season");
+    std::fs::create_dir_all(&dir).unwrap();
+    make_clip(&dir.join("ep01.mkv"), "64x48", "24", "0.5", &[]);
+    make_clip(&dir.join("ep03.mp4"), "64x48", "24", "0.5", &[]);
+    std::fs::write(dir.join("ep02.mkv"), b"not a video at all").unwrap();
+    std::fs::write(dir.join("ep01.ass"), b"[Script Info]\n").unwrap();
+    let out = tmp.path().join("out");
+    let args = [
+        "enhance",
+        dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--preset",
+        "reencode",
+        "-q",
+    ];
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, 2, "a bad file makes the run fail: {stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("ep02.mkv"), "{stderr}");
+    assert!(out.join("ep01.mkv").is_file() && out.join("ep03.mp4").is_file());
+    assert!(!out.join("ep02.mkv").exists() && !out.join("ep01.ass").exists());
+    assert!(
+        stdout.contains("3 file(s): 2 done, 0 already done, 1 failed"),
+        "{stdout}"
+    );
+    let modified = std::fs::metadata(out.join("ep01.mkv"))
+        .unwrap()
+        .modified()
+        .unwrap();
+
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stdout.contains("3 file(s): 0 done, 2 already done, 1 failed"),
+        "{stdout}"
+    );
+    let again = std::fs::metadata(out.join("ep01.mkv"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(modified, again, "a finished output is not redone");
+
+    // Without the broken file the folder succeeds.
+    std::fs::remove_file(dir.join("ep02.mkv")).unwrap();
+    let (code, stdout, _) = run(&args);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("2 file(s): 0 done, 2 already done, 0 failed"),
+        "{stdout}"
     );
 }
