@@ -33,6 +33,7 @@ pub const UPSCALE_QUEUE: usize = 4;
 pub struct RunState {
     pub abort: Arc<AtomicBool>,
     first_error: Mutex<Option<Error>>,
+    warnings: Mutex<Vec<String>>,
 }
 
 impl RunState {
@@ -40,6 +41,7 @@ impl RunState {
         RunState {
             abort,
             first_error: Mutex::new(None),
+            warnings: Mutex::new(Vec::new()),
         }
     }
 
@@ -59,6 +61,24 @@ impl RunState {
                 *slot = Some(err);
             }
         }
+    }
+
+    /// Record warnings a stage raised (shown by the watching thread).
+    pub fn warn(&self, messages: Vec<String>) {
+        if messages.is_empty() {
+            return;
+        }
+        if let Ok(mut w) = self.warnings.lock() {
+            w.extend(messages);
+        }
+    }
+
+    /// The warnings recorded since the last call.
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
     }
 
     pub fn take_error(&self) -> Option<Error> {
@@ -97,6 +117,11 @@ pub trait Stage: Send + 'static {
     type Out: Send + 'static;
     fn push(&mut self, item: Self::In) -> crate::error::Result<Vec<Self::Out>>;
     fn finish(&mut self) -> crate::error::Result<Vec<Self::Out>>;
+    /// Warnings the stage raised since the last call; the run shows them
+    /// and lists them in the report.
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The body of a stage thread: receive, process, send, until the input
@@ -123,7 +148,9 @@ pub fn run_stage<S: Stage>(
         if state.aborted() {
             return None;
         }
-        match meter.time(|| stage.push(item)) {
+        let pushed = meter.time(|| stage.push(item));
+        state.warn(stage.take_warnings());
+        match pushed {
             Ok(outs) => {
                 meter.frames.fetch_add(1, Ordering::Relaxed);
                 if !send_all(outs) {
@@ -151,4 +178,64 @@ pub fn run_stage<S: Stage>(
         }
     }
     Some(stage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Doubles its input; raises no warnings (the trait's default).
+    struct Doubler;
+    impl Stage for Doubler {
+        type In = u32;
+        type Out = u32;
+        fn push(&mut self, x: u32) -> crate::error::Result<Vec<u32>> {
+            Ok(vec![2 * x])
+        }
+        fn finish(&mut self) -> crate::error::Result<Vec<u32>> {
+            Ok(Vec::new())
+        }
+    }
+
+    struct Warner(Vec<String>);
+    impl Stage for Warner {
+        type In = u32;
+        type Out = u32;
+        fn push(&mut self, x: u32) -> crate::error::Result<Vec<u32>> {
+            if x % 2 == 1 {
+                self.0.push(format!("odd {x}"));
+            }
+            Ok(vec![x])
+        }
+        fn finish(&mut self) -> crate::error::Result<Vec<u32>> {
+            Ok(Vec::new())
+        }
+        fn take_warnings(&mut self) -> Vec<String> {
+            std::mem::take(&mut self.0)
+        }
+    }
+
+    #[test]
+    fn stage_warnings_reach_the_run_state_once() {
+        let state = RunState::new(Arc::new(AtomicBool::new(false)));
+        let meter = StageMeter::default();
+        let (in_tx, in_rx) = crossbeam_channel::bounded(8);
+        let (out_tx, out_rx) = crossbeam_channel::bounded(8);
+        for x in 0..5u32 {
+            in_tx.send(x).expect("room");
+        }
+        drop(in_tx);
+        assert!(run_stage(Warner(Vec::new()), in_rx, out_tx, "warner", &state, &meter).is_some());
+        assert_eq!(out_rx.iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+        assert_eq!(state.take_warnings(), ["odd 1", "odd 3"]);
+        assert!(state.take_warnings().is_empty(), "taken once");
+        // A stage without warnings adds none.
+        let (in_tx, in_rx) = crossbeam_channel::bounded(1);
+        let (out_tx, out_rx) = crossbeam_channel::bounded(1);
+        in_tx.send(1).expect("room");
+        drop(in_tx);
+        assert!(run_stage(Doubler, in_rx, out_tx, "doubler", &state, &meter).is_some());
+        assert_eq!(out_rx.iter().collect::<Vec<_>>(), [2]);
+        assert!(state.take_warnings().is_empty());
+    }
 }

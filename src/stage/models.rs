@@ -191,6 +191,7 @@ struct SrAdapter {
     tiles: TileConfig,
     tiles_run: u64,
     fallbacks: u64,
+    warnings: Vec<String>,
 }
 
 impl SrAdapter {
@@ -214,6 +215,7 @@ impl SrAdapter {
             tiles,
             tiles_run: 0,
             fallbacks: 0,
+            warnings: Vec::new(),
         })
     }
 
@@ -282,7 +284,9 @@ impl Upscale for SrAdapter {
                         }
                         .into());
                     }
-                    eprintln!("warning: out of device memory; retrying with {next} px tiles");
+                    self.warnings.push(format!(
+                        "out of device memory; retrying with {next} px tiles"
+                    ));
                     self.fallbacks += 1;
                     self.tiles = TileConfig::new(next, OVERLAP.min(next / 4))?;
                 }
@@ -293,6 +297,10 @@ impl Upscale for SrAdapter {
 
     fn tile_stats(&self) -> (u64, u64) {
         (self.tiles_run, self.fallbacks)
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     fn model_seconds(&self) -> f64 {

@@ -98,10 +98,11 @@ pub fn enhance(
     }
     let pipeline = Pipeline::spawn(&mut job, opts, abort)?;
     let expected = job.fmt.expected_frames;
-    pipeline.watch(
+    let raised = pipeline.watch(
         progress,
         expected.map(|n| (n as f64 * job.ratio).round() as u64),
     );
+    job.warnings.extend(raised);
     let done = pipeline.join();
     progress.finish();
     let done = done?;
@@ -441,10 +442,21 @@ impl Pipeline {
             })
     }
 
-    /// Show progress until every stage thread has ended.
-    fn watch(&self, progress: &mut dyn Progress, expected_frames: Option<u64>) {
+    /// Show progress, and the stages' warnings as they come, until every
+    /// stage thread has ended; returns the warnings shown.
+    fn watch(&self, progress: &mut dyn Progress, expected_frames: Option<u64>) -> Vec<String> {
         progress.start(expected_frames, "frames");
-        while !self.all_finished() {
+        let mut shown = Vec::new();
+        loop {
+            // Checked before the warnings are taken, so none is missed.
+            let finished = self.all_finished();
+            for w in self.state.take_warnings() {
+                progress.warn(&w);
+                shown.push(w);
+            }
+            if finished {
+                return shown;
+            }
             thread::sleep(Duration::from_millis(100));
             let wall = self.started.elapsed().as_secs_f64().max(1e-9);
             let busy: Vec<String> = self

@@ -30,6 +30,11 @@ pub trait Upscale: Send {
     fn model_seconds(&self) -> f64 {
         0.0
     }
+    /// Warnings since the last call (e.g. a smaller tile after running out
+    /// of device memory), for the run's progress display and report.
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Counters for the report (`upscale.*`).
@@ -172,6 +177,12 @@ impl Stage for UpscaleStage {
 
     fn finish(&mut self) -> Result<Vec<Frame>> {
         Ok(Vec::new())
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.model
+            .as_mut()
+            .map_or_else(Vec::new, |m| m.take_warnings())
     }
 }
 
