@@ -134,8 +134,8 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    pub fn options(&self) -> crate::stage::models::ModelOptions {
-        crate::stage::models::ModelOptions {
+    pub fn options(&self) -> crate::model::ModelOptions {
+        crate::model::ModelOptions {
             device: crate::model::DeviceOptions {
                 device: self.device,
                 threads: self.threads,

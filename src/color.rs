@@ -9,7 +9,7 @@
 //! [`Matrix::Gbr`] "matrix": planes G, B, R taken as they are, so RGB input
 //! reaches the models without any conversion loss.
 
-use crate::picture::{Chroma, Picture};
+use crate::picture::{Chroma, Picture, RgbImage};
 use rayon::prelude::*;
 
 /// The matrix between the three planes and RGB (H.273 MatrixCoefficients).
@@ -264,28 +264,6 @@ fn levels(depth: u8, cm: Colorimetry) -> Levels {
     }
 }
 
-/// Planar RGB image, values nominally 0..1, `data` is C×H×W (R, G, B).
-#[derive(Clone, Debug, PartialEq)]
-pub struct RgbImage {
-    pub width: usize,
-    pub height: usize,
-    pub data: Vec<f32>,
-}
-
-impl RgbImage {
-    pub fn new(width: usize, height: usize) -> RgbImage {
-        RgbImage {
-            width,
-            height,
-            data: vec![0.0; 3 * width * height],
-        }
-    }
-    pub fn plane(&self, c: usize) -> &[f32] {
-        let n = self.width * self.height;
-        &self.data[c * n..(c + 1) * n]
-    }
-}
-
 /// Where a luma position falls on a (possibly subsampled) chroma axis:
 /// the two chroma samples around it and the weight of the second, with
 /// chroma where `site` puts it (bilinear filtering).
@@ -358,7 +336,7 @@ fn quantise(v: f32, max: f32) -> u16 {
 
 /// Convert planar RGB (clamped to 0..1) to a picture of the given layout.
 /// Each chroma sample is the area average of the luma samples under its
-/// footprint, centred where `cm.siting` puts it ([`area_weights`]): the
+/// footprint, centred where `cm.siting` puts it (`area_weights`): the
 /// box of its block for centre siting, [1, 2, 1] / 4 across for co-sited.
 pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> Picture {
     let (w, h) = (img.width, img.height);

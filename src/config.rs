@@ -34,8 +34,8 @@ pub const PRESETS: &[(&str, &str)] = &[
 pub const DEFAULT_PRESET: &str = "anime-clean";
 
 use crate::gate::GateParams;
-use crate::interp::FpsTarget;
-pub use crate::interp::{CadenceMode, FlowMode};
+use crate::timing::FpsTarget;
+pub use crate::timing::{CadenceMode, FlowMode};
 
 /// The whole resolved configuration. Field names are the TOML keys.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -202,7 +202,7 @@ pub fn parse_fps(text: &str) -> std::result::Result<FpsSetting, String> {
     Ok(FpsSetting::Target(target))
 }
 
-/// A multiple from 2 to 8, or a rate within [`crate::interp::resolve_rate`]'s
+/// A multiple from 2 to 8, or a rate within [`crate::timing::resolve_rate`]'s
 /// limits; `text` is how the user wrote it.
 fn check_fps_target(target: FpsTarget, text: &str) -> std::result::Result<(), String> {
     match target {
@@ -210,7 +210,7 @@ fn check_fps_target(target: FpsTarget, text: &str) -> std::result::Result<(), St
             "'{text}': the multiple must be a whole number from 2 to 8"
         )),
         FpsTarget::Multiple(_) => Ok(()),
-        FpsTarget::Rate { .. } => crate::interp::resolve_rate(target, (1, 1)).map(|_| ()),
+        FpsTarget::Rate { .. } => crate::timing::resolve_rate(target, (1, 1)).map(|_| ()),
     }
 }
 
@@ -266,8 +266,8 @@ impl Config {
 
     /// The output size asked for, when upscaling is (`--height`, else
     /// `--width`, else `--scale`).
-    pub fn size_request(&self) -> Option<crate::resize::SizeRequest> {
-        use crate::resize::SizeRequest;
+    pub fn size_request(&self) -> Option<crate::size::SizeRequest> {
+        use crate::size::SizeRequest;
         if !self.upscales() {
             return None;
         }
@@ -516,7 +516,7 @@ pub fn resolve(preset: &str, config_file: Option<&Path>, flags: &impl Serialize)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resize::SizeRequest;
+    use crate::size::SizeRequest;
 
     #[test]
     fn every_builtin_preset_resolves() {

@@ -12,16 +12,17 @@ pub mod color;
 pub mod config;
 pub mod error;
 pub mod gate;
-pub mod interp;
 pub mod media;
 pub mod model;
 pub mod picture;
 pub mod progress;
 pub mod rational;
 pub mod resize;
+pub mod size;
 pub mod stage;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod timing;
 
 pub use analyze::analyze;
 pub use error::{Error, Result};

@@ -196,11 +196,11 @@ fn enhance_one(
 
 fn run_info(args: &InfoArgs) -> anyhow::Result<()> {
     if args.models {
-        let info = ainimotion::stage::models::models_info(&args.model.options())?;
+        let info = ainimotion::model::models_info(&args.model.options())?;
         if args.json {
             out(&format!("{}\n", serde_json::to_string_pretty(&info)?))?;
         } else {
-            out(&ainimotion::stage::models::render_models(&info))?;
+            out(&ainimotion::model::render_models(&info))?;
         }
         if args.input.is_none() {
             return Ok(());

@@ -6,7 +6,8 @@
 //! Planes are tightly packed (stride == plane width). The planes are Y, Cb,
 //! Cr for YUV video, and G, B, R (FFmpeg's `gbrp` order, 4:4:4) for RGB
 //! video, whose [`crate::color::Matrix::Gbr`] maps them to RGB unchanged;
-//! see [`Family`].
+//! see [`Family`]. The models see a third form, [`RgbImage`]: planar RGB
+//! `f32` in 0..1, converted in [`crate::color`].
 
 use std::sync::Arc;
 
@@ -149,4 +150,26 @@ pub struct Frame {
     pub pts: i64,
     pub sub: u32,
     pub picture: Arc<Picture>,
+}
+
+/// Planar RGB image, values nominally 0..1, `data` is C×H×W (R, G, B).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RgbImage {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<f32>,
+}
+
+impl RgbImage {
+    pub fn new(width: usize, height: usize) -> RgbImage {
+        RgbImage {
+            width,
+            height,
+            data: vec![0.0; 3 * width * height],
+        }
+    }
+    pub fn plane(&self, c: usize) -> &[f32] {
+        let n = self.width * self.height;
+        &self.data[c * n..(c + 1) * n]
+    }
 }

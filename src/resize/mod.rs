@@ -1,9 +1,6 @@
-//! Pure pieces of the upscale stage: the output-size rules ([`output_size`])
-//! and the final resampling of the super-resolution output to that size
-//! ([`resize`]).
+//! The final resampling of the super-resolution output to the exact output
+//! size ([`resize`]); the size itself is decided in [`crate::size`].
 
 pub mod filter;
-pub mod size;
 
 pub use filter::{pick_filter, resize, resize_into, Filter, Planar};
-pub use size::{normalise_sar, output_size, OutputSize, SizeRequest, MAX_SIDE, MIN_SIDE};

@@ -1,7 +1,7 @@
 //! Interpolate stage: turns gated input frames into frames on the output
 //! time grid, calling the interpolation model only for MOTION in-betweens.
 //!
-//! The planner ([`crate::interp::Planner`]) decides what each output frame
+//! The planner ([`crate::timing::Planner`]) decides what each output frame
 //! is; this stage fetches the pictures, runs the model, checks the result
 //! with the bad-in-between guard and converts back to YUV.
 
@@ -11,12 +11,13 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::Stage;
-use crate::color::{from_rgb, to_rgb, Colorimetry, RgbImage};
+use crate::color::{from_rgb, to_rgb, Colorimetry};
 use crate::error::{Error, Result};
 use crate::gate::{compare, is_break, thumbnail_of, GateParams};
-use crate::interp::{Decision, OutFrame, Planner};
-use crate::model::ModelError;
+use crate::model::{Interpolate, ModelError};
 use crate::picture::Frame;
+use crate::picture::RgbImage;
+use crate::timing::{Decision, OutFrame, Planner};
 
 pub use super::gate::Gated;
 
@@ -29,17 +30,6 @@ pub struct Staged {
 
 /// Ids of generated pictures live above every input index.
 const SYNTHETIC_ID: u64 = 1 << 62;
-
-/// An interpolation model: in-betweens of `a` and `b` at each timestep.
-pub trait Interpolate: Send {
-    /// The model's name (manifest name), for the report.
-    fn name(&self) -> &str;
-    fn interpolate(&mut self, a: &RgbImage, b: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>>;
-    /// Seconds spent inside model calls so far.
-    fn model_seconds(&self) -> f64 {
-        0.0
-    }
-}
 
 /// Counters for the report (`interpolate.*`).
 #[derive(Clone, Debug, Default, Serialize)]
@@ -373,8 +363,8 @@ mod tests {
     use super::*;
     use crate::color::Matrix;
     use crate::gate::Class;
-    use crate::interp::{CadenceMode, PlanParams};
     use crate::picture::{Chroma, Picture};
+    use crate::timing::{CadenceMode, PlanParams};
 
     const CM: Colorimetry = Colorimetry::new(Matrix::Bt709, false);
 

@@ -10,7 +10,6 @@
 
 pub mod gate;
 pub mod interp;
-pub mod models;
 pub mod runner;
 pub mod upscale;
 

@@ -1,11 +1,11 @@
 //! `enhance`: validate everything, then run the stages.
 //!
-//! [`enhance`] reads top to bottom as the job does: [`Prepared::new`]
+//! [`enhance`] reads top to bottom as the job does: `Prepared::new`
 //! checks the settings, opens the input, loads the models, decides the
 //! output size and opens the output (so every user error surfaces before
-//! the first frame); [`Pipeline::spawn`] starts one named thread per stage;
-//! [`Pipeline::watch`] shows progress until they end; [`Pipeline::join`]
-//! collects what they return; [`Report::new`] turns that into the figures.
+//! the first frame); `Pipeline::spawn` starts one named thread per stage;
+//! `Pipeline::watch` shows progress until they end; `Pipeline::join`
+//! collects what they return; `Report::new` turns that into the figures.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,20 +19,20 @@ use serde::Serialize;
 
 use super::gate::{GateCounts, GateStage, Gated};
 use super::interp::{InterpCounts, InterpStage, Staged};
-use super::models::RunModels;
 use super::upscale::{UpscaleCounts, UpscaleStage};
 use super::{run_stage, RunState, Stage, StageMeter, DECODE_QUEUE, GATE_QUEUE, UPSCALE_QUEUE};
 use crate::clip::ClipRange;
 use crate::config::{Config, FpsSetting};
 use crate::error::{Error, Result};
-use crate::interp::{output_time_base, resolve_rate, PlanParams, Planner};
 use crate::media::decode::{DecodeStats, VideoDecoder, VideoFormat};
 use crate::media::encode::EncodeSettings;
 use crate::media::mux::{check_output, Muxer, OutputPlan, OutputSummary};
 use crate::media::{seconds_ts, Rational};
+use crate::model::RunModels;
 use crate::picture::{Family, Frame};
 use crate::progress::Progress;
-use crate::resize::output_size;
+use crate::size::output_size;
+use crate::timing::{output_time_base, resolve_rate, PlanParams, Planner};
 
 /// Everything `enhance` needs, already resolved by the config.
 #[derive(Clone, Debug)]
@@ -43,7 +43,7 @@ pub struct EnhanceOptions {
     pub clip: Option<ClipRange>,
     pub config: Config,
     /// Model and runtime options (device, threads, paths).
-    pub models: super::models::ModelOptions,
+    pub models: crate::model::ModelOptions,
     /// Switch gating off: every frame through every model (benchmarks).
     pub no_gate: bool,
 }
@@ -182,7 +182,7 @@ impl Prepared {
         let timing = Timing::new(cfg, &fmt)?;
         let modelled = timing.planner.is_some() || cfg.upscales();
         let mut warnings = input_warnings(opts, &fmt, modelled);
-        let mut models = super::models::load(
+        let mut models = crate::model::load(
             cfg,
             &opts.models,
             timing.planner.is_some(),

@@ -8,34 +8,12 @@ use serde::Serialize;
 
 use super::interp::Staged;
 use super::Stage;
-use crate::color::{from_rgb, to_rgb, Colorimetry, RgbImage};
+use crate::color::{from_rgb, to_rgb, Colorimetry};
 use crate::error::{Error, Result};
-use crate::model::ModelError;
+use crate::model::{ModelError, Upscale};
+use crate::picture::RgbImage;
 use crate::picture::{Frame, Picture};
 use crate::resize::{pick_filter, resize_into, Planar};
-
-/// A super-resolution model run over a whole frame (tiling is the
-/// implementation's business). Output values are clamped to 0..1.
-pub trait Upscale: Send {
-    /// The model's name (manifest name), for the report.
-    fn name(&self) -> &str;
-    /// Native factor (2 or 4).
-    fn scale(&self) -> u32;
-    fn upscale(&mut self, img: &RgbImage) -> Result<RgbImage>;
-    /// (tiles run, tile-size fallbacks after out-of-memory) so far.
-    fn tile_stats(&self) -> (u64, u64) {
-        (0, 0)
-    }
-    /// Seconds spent inside model calls so far.
-    fn model_seconds(&self) -> f64 {
-        0.0
-    }
-    /// Warnings since the last call (e.g. a smaller tile after running out
-    /// of device memory), for the run's progress display and report.
-    fn take_warnings(&mut self) -> Vec<String> {
-        Vec::new()
-    }
-}
 
 /// Counters for the report (`upscale.*`).
 #[derive(Clone, Debug, Default, Serialize)]

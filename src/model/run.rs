@@ -1,21 +1,54 @@
-//! Loading the models a run needs, and adapting the ONNX sessions to the
-//! stage traits ([`Interpolate`], [`Upscale`]).
+//! The models of one run: the two interfaces the pipeline stages call
+//! ([`Interpolate`], [`Upscale`]), loading the models `enhance` needs
+//! ([`load`]), and the adapters from ONNX sessions to those interfaces
+//! (batching, the tile size, the out-of-memory fallback to smaller tiles).
 
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayView3, ArrayView4};
 
-use crate::color::RgbImage;
+use super::tiling::plan_tiles;
+use super::{
+    select_device, DeviceOptions, ExecutionPlan, Interpolator, Manifest, ModelEntry, ModelError,
+    ModelKind, Precision, Runtime, TileConfig, Upscaler,
+};
 use crate::config::{Config, FlowMode};
 use crate::error::{Error, Result};
-use crate::model::tiling::plan_tiles;
-use crate::model::{
-    select_device, CpuUnits, DeviceOptions, ExecutionPlan, Interpolator, Manifest, ModelEntry,
-    ModelError, ModelKind, OpenVino, Precision, Runtime, TileConfig, Upscaler,
-};
+use crate::picture::RgbImage;
 
-use super::interp::Interpolate;
-use super::upscale::Upscale;
+/// An interpolation model: in-betweens of `a` and `b` at each timestep.
+pub trait Interpolate: Send {
+    /// The model's name (manifest name), for the report.
+    fn name(&self) -> &str;
+    fn interpolate(&mut self, a: &RgbImage, b: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>>;
+    /// Seconds spent inside model calls so far.
+    fn model_seconds(&self) -> f64 {
+        0.0
+    }
+}
+
+/// A super-resolution model run over a whole frame (tiling is the
+/// implementation's business). Output values are clamped to 0..1.
+pub trait Upscale: Send {
+    /// The model's name (manifest name), for the report.
+    fn name(&self) -> &str;
+    /// Native factor (2 or 4).
+    fn scale(&self) -> u32;
+    fn upscale(&mut self, img: &RgbImage) -> Result<RgbImage>;
+    /// (tiles run, tile-size fallbacks after out-of-memory) so far.
+    fn tile_stats(&self) -> (u64, u64) {
+        (0, 0)
+    }
+    /// Seconds spent inside model calls so far.
+    fn model_seconds(&self) -> f64 {
+        0.0
+    }
+    /// Warnings since the last call (e.g. a smaller tile after running out
+    /// of device memory), for the run's progress display and report.
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+}
 
 /// Model and runtime options from the command line.
 #[derive(Clone, Debug, Default)]
@@ -97,7 +130,7 @@ pub fn load(
 }
 
 /// The runtime and the device plan every session is built with.
-type Sessions<'a> = (&'a Runtime, &'a ExecutionPlan);
+pub(crate) type Sessions<'a> = (&'a Runtime, &'a ExecutionPlan);
 
 /// "name precision", for the device line.
 fn precision_label(entry: &ModelEntry, precision: Precision) -> String {
@@ -306,187 +339,4 @@ impl Upscale for SrAdapter {
     fn model_seconds(&self) -> f64 {
         self.inner.model_time().as_secs_f64()
     }
-}
-
-/// One model as `info --models` reports it.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct ModelStatus {
-    pub name: String,
-    pub kind: String,
-    pub scale: u32,
-    pub file: PathBuf,
-    pub present: bool,
-    /// sha256 matches the manifest.
-    pub valid: bool,
-    /// The ONNX Runtime session loads and its inputs/outputs match the manifest.
-    pub loads: Option<bool>,
-    /// The precision it loaded in (bf16 only on cpu-openvino).
-    pub precision: Option<String>,
-    pub problem: Option<String>,
-    pub inputs: Vec<String>,
-    pub output: String,
-    pub tileable: bool,
-    pub licence: String,
-    pub source: String,
-    pub description: String,
-}
-
-/// `info --models`: the manifest, each file's state, and the device.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct ModelsInfo {
-    pub manifest: PathBuf,
-    pub runtime: Option<String>,
-    /// OpenVINO for `cpu-openvino`: the library and version, or why it
-    /// does not load, with the CPU's units.
-    pub openvino: String,
-    pub device: Option<String>,
-    pub problem: Option<String>,
-    pub models: Vec<ModelStatus>,
-}
-
-/// Check every model of the manifest: file present, sha256, and (when the
-/// runtime loads) a real session with matching inputs/outputs.
-pub fn models_info(opts: &ModelOptions) -> Result<ModelsInfo> {
-    let path = models_dir(opts.models_dir.as_deref()).join("models.toml");
-    let manifest = Manifest::load(&path)?;
-    let mut info = ModelsInfo {
-        manifest: path,
-        runtime: None,
-        openvino: openvino_status(opts),
-        device: None,
-        problem: None,
-        models: Vec::new(),
-    };
-    let runtime = match Runtime::load(opts.ort_lib.as_deref()) {
-        Ok(rt) => {
-            info.runtime = Some(format!(
-                "{} ({})",
-                rt.path().display(),
-                rt.version().unwrap_or("unknown version")
-            ));
-            Some(rt)
-        }
-        Err(e) => {
-            info.problem = Some(e.to_string());
-            None
-        }
-    };
-    let plan = runtime.and_then(|rt| match select_device(rt, &opts.device) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            info.problem = Some(e.to_string());
-            None
-        }
-    });
-    info.device = plan.as_ref().map(|p| p.summary().to_string());
-    let sessions = runtime.zip(plan.as_ref());
-    info.models = manifest
-        .models()
-        .iter()
-        .map(|entry| model_status(entry, sessions))
-        .collect();
-    Ok(info)
-}
-
-/// One entry's file state and, with a runtime and a device, whether a
-/// session loads (and in which precision).
-fn model_status(entry: &ModelEntry, sessions: Option<Sessions>) -> ModelStatus {
-    let mut st = ModelStatus {
-        name: entry.name.clone(),
-        kind: entry.kind.as_str().to_string(),
-        scale: entry.scale,
-        file: entry.path().to_path_buf(),
-        present: entry.path().is_file(),
-        valid: false,
-        loads: None,
-        precision: None,
-        problem: None,
-        inputs: entry.inputs.clone(),
-        output: entry.output.clone(),
-        tileable: entry.tileable,
-        licence: entry.licence.clone(),
-        source: format!("{} {}", entry.source_package, entry.source_path),
-        description: entry.description.clone(),
-    };
-    let verified = match entry.verify() {
-        Ok(v) => v,
-        Err(e) => {
-            st.problem = Some(e.to_string());
-            return st;
-        }
-    };
-    st.valid = true;
-    let Some((rt, plan)) = sessions else {
-        return st;
-    };
-    let loaded = match entry.kind {
-        ModelKind::Upscale => Upscaler::new(rt, &verified, plan).map(|m| m.precision()),
-        ModelKind::Interpolate => Interpolator::new(rt, &verified, plan).map(|m| m.precision()),
-    };
-    st.loads = Some(loaded.is_ok());
-    match loaded {
-        Ok(p) => st.precision = Some(p.to_string()),
-        Err(e) => st.problem = Some(e.to_string()),
-    }
-    st
-}
-
-/// Whether OpenVINO loads and compiles for its CPU plugin, in one line.
-fn openvino_status(opts: &ModelOptions) -> String {
-    let units = CpuUnits::detect();
-    match OpenVino::load(opts.device.openvino_lib.as_deref()) {
-        Ok(ov) => format!(
-            "{} (OpenVINO {}; CPU: {})",
-            ov.path().display(),
-            ov.short_version(),
-            units.label()
-        ),
-        Err(e) => format!("not available: {e} (CPU: {})", units.label()),
-    }
-}
-
-/// Human-readable `info --models`.
-pub fn render_models(info: &ModelsInfo) -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    let _ = writeln!(s, "manifest: {}", info.manifest.display());
-    let _ = writeln!(
-        s,
-        "runtime:  {}",
-        info.runtime.as_deref().unwrap_or("not loaded")
-    );
-    let _ = writeln!(s, "openvino: {}", info.openvino);
-    let _ = writeln!(s, "{}", info.device.as_deref().unwrap_or("device: none"));
-    if let Some(p) = &info.problem {
-        let _ = writeln!(s, "problem:  {p}");
-    }
-    for m in &info.models {
-        let state = match (m.present, m.valid, m.loads) {
-            (false, _, _) => "MISSING (run ./setup.sh)",
-            (true, false, _) => "INVALID (sha256 mismatch or unreadable; run ./setup.sh)",
-            (true, true, Some(false)) => "DOES NOT LOAD",
-            (true, true, Some(true)) => match m.precision.as_deref() {
-                Some("bf16") => "ok (bf16)",
-                _ => "ok",
-            },
-            (true, true, None) => "ok (not loaded: no runtime)",
-        };
-        let _ = writeln!(
-            s,
-            "  {:<28} {:<11} x{} {}  [{}]",
-            m.name, m.kind, m.scale, state, m.licence
-        );
-        let _ = writeln!(
-            s,
-            "    {} -> {}{}; {}",
-            m.inputs.join(", "),
-            m.output,
-            if m.tileable { "" } else { ", whole-frame only" },
-            m.description
-        );
-        if let Some(p) = &m.problem {
-            let _ = writeln!(s, "    problem: {p}");
-        }
-    }
-    s
 }
