@@ -278,6 +278,20 @@ fn chroma_tap(pos: usize, shift: u32, len: usize, site: Site) -> (usize, usize, 
     (p0, (p0 + 1).min(len - 1), f - p0 as f32)
 }
 
+/// Three planes cut into rows (of the given lengths) and walked together
+/// in parallel: `(row, ((a, b), c))`.
+#[allow(clippy::type_complexity)]
+fn rows3<'a, A: Send, B: Send>(
+    (a, na): (&'a mut [A], usize),
+    (b, nb): (&'a mut [B], usize),
+    (c, nc): (&'a mut [B], usize),
+) -> impl IndexedParallelIterator<Item = (usize, ((&'a mut [A], &'a mut [B]), &'a mut [B]))> {
+    a.par_chunks_mut(na)
+        .zip(b.par_chunks_mut(nb))
+        .zip(c.par_chunks_mut(nc))
+        .enumerate()
+}
+
 /// Convert a picture to planar RGB 0..1.
 ///
 /// Row by row: the two chroma rows around each luma row are blended once
@@ -296,36 +310,31 @@ pub fn to_rgb(pic: &Picture, cm: Colorimetry) -> RgbImage {
     let n = w * h;
     let (r_plane, rest) = out.data.split_at_mut(n);
     let (g_plane, b_plane) = rest.split_at_mut(n);
-    r_plane
-        .par_chunks_mut(w)
-        .zip(g_plane.par_chunks_mut(w))
-        .zip(b_plane.par_chunks_mut(w))
-        .enumerate()
-        .for_each_init(
-            || (vec![0.0f32; cw], vec![0.0f32; cw]),
-            |(cb_row, cr_row), (y, ((rr, gr), br))| {
-                let (y0, y1, ay) = chroma_tap(y, sy, ch, cm.siting.v);
-                for (plane, row) in [
-                    (&pic.planes[1], &mut *cb_row),
-                    (&pic.planes[2], &mut *cr_row),
-                ] {
-                    let (top, bot) = (&plane[y0 * cw..][..cw], &plane[y1 * cw..][..cw]);
-                    for ((o, &t), &b) in row.iter_mut().zip(top).zip(bot) {
-                        let t = t as f32;
-                        *o = (t + (b as f32 - t) * ay - lv.c_off) * c_mul;
-                    }
+    rows3((r_plane, w), (g_plane, w), (b_plane, w)).for_each_init(
+        || (vec![0.0f32; cw], vec![0.0f32; cw]),
+        |(cb_row, cr_row), (y, ((rr, gr), br))| {
+            let (y0, y1, ay) = chroma_tap(y, sy, ch, cm.siting.v);
+            for (plane, row) in [
+                (&pic.planes[1], &mut *cb_row),
+                (&pic.planes[2], &mut *cr_row),
+            ] {
+                let (top, bot) = (&plane[y0 * cw..][..cw], &plane[y1 * cw..][..cw]);
+                for ((o, &t), &b) in row.iter_mut().zip(top).zip(bot) {
+                    let t = t as f32;
+                    *o = (t + (b as f32 - t) * ay - lv.c_off) * c_mul;
                 }
-                let luma = &pic.planes[0][y * w..][..w];
-                for (x, &(x0, x1, ax)) in taps.iter().enumerate() {
-                    let yy = (luma[x] as f32 - lv.y_off) * y_mul;
-                    let cb = cb_row[x0] + (cb_row[x1] - cb_row[x0]) * ax;
-                    let cr = cr_row[x0] + (cr_row[x1] - cr_row[x0]) * ax;
-                    rr[x] = m[0][0] * yy + m[0][1] * cb + m[0][2] * cr;
-                    gr[x] = m[1][0] * yy + m[1][1] * cb + m[1][2] * cr;
-                    br[x] = m[2][0] * yy + m[2][1] * cb + m[2][2] * cr;
-                }
-            },
-        );
+            }
+            let luma = &pic.planes[0][y * w..][..w];
+            for (x, &(x0, x1, ax)) in taps.iter().enumerate() {
+                let yy = (luma[x] as f32 - lv.y_off) * y_mul;
+                let cb = cb_row[x0] + (cb_row[x1] - cb_row[x0]) * ax;
+                let cr = cr_row[x0] + (cr_row[x1] - cr_row[x0]) * ax;
+                rr[x] = m[0][0] * yy + m[0][1] * cb + m[0][2] * cr;
+                gr[x] = m[1][0] * yy + m[1][1] * cb + m[1][2] * cr;
+                br[x] = m[2][0] * yy + m[2][1] * cb + m[2][2] * cr;
+            }
+        },
+    );
     out
 }
 
@@ -373,55 +382,55 @@ pub fn from_rgb(img: &RgbImage, chroma: Chroma, depth: u8, cm: Colorimetry) -> P
     // adds up the chroma of the rows under its footprint, converting each
     // pixel once (rows outside the block, for vertically co-sited chroma,
     // are converted again by the neighbouring task).
-    y_plane
-        .par_chunks_mut(w << sy)
-        .zip(u_plane.par_chunks_mut(cw))
-        .zip(v_plane.par_chunks_mut(cw))
-        .enumerate()
-        .for_each_init(
-            || (vec![0.0f32; cw], vec![0.0f32; cw]),
-            |(su, sv), (cy, ((yrows, urow), vrow))| {
-                su.fill(0.0);
-                sv.fill(0.0);
-                let first = cy << sy;
-                let owned = first..first + yrows.len() / w;
-                let down = area_weights(cy, h, 0, sy, cm.siting.v);
-                let weight = |y: usize| -> f32 {
-                    down.iter()
-                        .filter(|&&(at, _)| at == y)
-                        .map(|&(_, v)| v)
-                        .sum()
-                };
-                // Pixel x of a row of weight wy, chroma (u, v): its share.
-                let mut add = |x: usize, wy: f32, u: f32, v: f32| {
-                    let [(c0, w0), (c1, w1)] = across[x];
-                    let (a, b) = (wy * w0, wy * w1);
-                    su[c0] += a * u;
-                    sv[c0] += a * v;
-                    su[c1] += b * u;
-                    sv[c1] += b * v;
-                };
-                for y in owned.clone() {
-                    let wy = weight(y);
-                    let yrow = &mut yrows[(y - first) * w..][..w];
-                    for (x, o) in yrow.iter_mut().enumerate() {
-                        let (yy, u, v) = pixel(y * w + x);
-                        *o = quantise(yy * lv.y_scale + lv.y_off, max);
-                        add(x, wy, u, v);
-                    }
+    rows3(
+        (&mut y_plane, w << sy),
+        (&mut u_plane, cw),
+        (&mut v_plane, cw),
+    )
+    .for_each_init(
+        || (vec![0.0f32; cw], vec![0.0f32; cw]),
+        |(su, sv), (cy, ((yrows, urow), vrow))| {
+            su.fill(0.0);
+            sv.fill(0.0);
+            let first = cy << sy;
+            let owned = first..first + yrows.len() / w;
+            let down = area_weights(cy, h, 0, sy, cm.siting.v);
+            let weight = |y: usize| -> f32 {
+                down.iter()
+                    .filter(|&&(at, _)| at == y)
+                    .map(|&(_, v)| v)
+                    .sum()
+            };
+            // Pixel x of a row of weight wy, chroma (u, v): its share.
+            let mut add = |x: usize, wy: f32, u: f32, v: f32| {
+                let [(c0, w0), (c1, w1)] = across[x];
+                let (a, b) = (wy * w0, wy * w1);
+                su[c0] += a * u;
+                sv[c0] += a * v;
+                su[c1] += b * u;
+                sv[c1] += b * v;
+            };
+            for y in owned.clone() {
+                let wy = weight(y);
+                let yrow = &mut yrows[(y - first) * w..][..w];
+                for (x, o) in yrow.iter_mut().enumerate() {
+                    let (yy, u, v) = pixel(y * w + x);
+                    *o = quantise(yy * lv.y_scale + lv.y_off, max);
+                    add(x, wy, u, v);
                 }
-                for &(y, wy) in down.iter().filter(|(y, _)| !owned.contains(y)) {
-                    for x in 0..w {
-                        let (_, u, v) = pixel(y * w + x);
-                        add(x, wy, u, v);
-                    }
+            }
+            for &(y, wy) in down.iter().filter(|(y, _)| !owned.contains(y)) {
+                for x in 0..w {
+                    let (_, u, v) = pixel(y * w + x);
+                    add(x, wy, u, v);
                 }
-                for cx in 0..cw {
-                    urow[cx] = quantise(su[cx] * lv.c_scale + lv.c_off, max);
-                    vrow[cx] = quantise(sv[cx] * lv.c_scale + lv.c_off, max);
-                }
-            },
-        );
+            }
+            for cx in 0..cw {
+                urow[cx] = quantise(su[cx] * lv.c_scale + lv.c_off, max);
+                vrow[cx] = quantise(sv[cx] * lv.c_scale + lv.c_off, max);
+            }
+        },
+    );
     Picture {
         width: w,
         height: h,

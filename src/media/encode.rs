@@ -292,15 +292,22 @@ fn layout_tries(family: Family, chroma: Chroma, depth: u8) -> Vec<(Family, Chrom
     tries
 }
 
+/// Size and timing of the video written.
+#[derive(Clone, Copy, Debug)]
+pub struct VideoShape {
+    pub width: usize,
+    pub height: usize,
+    /// Time base of the frames' pts.
+    pub time_base: Rational,
+    pub frame_rate: Rational,
+    pub sample_aspect_ratio: Rational,
+}
+
 /// Everything needed to open the video encoder.
 pub struct EncoderSpec<'a> {
     pub settings: &'a EncodeSettings,
     pub layout: &'a EncoderLayout,
-    pub width: usize,
-    pub height: usize,
-    pub time_base: Rational,
-    pub frame_rate: Rational,
-    pub sample_aspect_ratio: Rational,
+    pub shape: VideoShape,
     pub colors: ColorTags,
     pub global_header: bool,
 }
@@ -319,14 +326,14 @@ pub fn open_encoder(spec: &EncoderSpec) -> Result<ff::encoder::Video> {
         .encoder()
         .video()
         .map_err(|e| Error::encode(name, describe(e)))?;
-    ctx.set_width(spec.width as u32);
-    ctx.set_height(spec.height as u32);
+    ctx.set_width(spec.shape.width as u32);
+    ctx.set_height(spec.shape.height as u32);
     ctx.set_format(spec.layout.pixel);
-    ctx.set_time_base(spec.time_base);
-    if spec.frame_rate.numerator() > 0 && spec.frame_rate.denominator() > 0 {
-        ctx.set_frame_rate(Some(spec.frame_rate));
+    ctx.set_time_base(spec.shape.time_base);
+    if spec.shape.frame_rate.numerator() > 0 && spec.shape.frame_rate.denominator() > 0 {
+        ctx.set_frame_rate(Some(spec.shape.frame_rate));
     }
-    ctx.set_aspect_ratio(spec.sample_aspect_ratio);
+    ctx.set_aspect_ratio(spec.shape.sample_aspect_ratio);
     spec.colors.tag_encoder(&mut ctx);
     if spec.global_header {
         ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER);

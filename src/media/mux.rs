@@ -12,7 +12,9 @@ use std::sync::Mutex;
 
 use ffmpeg_next as ff;
 
-use super::encode::{negotiate_layout, open_encoder, EncodeSettings, EncoderLayout, EncoderSpec};
+use super::encode::{
+    negotiate_layout, open_encoder, EncodeSettings, EncoderLayout, EncoderSpec, VideoShape,
+};
 use super::pixels::{convert_picture, picture_to_frame};
 use super::stream::StreamFacts;
 use super::{describe, open_input, rescale, seconds_ts, ts_seconds, ColorTags, Rational};
@@ -131,18 +133,13 @@ pub struct OutputPlan<'a> {
     pub target: &'a Path,
     pub input: &'a Path,
     pub video_stream_index: usize,
-    pub width: usize,
-    pub height: usize,
+    pub shape: VideoShape,
     /// What the pictures' planes hold, and how they map to RGB.
     pub family: Family,
     pub colorimetry: Colorimetry,
     pub chroma: Chroma,
     pub depth: u8,
     pub colors: ColorTags,
-    pub sample_aspect_ratio: Rational,
-    /// Time base of the frames' pts.
-    pub time_base: Rational,
-    pub frame_rate: Rational,
     pub settings: &'a EncodeSettings,
     /// Input-timeline seconds that become output time 0.
     pub origin_s: f64,
@@ -219,17 +216,19 @@ impl Muxer {
             .map_err(|e| Error::output(target, format!("cannot create: {}", describe(e))))?;
         check_video_codec_fits(&octx, plan)?;
         let codec = plan.settings.codec;
-        let layout = negotiate_layout(codec, plan.family, plan.chroma, plan.depth, plan.height)?;
+        let layout = negotiate_layout(
+            codec,
+            plan.family,
+            plan.chroma,
+            plan.depth,
+            plan.shape.height,
+        )?;
         let mut warnings: Vec<String> = layout.warning.iter().cloned().collect();
         let (colors, convert) = output_colors(plan, &layout);
         let encoder = open_encoder(&EncoderSpec {
             settings: plan.settings,
             layout: &layout,
-            width: plan.width,
-            height: plan.height,
-            time_base: plan.time_base,
-            frame_rate: plan.frame_rate,
-            sample_aspect_ratio: plan.sample_aspect_ratio,
+            shape: plan.shape,
             colors,
             global_header: octx
                 .format()
@@ -258,7 +257,7 @@ impl Muxer {
             convert,
             video_out,
             video_out_tb,
-            frame_tb: plan.time_base,
+            frame_tb: plan.shape.time_base,
             colors,
             copier,
             copy_map,
@@ -508,9 +507,9 @@ fn add_video_stream(
             )
         })?;
     ost.set_parameters(encoder);
-    ost.set_time_base(plan.time_base);
-    if plan.frame_rate.numerator() > 0 {
-        ost.set_avg_frame_rate(plan.frame_rate);
+    ost.set_time_base(plan.shape.time_base);
+    if plan.shape.frame_rate.numerator() > 0 {
+        ost.set_avg_frame_rate(plan.shape.frame_rate);
     }
     if let Some(ist) = copier.stream(plan.video_stream_index) {
         keep_video_tags(&ist, &mut ost);
@@ -697,7 +696,7 @@ fn write_header(
     Ok(octx
         .stream(video_out)
         .map(|s| s.time_base())
-        .unwrap_or(plan.time_base))
+        .unwrap_or(plan.shape.time_base))
 }
 
 impl Drop for Muxer {

@@ -25,7 +25,7 @@ use crate::clip::ClipRange;
 use crate::config::{Config, FpsSetting};
 use crate::error::{Error, Result};
 use crate::media::decode::{DecodeStats, VideoDecoder, VideoFormat};
-use crate::media::encode::EncodeSettings;
+use crate::media::encode::{EncodeSettings, VideoShape};
 use crate::media::mux::{check_output, Muxer, OutputPlan, OutputSummary};
 use crate::media::{seconds_ts, Rational};
 use crate::model::RunModels;
@@ -248,16 +248,18 @@ impl Prepared {
             target: &opts.output,
             input: &opts.input,
             video_stream_index: fmt.stream_index,
-            width,
-            height,
+            shape: VideoShape {
+                width,
+                height,
+                time_base: timing.time_base,
+                frame_rate: timing.frame_rate,
+                sample_aspect_ratio: fmt.sample_aspect_ratio,
+            },
             family: fmt.family,
             colorimetry: fmt.colorimetry(),
             chroma: fmt.chroma,
             depth: fmt.depth,
             colors: fmt.colors,
-            sample_aspect_ratio: fmt.sample_aspect_ratio,
-            time_base: timing.time_base,
-            frame_rate: timing.frame_rate,
             settings: &EncodeSettings {
                 codec: e.codec,
                 crf: e.effective_crf(),
