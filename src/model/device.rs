@@ -161,6 +161,14 @@ impl ExecutionPlan {
         self.threads
     }
 
+    /// The same plan with `threads` threads per session.
+    pub fn with_threads(&self, threads: usize) -> ExecutionPlan {
+        ExecutionPlan {
+            threads: threads.max(1),
+            ..self.clone()
+        }
+    }
+
     /// The loaded OpenVINO library when the provider is `cpu-openvino`.
     pub(crate) fn openvino(&self) -> Option<&'static OpenVino> {
         self.openvino
