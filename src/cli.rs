@@ -39,6 +39,37 @@ pub enum Command {
     Info(InfoArgs),
     /// List the built-in presets, or show one's resolved settings
     Presets(PresetsArgs),
+    /// A PNG sheet of input and output frames at the same times, with a 4x zoom of the busiest region
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The original video
+    pub input: PathBuf,
+
+    /// The enhanced video
+    pub output: PathBuf,
+
+    /// Times to compare, comma-separated, as seconds or HH:MM:SS(.ms): the first frame at or after each, in each file
+    #[arg(long, value_name = "TIME[,TIME...]", value_delimiter = ',', required = true, value_parser = parse_time_arg)]
+    pub at: Vec<f64>,
+
+    /// The sheet to write (PNG)
+    #[arg(short, long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Where OUTPUT's time 0 lies in INPUT: the START of the --clip the output was made with
+    #[arg(long, value_name = "START", default_value = "0", value_parser = parse_time_arg)]
+    pub clip_start: f64,
+
+    /// Overwrite the sheet if it exists
+    #[arg(short = 'y', long = "overwrite")]
+    pub overwrite: bool,
+}
+
+fn parse_time_arg(text: &str) -> Result<f64, String> {
+    crate::clip::parse_time(text.trim())
 }
 
 #[derive(Debug, Args)]

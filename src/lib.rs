@@ -9,6 +9,7 @@ pub mod batch;
 pub mod cli;
 pub mod clip;
 pub mod color;
+pub mod compare;
 pub mod config;
 pub mod error;
 pub mod gate;

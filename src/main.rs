@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 
-use ainimotion::cli::{Cli, Command, EnhanceArgs, InfoArgs, PresetsArgs};
+use ainimotion::cli::{Cli, Command, CompareArgs, EnhanceArgs, InfoArgs, PresetsArgs};
 use ainimotion::progress::{BarProgress, NoProgress, Progress};
 use ainimotion::Error;
 
@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Enhance(args) => run_enhance(args, &cli, abort),
         Command::Info(args) => run_info(args),
         Command::Presets(args) => run_presets(args),
+        Command::Compare(args) => run_compare(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -232,6 +233,26 @@ fn run_info(args: &InfoArgs) -> anyhow::Result<()> {
             out(&ainimotion::gate::render_summary(g))?;
         }
     }
+    Ok(())
+}
+
+fn run_compare(args: &CompareArgs) -> anyhow::Result<()> {
+    let bands = ainimotion::compare::compare(&ainimotion::compare::CompareOptions {
+        input: args.input.clone(),
+        output: args.output.clone(),
+        times: args.at.clone(),
+        input_offset: args.clip_start,
+        sheet: args.out.clone(),
+        overwrite: args.overwrite,
+    })?;
+    for b in &bands {
+        let (x, y, w, h) = b.crop;
+        out(&format!(
+            "{}: zoom of output pixels {w}x{h} at ({x}, {y})\n",
+            ainimotion::clip::format_time(b.time)
+        ))?;
+    }
+    out(&format!("wrote {}\n", args.out.display()))?;
     Ok(())
 }
 

@@ -817,3 +817,162 @@ fn folder_mode_continues_past_a_bad_file_and_skips_finished_ones() {
         "{stdout}"
     );
 }
+
+/// Raw rgb24 bytes of a picture or of the frame at `-ss t` (the first at or
+/// after t), decoded by ffmpeg, optionally scaled.
+fn rgb24_at(path: &std::path::Path, t: Option<&str>, scale: Option<&str>) -> Vec<u8> {
+    let mut args: Vec<String> = vec!["-v".into(), "error".into()];
+    if let Some(t) = t {
+        args.extend(["-ss".into(), t.into()]);
+    }
+    args.extend([
+        "-i".into(),
+        path.to_str().unwrap().into(),
+        "-frames:v".into(),
+        "1".into(),
+    ]);
+    // Accurate conversion (full chroma interpolation), as tests/color.rs.
+    let size = scale.map_or(String::new(), |s| format!("{s}:"));
+    args.extend([
+        "-vf".into(),
+        format!("scale={size}flags=lanczos+accurate_rnd+full_chroma_int"),
+    ]);
+    args.extend(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"].map(String::from));
+    let out = std::process::Command::new("ffmpeg")
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ffmpeg {args:?}");
+    out.stdout
+}
+
+/// PSNR of a w x h block of `sheet` (width `sw`) at (x0, y0) against `want`.
+fn block_psnr(
+    sheet: &[u8],
+    sw: usize,
+    (x0, y0, w, h): (usize, usize, usize, usize),
+    want: &[u8],
+) -> f64 {
+    let mut se = 0f64;
+    for y in 0..h {
+        for x in 0..w * 3 {
+            let a = sheet[((y0 + y) * sw + x0) * 3 + x] as f64;
+            let b = want[y * w * 3 + x] as f64;
+            se += (a - b) * (a - b);
+        }
+    }
+    let mse = se / (w * h * 3) as f64;
+    if mse == 0.0 {
+        99.0
+    } else {
+        10.0 * (255.0 * 255.0 / mse).log10()
+    }
+}
+
+/// `compare` writes bands whose halves are the input (scaled to the output
+/// size) and the output at the asked times, checked against ffmpeg's own
+/// decode of both files at those times.
+#[test]
+fn compare_sheet_halves_match_both_files_at_each_time() {
+    let tmp = tmpdir();
+    // Tagged centre-sited, as FFmpeg 5.1's scaler makes and reads chroma
+    // whatever the tag (the tool honours the tag, see tests/color.rs).
+    let center = ["-chroma_sample_location", "center"];
+    let input = tmp.path().join("in.mkv");
+    make_clip(&input, "64x48", "24", "2", &center);
+    let output = tmp.path().join("out.mkv");
+    ffmpeg(&[
+        "-i",
+        input.to_str().unwrap(),
+        "-vf",
+        "scale=128:96:flags=lanczos",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "10",
+        center[0],
+        center[1],
+        output.to_str().unwrap(),
+    ]);
+    let sheet = tmp.path().join("sheet.png");
+    let (code, stdout, err) = run(&[
+        "compare",
+        input.to_str().unwrap(),
+        output.to_str().unwrap(),
+        "--at",
+        "0.5,1.5",
+        "-o",
+        sheet.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("wrote"), "{stdout}");
+    // Two bands of (output row + zoom row), each row 2 x 128 wide, 96 high.
+    let dims = ffprobe_json(&sheet, &["-show_entries", "stream=width,height"]);
+    assert_eq!(dims["streams"][0]["width"], 256);
+    assert_eq!(dims["streams"][0]["height"], 4 * 96);
+    let px = rgb24_at(&sheet, None, None);
+    for (band, t) in ["0.5", "1.5"].into_iter().enumerate() {
+        let y0 = band * 2 * 96;
+        let out_frame = rgb24_at(&output, Some(t), None);
+        let in_scaled = rgb24_at(&input, Some(t), Some("128:96"));
+        let right = block_psnr(&px, 256, (128, y0, 128, 96), &out_frame);
+        let left = block_psnr(&px, 256, (0, y0, 128, 96), &in_scaled);
+        eprintln!("band {band}: output half {right:.1} dB, input half {left:.1} dB");
+        assert!(right > 35.0, "band {band}: output half {right:.1} dB");
+        assert!(left > 28.0, "band {band}: input half {left:.1} dB");
+        // The other time's frame does not match: the times are honoured.
+        let other = rgb24_at(&output, Some(if band == 0 { "1.5" } else { "0.5" }), None);
+        let wrong = block_psnr(&px, 256, (128, y0, 128, 96), &other);
+        assert!(
+            wrong + 5.0 < right,
+            "band {band}: {wrong:.1} dB against the other time"
+        );
+    }
+    // A preview of the input from 1 s on: --clip-start lines it up.
+    let preview = tmp.path().join("preview.mkv");
+    ffmpeg(&[
+        "-ss",
+        "1",
+        "-i",
+        input.to_str().unwrap(),
+        "-vf",
+        "scale=128:96:flags=lanczos",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "10",
+        center[0],
+        center[1],
+        preview.to_str().unwrap(),
+    ]);
+    let sheet2 = tmp.path().join("sheet2.png");
+    let (code, _, err) = run(&[
+        "compare",
+        input.to_str().unwrap(),
+        preview.to_str().unwrap(),
+        "--clip-start",
+        "1",
+        "--at",
+        "0.5",
+        "-o",
+        sheet2.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let px = rgb24_at(&sheet2, None, None);
+    let in_scaled = rgb24_at(&input, Some("1.5"), Some("128:96"));
+    let left = block_psnr(&px, 256, (0, 0, 128, 96), &in_scaled);
+    assert!(left > 28.0, "--clip-start: input half {left:.1} dB");
+    // Past the end: one line naming --at and the file.
+    let (code, _, err) = run(&[
+        "compare",
+        input.to_str().unwrap(),
+        output.to_str().unwrap(),
+        "--at",
+        "9",
+        "-o",
+        tmp.path().join("late.png").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--at") && err.lines().count() == 1, "{err}");
+    assert!(!tmp.path().join("late.png").exists());
+}

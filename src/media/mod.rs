@@ -6,6 +6,7 @@ pub mod encode;
 pub mod mux;
 pub mod pixels;
 pub mod probe;
+pub mod still;
 pub mod stream;
 
 use std::path::Path;
