@@ -24,6 +24,7 @@ use crate::clip::{format_time, ClipRange};
 use crate::color::to_rgb;
 use crate::error::{Error, Result};
 use crate::media::decode::VideoDecoder;
+use crate::media::mux::check_new_file;
 use crate::media::still::write_png;
 use crate::picture::RgbImage;
 use crate::resize::{resize, Filter, Planar};
@@ -82,20 +83,7 @@ fn check_sheet_path(path: &Path, overwrite: bool) -> Result<()> {
     if !is_png {
         return Err(Error::output(path, "the sheet is a PNG; name it sheet.png"));
     }
-    if path.exists() && !overwrite {
-        return Err(Error::output(path, "already exists (use -y to overwrite)"));
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !dir.is_dir() {
-        return Err(Error::output(
-            path,
-            format!("folder {} does not exist", dir.display()),
-        ));
-    }
-    Ok(())
+    check_new_file(path, overwrite).map(|_| ())
 }
 
 /// The first frame at or after `t` seconds, as RGB.

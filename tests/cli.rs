@@ -880,20 +880,27 @@ fn compare_sheet_halves_match_both_files_at_each_time() {
     let center = ["-chroma_sample_location", "center"];
     let input = tmp.path().join("in.mkv");
     make_clip(&input, "64x48", "24", "2", &center);
-    let output = tmp.path().join("out.mkv");
-    ffmpeg(&[
-        "-i",
-        input.to_str().unwrap(),
-        "-vf",
-        "scale=128:96:flags=lanczos",
-        "-c:v",
-        "libx264",
-        "-crf",
-        "10",
-        center[0],
-        center[1],
-        output.to_str().unwrap(),
-    ]);
+    // The input at 128x96 from `from` seconds on, as a render would be.
+    let render = |from: &str, name: &str| {
+        let path = tmp.path().join(name);
+        ffmpeg(&[
+            "-ss",
+            from,
+            "-i",
+            input.to_str().unwrap(),
+            "-vf",
+            "scale=128:96:flags=lanczos",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "10",
+            center[0],
+            center[1],
+            path.to_str().unwrap(),
+        ]);
+        path
+    };
+    let output = render("0", "out.mkv");
     let sheet = tmp.path().join("sheet.png");
     let (code, stdout, err) = run(&[
         "compare",
@@ -929,22 +936,7 @@ fn compare_sheet_halves_match_both_files_at_each_time() {
         );
     }
     // A preview of the input from 1 s on: --clip-start lines it up.
-    let preview = tmp.path().join("preview.mkv");
-    ffmpeg(&[
-        "-ss",
-        "1",
-        "-i",
-        input.to_str().unwrap(),
-        "-vf",
-        "scale=128:96:flags=lanczos",
-        "-c:v",
-        "libx264",
-        "-crf",
-        "10",
-        center[0],
-        center[1],
-        preview.to_str().unwrap(),
-    ]);
+    let preview = render("1", "preview.mkv");
     let sheet2 = tmp.path().join("sheet2.png");
     let (code, _, err) = run(&[
         "compare",

@@ -80,6 +80,28 @@ pub fn partial_path(target: &Path) -> PathBuf {
     dir.join(format!(".{name}.partial-{}", std::process::id()))
 }
 
+/// An output path may be written: it does not exist (or `overwrite`) and
+/// its folder does. Returns the folder.
+pub fn check_new_file(target: &Path, overwrite: bool) -> Result<&Path> {
+    if target.exists() && !overwrite {
+        return Err(Error::output(
+            target,
+            "already exists (use -y to overwrite)",
+        ));
+    }
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(Error::output(
+            target,
+            format!("folder {} does not exist", dir.display()),
+        ));
+    }
+    Ok(dir)
+}
+
 /// Check the output path before any work: extension known, folder exists and
 /// is writable, target not present unless `overwrite`, not the input.
 pub fn check_output(target: &Path, input: &Path, overwrite: bool) -> Result<()> {
@@ -98,22 +120,7 @@ pub fn check_output(target: &Path, input: &Path, overwrite: bool) -> Result<()> 
             ));
         }
     }
-    if target.exists() && !overwrite {
-        return Err(Error::output(
-            target,
-            "already exists (use -y to overwrite)",
-        ));
-    }
-    let dir = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !dir.is_dir() {
-        return Err(Error::output(
-            target,
-            format!("folder {} does not exist", dir.display()),
-        ));
-    }
+    let dir = check_new_file(target, overwrite)?;
     // Probe writability with the real temporary name.
     let probe = partial_path(target);
     std::fs::File::create(&probe).map_err(|e| {
