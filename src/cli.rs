@@ -147,6 +147,10 @@ pub struct ModelArgs {
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
 
+    /// A second manifest with your own models, added to the first (files relative to it) [default: $AINIMOTION_EXTRA_MODELS]
+    #[arg(long, value_name = "FILE", env = "AINIMOTION_EXTRA_MODELS")]
+    pub extra_models: Option<PathBuf>,
+
     /// ONNX Runtime library [default: $ORT_DYLIB_PATH, else .deps/onnxruntime/lib/libonnxruntime.so from ./setup.sh]
     #[arg(long, value_name = "FILE")]
     pub ort_lib: Option<PathBuf>,
@@ -178,6 +182,7 @@ impl ModelArgs {
             },
             ort_lib: self.ort_lib.clone(),
             models_dir: self.models_dir.clone(),
+            extra_models: self.extra_models.clone(),
         }
     }
 }

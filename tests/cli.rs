@@ -968,3 +968,108 @@ fn compare_sheet_halves_match_both_files_at_each_time() {
     assert!(err.contains("--at") && err.lines().count() == 1, "{err}");
     assert!(!tmp.path().join("late.png").exists());
 }
+
+/// A model trained elsewhere plugs in through a second manifest: `info
+/// --models` lists and loads it beside the built-in ones, `enhance` runs it
+/// by name, and a name the built-in manifest already uses is refused.
+#[test]
+fn own_model_from_an_extra_manifest_is_checked_and_used() {
+    if !models_ready() {
+        eprintln!("SKIP: built-in models not built (run ./setup.sh)");
+        return;
+    }
+    let tmp = tmpdir();
+    // A tiny real ONNX interpolator: the 50/50 blend of its two inputs.
+    let blend = ainimotion::model::test_models::blend_interpolator();
+    std::fs::write(tmp.path().join("my-blend.onnx"), &blend).unwrap();
+    let sha: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&blend)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let manifest = |name: &str| {
+        format!(
+            r#"[[model]]
+name = "{name}"
+kind = "interpolate"
+file = "my-blend.onnx"
+sha256 = "{sha}"
+scale = 1
+inputs = ["img0", "img1", "timestep"]
+output = "output"
+size_multiple = 64
+pre_pad = 0
+value_range = [0.0, 1.0]
+clamp = true
+licence = "MIT"
+licence_file = "LICENSE"
+source_package = "own==1"
+source_path = "my-blend.onnx"
+description = "my own 50/50 blend"
+"#
+        )
+    };
+    let extra = tmp.path().join("extra.toml");
+    std::fs::write(&extra, manifest("my-blend")).unwrap();
+    let extra_arg = extra.to_str().unwrap();
+
+    let (code, info, err) = run(&[
+        "info",
+        "--models",
+        "--device",
+        "cpu",
+        "--extra-models",
+        extra_arg,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let line = info
+        .lines()
+        .find(|l| l.contains("my-blend"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("interpolate") && line.contains(" ok"),
+        "{info}"
+    );
+    assert!(
+        info.contains("rife-4.26"),
+        "the built-in models are still there: {info}"
+    );
+
+    let input = tmp.path().join("in.mkv");
+    make_clip(&input, "64x48", "12", "1", &[]);
+    let out = tmp.path().join("out.mkv");
+    let report = tmp.path().join("r.json");
+    let (code, _, err) = run(&[
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--preset",
+        "interpolate-only",
+        "--interpolator",
+        "my-blend",
+        "--device",
+        "cpu",
+        "--extra-models",
+        extra_arg,
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r = common::report(&report);
+    assert_eq!(r["interpolator"], "my-blend");
+    assert!(r["interpolate"]["model_calls"].as_u64().unwrap() > 0, "{r}");
+
+    // A name the built-in manifest has: one line naming both files.
+    std::fs::write(&extra, manifest("rife-4.26")).unwrap();
+    let (code, _, err) = run(&["info", "--models", "--extra-models", extra_arg]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("'rife-4.26' is already in") && err.contains("extra.toml"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -182,6 +182,27 @@ impl Manifest {
         })
     }
 
+    /// This manifest with `other`'s entries after its own (each keeps its
+    /// file's folder); a name in both is an error naming both files.
+    pub fn merged(mut self, other: Manifest) -> Result<Manifest> {
+        for m in other.models {
+            if self.models.iter().any(|e| e.name == m.name) {
+                return Err(ModelError::ManifestParse {
+                    path: other.path.clone(),
+                    location: String::new(),
+                    reason: format!(
+                        "model '{}' is already in {} (choose another name)",
+                        m.name,
+                        self.path.display()
+                    ),
+                });
+            }
+            self.models.push(m);
+        }
+        check_variants(&self.models)?;
+        Ok(self)
+    }
+
     /// The manifest file.
     pub fn path(&self) -> &Path {
         &self.path

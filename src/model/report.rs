@@ -2,10 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::run::{models_dir, ModelOptions, Sessions};
+use super::run::{manifest, ModelOptions, Sessions};
 use super::{
-    select_device, CpuUnits, Interpolator, Manifest, ModelEntry, ModelKind, OpenVino, Runtime,
-    Upscaler,
+    select_device, CpuUnits, Interpolator, ModelEntry, ModelKind, OpenVino, Runtime, Upscaler,
 };
 use crate::error::Result;
 
@@ -36,6 +35,8 @@ pub struct ModelStatus {
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ModelsInfo {
     pub manifest: PathBuf,
+    /// `--extra-models`, whose entries follow the manifest's.
+    pub extra_manifest: Option<PathBuf>,
     pub runtime: Option<String>,
     /// OpenVINO for `cpu-openvino`: the library and version, or why it
     /// does not load, with the CPU's units.
@@ -48,10 +49,10 @@ pub struct ModelsInfo {
 /// Check every model of the manifest: file present, sha256, and (when the
 /// runtime loads) a real session with matching inputs/outputs.
 pub fn models_info(opts: &ModelOptions) -> Result<ModelsInfo> {
-    let path = models_dir(opts.models_dir.as_deref()).join("models.toml");
-    let manifest = Manifest::load(&path)?;
+    let manifest = manifest(opts)?;
     let mut info = ModelsInfo {
-        manifest: path,
+        manifest: manifest.path().to_path_buf(),
+        extra_manifest: opts.extra_models.clone(),
         runtime: None,
         openvino: openvino_status(opts),
         device: None,
@@ -151,6 +152,9 @@ pub fn render_models(info: &ModelsInfo) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(s, "manifest: {}", info.manifest.display());
+    if let Some(extra) = &info.extra_manifest {
+        let _ = writeln!(s, "extra:    {}", extra.display());
+    }
     let _ = writeln!(
         s,
         "runtime:  {}",

@@ -59,6 +59,19 @@ pub struct ModelOptions {
     pub ort_lib: Option<PathBuf>,
     /// Folder with models.toml (`--models-dir`), else `AINIMOTION_MODELS`, else the built-in path.
     pub models_dir: Option<PathBuf>,
+    /// A second manifest of the user's own models (`--extra-models`).
+    pub extra_models: Option<PathBuf>,
+}
+
+/// The manifest of `models_dir`, with the entries of `--extra-models`
+/// added (their files relative to that manifest; a name both use is an
+/// error naming both files).
+pub fn manifest(opts: &ModelOptions) -> Result<Manifest> {
+    let main = Manifest::load(models_dir(opts.models_dir.as_deref()).join("models.toml"))?;
+    match &opts.extra_models {
+        Some(extra) => Ok(main.merged(Manifest::load(extra)?)?),
+        None => Ok(main),
+    }
 }
 
 /// The models folder: flag, then `AINIMOTION_MODELS`, then the folder the
@@ -99,7 +112,7 @@ pub fn load(
             device: "none".into(),
         });
     }
-    let manifest = Manifest::load(models_dir(opts.models_dir.as_deref()).join("models.toml"))?;
+    let manifest = manifest(opts)?;
     let rt = Runtime::load(opts.ort_lib.as_deref())?;
     let plan = select_device(rt, &opts.device)?;
     // On cpu-openvino the device line ends with each model's precision.
