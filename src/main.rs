@@ -175,7 +175,7 @@ fn enhance_one(
     config: &ainimotion::config::Config,
     item: &ainimotion::batch::Item,
     abort: Arc<AtomicBool>,
-) -> Result<ainimotion::stage::runner::Report, Error> {
+) -> Result<ainimotion::stage::report::Report, Error> {
     let opts = ainimotion::EnhanceOptions {
         input: item.input.clone(),
         output: item.output.clone(),
@@ -190,7 +190,7 @@ fn enhance_one(
     let progress: &mut dyn Progress = if cli.quiet { &mut quiet } else { &mut bar };
     let report = ainimotion::enhance(&opts, progress, abort)?;
     if !cli.quiet {
-        eprint!("{}", ainimotion::stage::runner::render_summary(&report));
+        eprint!("{}", ainimotion::stage::report::render_summary(&report));
     }
     Ok(report)
 }

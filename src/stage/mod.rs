@@ -10,9 +10,11 @@
 
 pub mod gate;
 pub mod interp;
+pub mod report;
 pub mod runner;
 pub mod upscale;
 
+pub use report::Report;
 pub use runner::{enhance, EnhanceOptions};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -1,0 +1,119 @@
+//! The end-of-run figures: [`Report`] (the `--report` JSON, whose field
+//! names are its stable keys) and the summary printed after a run.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::gate::GateCounts;
+use super::interp::InterpCounts;
+use super::upscale::UpscaleCounts;
+use crate::media::decode::DecodeStats;
+use crate::media::mux::OutputSummary;
+
+/// Busy time of one stage.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageReport {
+    pub busy_s: f64,
+    pub frames: u64,
+}
+
+/// End-of-run figures; field names are the stable keys of `--report`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub input: PathBuf,
+    pub output: OutputSummary,
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub width: usize,
+    pub height: usize,
+    pub fps_out: f64,
+    pub gate: Option<GateCounts>,
+    pub interpolate: Option<InterpCounts>,
+    pub upscale: Option<UpscaleCounts>,
+    pub stages: BTreeMap<String, StageReport>,
+    /// Total seconds inside model calls (all model stages).
+    pub model_s: f64,
+    pub wall_s: f64,
+    /// Output frames per second of wall time.
+    pub speed_fps: f64,
+    pub device: String,
+    /// Manifest names of the models that ran (none when a stage is off).
+    pub interpolator: Option<String>,
+    pub upscaler: Option<String>,
+    pub decode: DecodeStats,
+    pub warnings: Vec<String>,
+}
+
+/// The end-of-run summary for the terminal.
+pub fn render_summary(r: &Report) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "done: {} frames in, {} frames out ({}x{} at {:.3} fps) in {:.1} s ({:.2} frames/s)",
+        r.frames_in, r.frames_out, r.width, r.height, r.fps_out, r.wall_s, r.speed_fps
+    );
+    let _ = writeln!(
+        s,
+        "  output: {} ({:.1} MB, {} other stream(s) copied)",
+        r.output.path.display(),
+        r.output.bytes as f64 / 1e6,
+        r.output.copied_streams
+    );
+    if let Some(g) = &r.gate {
+        let _ = writeln!(
+            s,
+            "  gate: {} cut, {} hold, {} motion; {} distinct pictures",
+            g.cut, g.hold, g.motion, g.distinct
+        );
+    }
+    if let Some(i) = &r.interpolate {
+        let _ = writeln!(
+            s,
+            "  interpolate ({}): {} made by the model ({} calls), {} copied ({} held), {} cut-side copies, {} rejected by the guard",
+            r.interpolator.as_deref().unwrap_or("no model"),
+            i.inferred,
+            i.model_calls,
+            i.copied,
+            i.held,
+            i.cut_copies,
+            i.rejected
+        );
+    }
+    if let Some(u) = &r.upscale {
+        let _ = writeln!(
+            s,
+            "  upscale ({}): {} through the model, {} reused, {} resized only; {} tiles, {} tile-size fallbacks",
+            r.upscaler.as_deref().unwrap_or("no model"),
+            u.inferred,
+            u.reused,
+            u.resized_only,
+            u.tiles,
+            u.tile_fallbacks
+        );
+    }
+    if r.model_s > 0.0 {
+        let _ = writeln!(
+            s,
+            "  {}; model time {:.1} s ({:.0}% of wall)",
+            r.device,
+            r.model_s,
+            100.0 * r.model_s / r.wall_s.max(1e-9)
+        );
+    }
+    let busy: Vec<String> = r
+        .stages
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k} {:.1} s ({:.0}%)",
+                v.busy_s,
+                100.0 * v.busy_s / r.wall_s.max(1e-9)
+            )
+        })
+        .collect();
+    let _ = writeln!(s, "  busy: {}", busy.join(", "));
+    s
+}
