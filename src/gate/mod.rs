@@ -135,6 +135,17 @@ pub struct Evidence {
     pub neighbours_color: Option<f32>,
 }
 
+impl Evidence {
+    /// A rule that fired without comparing against neighbours.
+    fn alone(rule: Rule) -> Evidence {
+        Evidence {
+            rule,
+            neighbours_mad: None,
+            neighbours_color: None,
+        }
+    }
+}
+
 /// Gate thresholds. Luma scores are on a 0..255 scale.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -462,11 +473,7 @@ impl Gate {
         let p = &self.params;
         let s = &t.scores;
         if s.is_incomparable() {
-            return Some(Evidence {
-                rule: Rule::Incomparable,
-                neighbours_mad: None,
-                neighbours_color: None,
-            });
+            return Some(Evidence::alone(Rule::Incomparable));
         }
         if !p.detect_cuts {
             return None;
@@ -474,11 +481,7 @@ impl Gate {
         if black_frames >= p.black_gap_frames
             && (s.changed >= p.cut_changed || s.color >= 2.0 * p.cut_color)
         {
-            return Some(Evidence {
-                rule: Rule::BlackGap,
-                neighbours_mad: None,
-                neighbours_color: None,
-            });
+            return Some(Evidence::alone(Rule::BlackGap));
         }
         if !t.brk {
             return None;
