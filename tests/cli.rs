@@ -1041,24 +1041,21 @@ description = "my own 50/50 blend"
     make_clip(&input, "64x48", "12", "1", &[]);
     let out = tmp.path().join("out.mkv");
     let report = tmp.path().join("r.json");
-    let (code, _, err) = run(&[
-        "enhance",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-q",
-        "--preset",
+    enhance_ok(
+        &input,
+        &out,
         "interpolate-only",
-        "--interpolator",
-        "my-blend",
-        "--device",
-        "cpu",
-        "--extra-models",
-        extra_arg,
-        "--report",
-        report.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+        &[
+            "--interpolator",
+            "my-blend",
+            "--device",
+            "cpu",
+            "--extra-models",
+            extra_arg,
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
     let r = common::report(&report);
     assert_eq!(r["interpolator"], "my-blend");
     assert!(r["interpolate"]["model_calls"].as_u64().unwrap() > 0, "{r}");
