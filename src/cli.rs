@@ -41,6 +41,68 @@ pub enum Command {
     Presets(PresetsArgs),
     /// A PNG sheet of input and output frames at the same times, with a 4x zoom of the busiest region
     Compare(CompareArgs),
+    /// Split a run into chunks at scene cuts (for `enhance --plan --chunk` on many machines, then `join`)
+    Plan(Box<PlanArgs>),
+    /// Join a plan's finished chunks into the output, with every other stream of the source
+    Join(JoinArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Input video file
+    pub input: PathBuf,
+
+    /// The plan to write (JSON); its folder becomes the work folder for the chunks
+    #[arg(short, long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Plan only this range (as `enhance --clip`)
+    #[arg(long, value_name = "START-END")]
+    pub clip: Option<ClipRange>,
+
+    /// Longest chunk in seconds, where cuts and drawings allow (0: one chunk)
+    #[arg(long, value_name = "S", default_value_t = crate::chunk::DEFAULT_CHUNK_SECONDS)]
+    pub chunk_seconds: f64,
+
+    /// Overwrite the plan if it exists
+    #[arg(short = 'y', long = "overwrite")]
+    pub overwrite: bool,
+
+    /// Built-in preset (see `ainimotion presets`)
+    #[arg(long, default_value = crate::config::DEFAULT_PRESET, value_name = "NAME")]
+    pub preset: String,
+
+    /// Settings file applied on top of the preset; flags override both
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub settings: SettingFlags,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// The plan whose chunks to join
+    pub plan: PathBuf,
+
+    /// The output file (as `enhance --out`)
+    #[arg(short, long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// The input, when it is not at the path the plan names (another machine)
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Delete the chunks and their journal records after joining (the plan file stays)
+    #[arg(long)]
+    pub remove_chunks: bool,
+
+    /// Overwrite the output if it exists
+    #[arg(short = 'y', long = "overwrite")]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Args)]
@@ -88,9 +150,15 @@ pub struct EnhanceArgs {
     /// Input video file, or a folder of them (then --out is a folder)
     pub input: PathBuf,
 
-    /// Output file (.mkv keeps every stream; .mp4/.mov/.webm drop what they cannot carry), or the output folder for a folder input
-    #[arg(short, long, value_name = "FILE|DIR")]
-    pub out: PathBuf,
+    /// Output file (.mkv keeps every stream; .mp4/.mov/.webm drop what they cannot carry), or the output folder for a folder input (not with --plan: a chunk goes into the plan's work folder)
+    #[arg(
+        short,
+        long,
+        value_name = "FILE|DIR",
+        required_unless_present = "plan",
+        conflicts_with = "plan"
+    )]
+    pub out: Option<PathBuf>,
 
     /// With a folder input: also every video in its subfolders (mirrored under --out)
     #[arg(short, long)]
@@ -121,6 +189,32 @@ pub struct EnhanceArgs {
 
     #[command(flatten)]
     pub model: ModelArgs,
+
+    /// Do one chunk of this plan (from `ainimotion plan`) into its work folder; needs --chunk
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "chunk",
+        help_heading = "Chunks and resume"
+    )]
+    pub plan: Option<PathBuf>,
+
+    /// The chunk of --plan to do (0 for the first; $SLURM_ARRAY_TASK_ID in an array job)
+    #[arg(
+        long,
+        value_name = "K",
+        requires = "plan",
+        help_heading = "Chunks and resume"
+    )]
+    pub chunk: Option<usize>,
+
+    /// Inputs at least twice this long run in chunks of at most this many seconds, with a work folder beside the output that a rerun resumes from (0: never)
+    #[arg(long, value_name = "S", default_value_t = crate::chunk::DEFAULT_CHUNK_SECONDS, help_heading = "Chunks and resume")]
+    pub chunk_seconds: f64,
+
+    /// Keep the work folder (.NAME.ainimotion/ beside the output) after a chunked run
+    #[arg(long, help_heading = "Chunks and resume")]
+    pub keep_work: bool,
 
     /// Switch gating off: every frame through every model (to measure what gating and reuse save)
     #[arg(long, help_heading = "Benchmarking")]

@@ -6,6 +6,7 @@
 
 pub mod analyze;
 pub mod batch;
+pub mod chunk;
 pub mod cli;
 pub mod clip;
 pub mod color;

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 
-use ainimotion::cli::{Cli, Command, CompareArgs, EnhanceArgs, InfoArgs, PresetsArgs};
+use ainimotion::cli::{
+    Cli, Command, CompareArgs, EnhanceArgs, InfoArgs, JoinArgs, PlanArgs, PresetsArgs,
+};
 use ainimotion::progress::{BarProgress, NoProgress, Progress};
 use ainimotion::Error;
 
@@ -21,6 +23,8 @@ fn main() -> ExitCode {
         Command::Info(args) => run_info(args),
         Command::Presets(args) => run_presets(args),
         Command::Compare(args) => run_compare(args),
+        Command::Plan(args) => run_plan(args, &cli, abort),
+        Command::Join(args) => run_join(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -67,9 +71,15 @@ fn install_signal_handler(abort: Arc<AtomicBool>) {
 }
 
 fn run_enhance(args: &EnhanceArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow::Result<()> {
+    if let (Some(plan), Some(k)) = (&args.plan, args.chunk) {
+        return run_chunk(args, cli, plan, k, abort);
+    }
     let config = ainimotion::config::resolve(&args.preset, args.config.as_deref(), &args.settings)?;
+    let Some(output) = &args.out else {
+        return Err(Error::Config("--out: give the output file".into()).into());
+    };
     if args.input.is_dir() {
-        return run_folder(args, cli, config, abort);
+        return run_folder(args, output, cli, config, abort);
     }
     if args.recursive {
         return Err(Error::Config(format!(
@@ -80,7 +90,7 @@ fn run_enhance(args: &EnhanceArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow:
     }
     let item = ainimotion::batch::Item {
         input: args.input.clone(),
-        output: args.out.clone(),
+        output: output.clone(),
     };
     let report = enhance_one(args, cli, &config, &item, abort)?;
     if let Some(path) = &args.report {
@@ -95,12 +105,13 @@ fn run_enhance(args: &EnhanceArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow:
 /// failures, skipping finished outputs; one table at the end (stdout).
 fn run_folder(
     args: &EnhanceArgs,
+    out_dir: &std::path::Path,
     cli: &Cli,
     config: ainimotion::config::Config,
     abort: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     use ainimotion::batch::{plan, render_table, FolderFailed, Outcome};
-    let items = plan(&args.input, &args.out, args.recursive)?;
+    let items = plan(&args.input, out_dir, args.recursive)?;
     if items.is_empty() {
         return Err(Error::input(
             &args.input,
@@ -184,15 +195,114 @@ fn enhance_one(
         config: config.clone(),
         models: args.model.options(),
         no_gate: args.no_gate,
+        part: None,
     };
     let mut bar = BarProgress::new();
     let mut quiet = NoProgress;
     let progress: &mut dyn Progress = if cli.quiet { &mut quiet } else { &mut bar };
-    let report = ainimotion::enhance(&opts, progress, abort)?;
+    use ainimotion::chunk::resume::{enhance_in_chunks, run_seconds, worth_chunking};
+    let chunked = !args.no_gate
+        && args.chunk_seconds > 0.0
+        && worth_chunking(run_seconds(&opts.input, opts.clip), args.chunk_seconds);
+    let report = if chunked {
+        enhance_in_chunks(&opts, args.chunk_seconds, args.keep_work, progress, abort)?
+    } else {
+        ainimotion::enhance(&opts, progress, abort)?
+    };
     if !cli.quiet {
         eprint!("{}", ainimotion::stage::report::render_summary(&report));
     }
     Ok(report)
+}
+
+/// `enhance INPUT --plan P --chunk K`: one chunk into the plan's work
+/// folder. The plan fixes the settings; only where the models run may
+/// change (another machine).
+fn run_chunk(
+    args: &EnhanceArgs,
+    cli: &Cli,
+    plan_path: &std::path::Path,
+    k: usize,
+    abort: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    fn has_keys(t: &toml::Table) -> bool {
+        t.values().any(|v| v.as_table().is_none_or(has_keys))
+    }
+    let flags = toml::Table::try_from(&args.settings)?;
+    if has_keys(&flags)
+        || args.config.is_some()
+        || args.clip.is_some()
+        || args.preset != ainimotion::config::DEFAULT_PRESET
+        || args.no_gate
+    {
+        return Err(Error::Config(format!(
+            "--plan {}: the plan fixes the clip and the settings; give only --chunk and device flags (make a new plan to change them)",
+            plan_path.display()
+        ))
+        .into());
+    }
+    let plan = ainimotion::chunk::Plan::read(plan_path)?;
+    let mut bar = BarProgress::new();
+    let mut quiet = NoProgress;
+    let progress: &mut dyn Progress = if cli.quiet { &mut quiet } else { &mut bar };
+    let report =
+        ainimotion::chunk::run_chunk(&plan, &args.input, k, args.model.options(), progress, abort)?;
+    if !cli.quiet {
+        eprint!("{}", ainimotion::stage::report::render_summary(&report));
+    }
+    if let Some(path) = &args.report {
+        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("cannot write report {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn run_plan(args: &PlanArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let config = ainimotion::config::resolve(&args.preset, args.config.as_deref(), &args.settings)?;
+    let work_dir = match args.out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&work_dir)
+        .map_err(|e| Error::output(&work_dir, format!("cannot create the folder: {e}")))?;
+    ainimotion::media::mux::check_new_file(&args.out, args.overwrite)?;
+    let req = ainimotion::chunk::PlanRequest {
+        input: args.input.clone(),
+        clip: args.clip,
+        chunk_seconds: args.chunk_seconds,
+        config,
+        models: args.model.options(),
+        work_dir,
+    };
+    let mut bar = BarProgress::new();
+    let mut quiet = NoProgress;
+    let progress: &mut dyn Progress = if cli.quiet { &mut quiet } else { &mut bar };
+    let plan = ainimotion::chunk::make_plan(&req, progress, &abort)?;
+    plan.write(&args.out)?;
+    out(&ainimotion::chunk::render_plan(&plan))?;
+    out(&format!("wrote {}\n", args.out.display()))?;
+    Ok(())
+}
+
+fn run_join(args: &JoinArgs) -> anyhow::Result<()> {
+    let plan = ainimotion::chunk::Plan::read(&args.plan)?;
+    let input = args
+        .input
+        .clone()
+        .unwrap_or_else(|| plan.input.path.clone());
+    let summary =
+        ainimotion::chunk::join::join(&plan, &args.plan, &input, &args.out, args.overwrite)?;
+    if args.remove_chunks {
+        plan.remove_chunks();
+    }
+    out(&format!(
+        "joined {} chunks: {} frames into {} ({} other stream(s) copied)\n",
+        plan.chunks.len(),
+        summary.frames,
+        summary.path.display(),
+        summary.copied_streams
+    ))?;
+    Ok(())
 }
 
 fn run_info(args: &InfoArgs) -> anyhow::Result<()> {

@@ -296,6 +296,18 @@ fn expected_duration_s(clip: Option<ClipRange>, known_duration_s: Option<f64>) -
     }
 }
 
+/// A stretch of the clip to decode on its own (one chunk of a plan), on
+/// the clip's timeline: pts as the pipeline sees them (clip start = 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodePart {
+    /// Pts of the first frame to decode (earlier frames are dropped).
+    pub first_pts: i64,
+    /// Pts of the last frame to decode (`None`: to the clip's end).
+    pub last_pts: Option<i64>,
+    /// Index the first frame gets: its number in the whole clip.
+    pub first_index: u64,
+}
+
 /// Counters about what the decoder had to repair or skip.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct DecodeStats {
@@ -376,20 +388,43 @@ fn open_video_stream(
 }
 
 impl Source {
-    /// Open `path`'s video stream and seek to the clip window.
-    fn open(path: &Path, clip: Option<ClipRange>) -> Result<(Source, StreamFacts, ClipWindow)> {
+    /// Open `path`'s video stream and seek to the clip window (or to the
+    /// part of it that `part` names).
+    fn open(
+        path: &Path,
+        clip: Option<ClipRange>,
+        part: Option<DecodePart>,
+    ) -> Result<(Source, StreamFacts, ClipWindow)> {
         let mut ictx = open_input(path)?;
         let container = ContainerFacts::read(&ictx);
         let (stream, decoder) = open_video_stream(&ictx, path)?;
         let window = ClipWindow::new(path, clip, &container, &stream)?;
-        window.seek(&mut ictx);
+        let (mut start_ts, mut end_ts) = (window.start_ts, window.end_ts);
+        match part {
+            Some(p) => {
+                let origin = window.origin_ts();
+                let first = origin.saturating_add(p.first_pts);
+                start_ts = Some(first);
+                if let Some(last) = p.last_pts {
+                    let stop = origin.saturating_add(last).saturating_add(1);
+                    end_ts = Some(end_ts.map_or(stop, |e| e.min(stop)));
+                }
+                // The keyframe at or before the part's first frame.
+                let target =
+                    (ts_seconds(first, stream.time_base) * ff::ffi::AV_TIME_BASE as f64) as i64;
+                if first > origin || window.seek_to.is_some() {
+                    let _ = ictx.seek(target, ..target);
+                }
+            }
+            None => window.seek(&mut ictx),
+        }
         let source = Source {
             path: path.to_path_buf(),
             ictx,
             decoder,
             stream_index: stream.index,
-            start_ts: window.start_ts,
-            end_ts: window.end_ts,
+            start_ts,
+            end_ts,
             nominal_duration: window.nominal_duration,
             last_pts: None,
             encrypted: false,
@@ -558,7 +593,17 @@ impl VideoDecoder {
     /// Open `path`, pick its video stream, seek to the clip start and decode
     /// the first frame.
     pub fn open(path: &Path, clip: Option<ClipRange>) -> Result<VideoDecoder> {
-        let (mut source, stream, window) = Source::open(path, clip)?;
+        Self::open_part(path, clip, None)
+    }
+
+    /// Like [`VideoDecoder::open`], decoding only `part` of the clip (a
+    /// chunk of a plan): frames keep the clip's timeline and numbering.
+    pub fn open_part(
+        path: &Path,
+        clip: Option<ClipRange>,
+        part: Option<DecodePart>,
+    ) -> Result<VideoDecoder> {
+        let (mut source, stream, window) = Source::open(path, clip, part)?;
         let mut stats = DecodeStats::default();
         let first = match source.decode_raw(&mut stats, 0)? {
             Some(f) => f,
@@ -574,7 +619,7 @@ impl VideoDecoder {
             layout,
             scaler: None,
             origin_ts: window.origin_ts(),
-            next_index: 0,
+            next_index: part.map_or(0, |p| p.first_index),
             pending: None,
             stats,
         };

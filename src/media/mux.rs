@@ -53,6 +53,8 @@ pub fn container_for(path: &Path) -> Result<&'static str> {
         "mp4" | "m4v" => Ok("mp4"),
         "mov" => Ok("mov"),
         "webm" => Ok("webm"),
+        // Chunks of a plan: keeps the encoder's time base exactly.
+        "nut" => Ok("nut"),
         _ => Err(Error::output(
             path,
             format!(
@@ -152,6 +154,9 @@ pub struct OutputPlan<'a> {
     pub origin_s: f64,
     /// Input-timeline seconds where copying stops (clip end), if any.
     pub end_s: Option<f64>,
+    /// Only the video: no copied streams, chapters or metadata (a chunk of
+    /// a plan, joined later with everything else).
+    pub video_only: bool,
 }
 
 struct CopiedStream {
@@ -178,7 +183,8 @@ pub struct Muxer {
     target: PathBuf,
     partial: PathBuf,
     octx: ff::format::context::Output,
-    encoder: ff::encoder::Video,
+    /// `None` when the video comes as packets ([`Muxer::create_copying`]).
+    encoder: Option<ff::encoder::Video>,
     codec_name: &'static str,
     layout: EncoderLayout,
     /// RGB written as YUV: the pictures' colorimetry and the output's.
@@ -204,12 +210,23 @@ impl Muxer {
     /// Create the temporary output, set up the encoder and every copied
     /// stream, and write the header.
     pub fn create(plan: &OutputPlan) -> Result<Muxer> {
+        Self::create_with(plan, None)
+    }
+
+    /// Like [`Muxer::create`], for video that is already encoded (the
+    /// chunks of a plan): its packets come through [`Muxer::write_packet`]
+    /// and `video` describes their stream.
+    pub fn create_copying(plan: &OutputPlan, video: &ff::codec::Parameters) -> Result<Muxer> {
+        Self::create_with(plan, Some(video))
+    }
+
+    fn create_with(plan: &OutputPlan, video: Option<&ff::codec::Parameters>) -> Result<Muxer> {
         let fmt_name = container_for(plan.target)?;
         let partial = partial_path(plan.target);
         if let Ok(mut l) = PARTIALS.lock() {
             l.push(partial.clone());
         }
-        let result = Self::create_inner(plan, fmt_name, &partial);
+        let result = Self::create_inner(plan, fmt_name, &partial, video);
         if result.is_err() {
             let _ = std::fs::remove_file(&partial);
             forget_partial(&partial);
@@ -217,7 +234,12 @@ impl Muxer {
         result
     }
 
-    fn create_inner(plan: &OutputPlan, fmt_name: &str, partial: &Path) -> Result<Muxer> {
+    fn create_inner(
+        plan: &OutputPlan,
+        fmt_name: &str,
+        partial: &Path,
+        video: Option<&ff::codec::Parameters>,
+    ) -> Result<Muxer> {
         let target = plan.target;
         let mut octx = ff::format::output_as(&partial, fmt_name)
             .map_err(|e| Error::output(target, format!("cannot create: {}", describe(e))))?;
@@ -232,22 +254,35 @@ impl Muxer {
         )?;
         let mut warnings: Vec<String> = layout.warning.iter().cloned().collect();
         let (colors, convert) = output_colors(plan, &layout);
-        let encoder = open_encoder(&EncoderSpec {
-            settings: plan.settings,
-            layout: &layout,
-            shape: plan.shape,
-            colors,
-            global_header: octx
-                .format()
-                .flags()
-                .contains(ff::format::Flags::GLOBAL_HEADER),
-        })?;
+        let encoder = match video {
+            Some(_) => None,
+            None => Some(open_encoder(&EncoderSpec {
+                settings: plan.settings,
+                layout: &layout,
+                shape: plan.shape,
+                colors,
+                global_header: octx
+                    .format()
+                    .flags()
+                    .contains(ff::format::Flags::GLOBAL_HEADER),
+            })?),
+        };
         let mut copier = open_input(plan.input)?;
-        let video_out = add_video_stream(&mut octx, &copier, plan, &encoder, layout.encoder)?;
-        let copied = streams_to_copy(&copier, &octx, plan, fmt_name, &mut warnings);
-        let mut copy_map = add_copied_streams(&mut octx, &copier, plan, copied)?;
-        octx.set_metadata(copier.metadata().to_owned());
-        copy_chapters(&mut octx, &copier, plan);
+        let params = match (&encoder, video) {
+            (Some(e), _) => ff::codec::Parameters::from(e),
+            (None, Some(p)) => p.clone(),
+            (None, None) => return Err(Error::Internal("no video for the output".into())),
+        };
+        let video_out = add_video_stream(&mut octx, &copier, plan, params, layout.encoder)?;
+        let mut copy_map = if plan.video_only {
+            Vec::new()
+        } else {
+            let copied = streams_to_copy(&copier, &octx, plan, fmt_name, &mut warnings);
+            let map = add_copied_streams(&mut octx, &copier, plan, copied)?;
+            octx.set_metadata(copier.metadata().to_owned());
+            copy_chapters(&mut octx, &copier, plan);
+            map
+        };
         if plan.origin_s > 0.0 {
             let target_ts = (plan.origin_s * ff::ffi::AV_TIME_BASE as f64) as i64;
             let _ = copier.seek(target_ts, ..target_ts);
@@ -268,7 +303,7 @@ impl Muxer {
             colors,
             copier,
             copy_map,
-            copier_done: false,
+            copier_done: plan.video_only,
             pending: None,
             frames: 0,
             copied_packets: 0,
@@ -301,27 +336,47 @@ impl Muxer {
         };
         av.set_pts(Some(frame.pts));
         self.colors.tag_frame(&mut av);
-        self.encoder
+        let Some(encoder) = self.encoder.as_mut() else {
+            return Err(Error::Internal("a frame for an output of packets".into()));
+        };
+        encoder
             .send_frame(&av)
             .map_err(|e| Error::encode(self.codec_name, describe(e)))?;
         self.frames += 1;
         self.drain_encoder()
     }
 
+    /// Write one already encoded video packet (timestamps in `tb`), with
+    /// the other streams' packets up to its time.
+    pub fn write_packet(&mut self, mut packet: ff::Packet, tb: Rational) -> Result<()> {
+        packet.set_stream(self.video_out);
+        packet.set_position(-1);
+        packet.rescale_ts(tb, self.video_out_tb);
+        self.frames += 1;
+        self.write_video(packet)
+    }
+
+    fn write_video(&mut self, packet: ff::Packet) -> Result<()> {
+        let t = packet
+            .dts()
+            .or(packet.pts())
+            .map(|ts| ts_seconds(ts, self.video_out_tb))
+            .unwrap_or(0.0);
+        self.copy_until(Some(t))?;
+        packet
+            .write_interleaved(&mut self.octx)
+            .map_err(|e| self.write_error(e))
+    }
+
     fn drain_encoder(&mut self) -> Result<()> {
         let mut packet = ff::Packet::empty();
-        while self.encoder.receive_packet(&mut packet).is_ok() {
+        while let Some(encoder) = self.encoder.as_mut() {
+            if encoder.receive_packet(&mut packet).is_err() {
+                break;
+            }
             packet.set_stream(self.video_out);
             packet.rescale_ts(self.frame_tb, self.video_out_tb);
-            let t = packet
-                .dts()
-                .or(packet.pts())
-                .map(|ts| ts_seconds(ts, self.video_out_tb))
-                .unwrap_or(0.0);
-            self.copy_until(Some(t))?;
-            packet
-                .write_interleaved(&mut self.octx)
-                .map_err(|e| self.write_error(e))?;
+            self.write_video(std::mem::replace(&mut packet, ff::Packet::empty()))?;
         }
         Ok(())
     }
@@ -409,10 +464,12 @@ impl Muxer {
     /// Flush the encoder, copy what is left, write the trailer and rename
     /// the temporary file onto the target.
     pub fn finish(mut self) -> Result<OutputSummary> {
-        self.encoder
-            .send_eof()
-            .map_err(|e| Error::encode(self.codec_name, describe(e)))?;
-        self.drain_encoder()?;
+        if let Some(encoder) = self.encoder.as_mut() {
+            encoder
+                .send_eof()
+                .map_err(|e| Error::encode(self.codec_name, describe(e)))?;
+            self.drain_encoder()?;
+        }
         self.copy_until(None)?;
         self.octx.write_trailer().map_err(|e| self.write_error(e))?;
         std::fs::rename(&self.partial, &self.target).map_err(|e| {
@@ -502,7 +559,7 @@ fn add_video_stream(
     octx: &mut ff::format::context::Output,
     copier: &ff::format::context::Input,
     plan: &OutputPlan,
-    encoder: &ff::encoder::Video,
+    params: ff::codec::Parameters,
     encoder_name: &str,
 ) -> Result<usize> {
     let mut ost = octx
@@ -513,7 +570,7 @@ fn add_video_stream(
                 format!("cannot add video stream: {}", describe(e)),
             )
         })?;
-    ost.set_parameters(encoder);
+    ost.set_parameters(params);
     ost.set_time_base(plan.shape.time_base);
     if plan.shape.frame_rate.numerator() > 0 {
         ost.set_avg_frame_rate(plan.shape.frame_rate);

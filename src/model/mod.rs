@@ -30,7 +30,7 @@ mod manifest;
 mod onnx_proto;
 mod openvino_cpu;
 mod report;
-mod run;
+pub mod run;
 mod runtime;
 mod session;
 pub mod tiling;

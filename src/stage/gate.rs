@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use serde::Serialize;
 
 use super::Stage;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gate::{Class, Gate, GateParams, Sample, Transition};
 use crate::picture::Frame;
 
@@ -35,10 +35,69 @@ pub struct GateCounts {
     pub distinct: u64,
 }
 
+impl GateCounts {
+    /// Add another run's counts (the chunks of one run).
+    pub fn add(&mut self, o: &GateCounts) {
+        self.cut += o.cut;
+        self.hold += o.hold;
+        self.motion += o.motion;
+        self.flash += o.flash;
+        self.distinct += o.distinct;
+    }
+}
+
+/// Labels decided before (by a plan), handed out in order instead of
+/// classifying again, with a check that the frames are the ones the plan
+/// saw (the same count and the same timestamps).
+pub struct Replay {
+    /// Incoming label of each frame from the first on (the first's is unused).
+    pub labels: VecDeque<Class>,
+    /// [`pts_digest`] of the frames' pts, as the plan recorded it.
+    pub pts_digest: u64,
+    /// The input, for the error when the frames differ.
+    pub input: std::path::PathBuf,
+    seen: u64,
+}
+
+impl Replay {
+    pub fn new(labels: Vec<Class>, pts_digest: u64, input: std::path::PathBuf) -> Replay {
+        Replay {
+            labels: labels.into(),
+            pts_digest,
+            input,
+            seen: PTS_DIGEST_SEED,
+        }
+    }
+
+    fn changed(&self) -> Error {
+        Error::input(
+            &self.input,
+            "the video is not what the plan saw (other frames or timestamps): the input changed since the plan was made; make a new plan",
+        )
+    }
+}
+
+const PTS_DIGEST_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Add one pts to a running digest (FNV-1a over its bytes): a cheap,
+/// stable fingerprint of a run of timestamps for plans to record.
+pub fn pts_digest(seen: u64, pts: i64) -> u64 {
+    pts.to_le_bytes().iter().fold(seen, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The digest of a whole run of pts.
+pub fn pts_digest_of(pts: impl IntoIterator<Item = i64>) -> u64 {
+    pts.into_iter().fold(PTS_DIGEST_SEED, pts_digest)
+}
+
 pub struct GateStage {
     /// None: gating switched off (benchmarks): every transition is MOTION
     /// and every frame a distinct picture.
     gate: Option<Gate>,
+    /// Labels from a plan instead of the classifier.
+    replay: Option<Replay>,
     pending: VecDeque<Frame>,
     labels: HashMap<u64, Class>,
     first: Option<u64>,
@@ -59,6 +118,13 @@ impl GateStage {
         Self::with(None)
     }
 
+    /// A plan's labels for exactly these frames (see [`Replay`]).
+    pub fn replay(replay: Replay) -> GateStage {
+        let mut stage = Self::with(None);
+        stage.replay = Some(replay);
+        stage
+    }
+
     /// Keep every labelled transition with its scores ([`Self::transitions`]).
     pub fn keep_transitions(mut self) -> GateStage {
         self.log = Some(Vec::new());
@@ -73,6 +139,7 @@ impl GateStage {
     fn with(gate: Option<Gate>) -> GateStage {
         GateStage {
             gate,
+            replay: None,
             pending: VecDeque::new(),
             labels: HashMap::new(),
             first: None,
@@ -82,14 +149,18 @@ impl GateStage {
         }
     }
 
+    fn count(&mut self, class: Class) {
+        match class {
+            Class::Cut => self.counts.cut += 1,
+            Class::Hold => self.counts.hold += 1,
+            Class::Motion => self.counts.motion += 1,
+            Class::Flash => self.counts.flash += 1,
+        }
+    }
+
     fn record(&mut self, transitions: Vec<Transition>) {
         for t in &transitions {
-            match t.class {
-                Class::Cut => self.counts.cut += 1,
-                Class::Hold => self.counts.hold += 1,
-                Class::Motion => self.counts.motion += 1,
-                Class::Flash => self.counts.flash += 1,
-            }
+            self.count(t.class);
             self.labels.insert(t.to, t.class);
         }
         if let Some(log) = self.log.as_mut() {
@@ -141,6 +212,18 @@ impl Stage for GateStage {
         if self.first.is_none() {
             self.first = Some(frame.index);
         }
+        if let Some(r) = self.replay.as_mut() {
+            let Some(class) = r.labels.pop_front() else {
+                return Err(r.changed());
+            };
+            r.seen = pts_digest(r.seen, frame.pts);
+            if Some(frame.index) != self.first {
+                self.count(class);
+                self.labels.insert(frame.index, class);
+            }
+            self.pending.push_back(frame);
+            return Ok(self.emit_ready(false));
+        }
         let transitions = match self.gate.as_mut() {
             Some(g) => g.push(Sample::of(frame.picture.clone())),
             None => Vec::new(),
@@ -152,6 +235,11 @@ impl Stage for GateStage {
     }
 
     fn finish(&mut self) -> Result<Vec<Gated>> {
+        if let Some(r) = &self.replay {
+            if !r.labels.is_empty() || r.seen != r.pts_digest {
+                return Err(r.changed());
+            }
+        }
         let transitions = match self.gate.as_mut() {
             Some(g) => g.finish(),
             None => Vec::new(),

@@ -48,6 +48,18 @@ pub struct InterpCounts {
     pub model_calls: u64,
 }
 
+impl InterpCounts {
+    /// Add another run's counts (the chunks of one run).
+    pub fn add(&mut self, o: &InterpCounts) {
+        self.inferred += o.inferred;
+        self.copied += o.copied;
+        self.held += o.held;
+        self.cut_copies += o.cut_copies;
+        self.rejected += o.rejected;
+        self.model_calls += o.model_calls;
+    }
+}
+
 /// Mean absolute difference of two RGB images on a sparse grid (every 2nd
 /// pixel and row): cheap, and enough to judge plausibility.
 fn mad(a: &RgbImage, b: &RgbImage) -> f32 {
@@ -130,6 +142,9 @@ pub struct InterpStage {
     grid: Option<((i64, i64), (i64, i64))>,
     /// Output pts of grid point 0 (the first input frame's time).
     pts_offset: i64,
+    /// Pts of the whole run's first frame when this stage sees only a
+    /// part of it (a chunk): the grid's origin.
+    origin_pts: Option<i64>,
     next_synthetic: u64,
     pub counts: InterpCounts,
 }
@@ -157,6 +172,7 @@ impl InterpStage {
             end_limit: None,
             grid: None,
             pts_offset: 0,
+            origin_pts: None,
             next_synthetic: SYNTHETIC_ID,
             counts: InterpCounts::default(),
         }
@@ -175,6 +191,15 @@ impl InterpStage {
     /// video in sync with the copied audio when the video starts late.
     pub fn with_grid_origin(mut self, in_tb: (i64, i64), out_rate: (i64, i64)) -> InterpStage {
         self.grid = Some((in_tb, out_rate));
+        self
+    }
+
+    /// The run's first frame is at `origin_pts`, before the frames this
+    /// stage gets (a chunk of a plan): the output grid and its pts are
+    /// placed from there, as in the whole run. The planner must have been
+    /// made with [`Planner::with_grid`] at the same origin.
+    pub fn with_origin(mut self, origin_pts: i64) -> InterpStage {
+        self.origin_pts = Some(origin_pts);
         self
     }
 
@@ -326,7 +351,8 @@ impl Stage for InterpStage {
         if self.last_pts.is_none() {
             if let Some(((tn, td), (rn, rd))) = self.grid {
                 // pts * tn/td seconds * rn/rd frames per second, rounded.
-                let num = pts as i128 * tn as i128 * rn as i128;
+                let origin = self.origin_pts.unwrap_or(pts);
+                let num = origin as i128 * tn as i128 * rn as i128;
                 let den = (td as i128 * rd as i128).max(1);
                 self.pts_offset = ((2 * num + den).div_euclid(2 * den)) as i64;
             }

@@ -44,6 +44,85 @@ pub struct Report {
     pub upscaler: Option<String>,
     pub decode: DecodeStats,
     pub warnings: Vec<String>,
+    /// A run done in chunks ([`crate::chunk`]): how many, and how many of
+    /// them an earlier, interrupted run had finished already.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<ChunkCounts>,
+}
+
+/// `chunks.*` of the report.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct ChunkCounts {
+    pub total: u64,
+    /// Finished by an earlier run and kept.
+    pub reused: u64,
+    /// Done by this run.
+    pub done: u64,
+}
+
+fn add_to<T: Clone>(into: &mut Option<T>, from: &Option<T>, add: impl Fn(&mut T, &T)) {
+    match (into.as_mut(), from) {
+        (Some(a), Some(b)) => add(a, b),
+        (None, Some(b)) => *into = Some(b.clone()),
+        _ => {}
+    }
+}
+
+impl Report {
+    /// The report of a run whose every chunk was done before: only the
+    /// join's figures.
+    pub fn joined(input: &std::path::Path, output: OutputSummary) -> Report {
+        Report {
+            input: input.to_path_buf(),
+            frames_in: 0,
+            frames_out: output.frames,
+            width: 0,
+            height: 0,
+            fps_out: 0.0,
+            output,
+            gate: None,
+            interpolate: None,
+            upscale: None,
+            stages: BTreeMap::new(),
+            model_s: 0.0,
+            wall_s: 0.0,
+            speed_fps: 0.0,
+            device: String::new(),
+            interpolator: None,
+            upscaler: None,
+            decode: DecodeStats::default(),
+            warnings: Vec::new(),
+            chunks: None,
+        }
+    }
+
+    /// Fold the report of the run's next chunk into this one.
+    pub fn absorb(&mut self, o: &Report) {
+        self.frames_in += o.frames_in;
+        self.frames_out += o.frames_out;
+        add_to(&mut self.gate, &o.gate, GateCounts::add);
+        add_to(&mut self.interpolate, &o.interpolate, InterpCounts::add);
+        add_to(&mut self.upscale, &o.upscale, UpscaleCounts::add);
+        for (name, s) in &o.stages {
+            let e = self.stages.entry(name.clone()).or_insert(StageReport {
+                busy_s: 0.0,
+                frames: 0,
+            });
+            e.busy_s += s.busy_s;
+            e.frames += s.frames;
+        }
+        self.model_s += o.model_s;
+        self.wall_s += o.wall_s;
+        self.decode.frames += o.decode.frames;
+        self.decode.corrupt_packets += o.decode.corrupt_packets;
+        self.decode.pts_repaired += o.decode.pts_repaired;
+        self.decode.resized_frames += o.decode.resized_frames;
+        for w in &o.warnings {
+            if !self.warnings.contains(w) {
+                self.warnings.push(w.clone());
+            }
+        }
+    }
 }
 
 /// The end-of-run summary for the terminal.

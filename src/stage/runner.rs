@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-use super::gate::{GateStage, Gated};
+use super::gate::{GateStage, Gated, Replay};
 use super::interp::{InterpStage, Staged};
 use super::report::{Report, StageReport};
 use super::upscale::UpscaleStage;
@@ -24,7 +24,8 @@ use super::{run_stage, RunState, Stage, StageMeter, DECODE_QUEUE, GATE_QUEUE, UP
 use crate::clip::ClipRange;
 use crate::config::{Config, FpsSetting};
 use crate::error::{Error, Result};
-use crate::media::decode::{DecodeStats, VideoDecoder, VideoFormat};
+use crate::gate::Class;
+use crate::media::decode::{DecodePart, DecodeStats, VideoDecoder, VideoFormat};
 use crate::media::encode::{EncodeSettings, VideoShape};
 use crate::media::mux::{check_output, Muxer, OutputPlan, OutputSummary};
 use crate::media::{seconds_ts, Rational};
@@ -46,6 +47,26 @@ pub struct EnhanceOptions {
     pub models: crate::model::ModelOptions,
     /// Switch gating off: every frame through every model (benchmarks).
     pub no_gate: bool,
+    /// Only one chunk of a plan ([`crate::chunk`]): its frames, the
+    /// plan's labels for them, and which output frames are its own.
+    pub part: Option<ChunkPart>,
+}
+
+/// One chunk of a longer run, done on its own: the frames from its first
+/// up to and including the next chunk's first (the lookahead), labelled as
+/// the plan labelled them. It writes only the output frames before the
+/// lookahead frame's time, exactly as the whole run would write them.
+#[derive(Clone, Debug)]
+pub struct ChunkPart {
+    pub decode: DecodePart,
+    /// Incoming label of each frame decoded (the first one's is unused).
+    pub labels: Vec<Class>,
+    /// Digest of the decoded frames' pts (see [`super::gate::pts_digest`]).
+    pub pts_digest: u64,
+    /// Pts of the whole run's first frame: the output grid's origin.
+    pub origin_pts: i64,
+    /// The lookahead frame (index, pts): the next chunk's first.
+    pub next: Option<(u64, i64)>,
 }
 
 /// Run the whole job. `abort` is the process's Ctrl-C flag.
@@ -94,7 +115,7 @@ struct Timing {
 }
 
 impl Timing {
-    fn new(cfg: &Config, fmt: &VideoFormat) -> Result<Timing> {
+    fn new(cfg: &Config, fmt: &VideoFormat, part: Option<&ChunkPart>) -> Result<Timing> {
         let FpsSetting::Target(target) = cfg.fps() else {
             return Ok(Timing {
                 time_base: fmt.time_base,
@@ -108,8 +129,11 @@ impl Timing {
         let mut params = PlanParams::new((num, den), cfg.interpolate.cadence);
         params.max_cadence_hold_s = cfg.interpolate.max_cadence_hold_s;
         let tb = (fmt.time_base.numerator(), fmt.time_base.denominator());
-        let planner =
+        let mut planner =
             Planner::try_new(params, tb).map_err(|e| Error::Config(format!("--fps: {e}")))?;
+        if let Some(p) = part {
+            planner = planner.with_grid(p.origin_pts, p.decode.first_pts);
+        }
         let (tb_num, tb_den) = output_time_base(&params);
         Ok(Timing {
             time_base: Rational::new(tb_num, tb_den),
@@ -120,6 +144,13 @@ impl Timing {
     }
 }
 
+/// The output video's time base and frame rate for these settings (as
+/// `enhance` writes them; `join` gives the joined stream the same).
+pub fn output_timing(cfg: &Config, fmt: &VideoFormat) -> Result<(Rational, Rational)> {
+    let t = Timing::new(cfg, fmt, None)?;
+    Ok((t.time_base, t.frame_rate))
+}
+
 /// A run with every user error already ruled out: the input open, the
 /// models loaded, the output size decided and the output open.
 struct Prepared {
@@ -127,6 +158,8 @@ struct Prepared {
     muxer: Option<Muxer>,
     fmt: VideoFormat,
     planner: Option<Planner>,
+    /// For a chunk: the output frames (numbers) that are its own.
+    window: Option<(u64, u64)>,
     frame_rate: Rational,
     ratio: f64,
     models: RunModels,
@@ -143,9 +176,13 @@ impl Prepared {
         let cfg = &opts.config;
         cfg.validate("settings")?;
         check_output(&opts.output, &opts.input, opts.overwrite)?;
-        let decoder = VideoDecoder::open(&opts.input, opts.clip)?;
-        let fmt = decoder.format().clone();
-        let timing = Timing::new(cfg, &fmt)?;
+        let part = opts.part.as_ref();
+        let decoder = VideoDecoder::open_part(&opts.input, opts.clip, part.map(|p| p.decode))?;
+        let mut fmt = decoder.format().clone();
+        if let Some(p) = part {
+            fmt.expected_frames = Some(p.labels.len() as u64 - u64::from(p.next.is_some()));
+        }
+        let timing = Timing::new(cfg, &fmt, part)?;
         let modelled = timing.planner.is_some() || cfg.upscales();
         let mut warnings = input_warnings(opts, &fmt, modelled);
         let mut models = crate::model::load(
@@ -158,7 +195,14 @@ impl Prepared {
         let size = Self::size(cfg, &fmt, &mut models)?;
         let muxer = Self::open_output(opts, &fmt, &timing, size)?;
         warnings.extend(muxer.warnings.iter().cloned());
+        // The grid applies when the interpolation stage runs (planner and model).
+        let planner = timing
+            .planner
+            .as_ref()
+            .filter(|_| models.interpolator.is_some());
+        let window = part.map(|p| output_window(p, planner));
         Ok(Prepared {
+            window,
             decoder: Some(decoder),
             muxer: Some(muxer),
             interpolator: models.interpolator.as_ref().map(|m| m.name().to_string()),
@@ -237,17 +281,36 @@ impl Prepared {
                 .clip
                 .and_then(|c| c.end)
                 .map(|end| end + (fmt.origin_s - opts.clip.map_or(0.0, |c| c.start))),
+            video_only: opts.part.is_some(),
         })
     }
 
     /// Whether frames go through the model stages at all (else decode
-    /// feeds the encoder directly).
+    /// feeds the encoder directly). A chunk always does: its labels come
+    /// through the gate stage and its window is applied after timing.
     fn modelled(&self) -> bool {
-        self.planner.is_some() || self.size.is_some()
+        self.planner.is_some() || self.size.is_some() || self.window.is_some()
     }
 
     fn out_size(&self) -> (usize, usize) {
         self.size.unwrap_or((self.fmt.width, self.fmt.height))
+    }
+}
+
+/// The output frames a chunk writes: with interpolation the grid points
+/// from its first frame's time up to (not including) the lookahead frame's;
+/// without, its own input frames (the lookahead frame is not written).
+fn output_window(part: &ChunkPart, planner: Option<&Planner>) -> (u64, u64) {
+    match planner {
+        Some(pl) => (
+            pl.first_k_at(part.origin_pts, part.decode.first_pts),
+            part.next
+                .map_or(u64::MAX, |(_, pts)| pl.first_k_at(part.origin_pts, pts)),
+        ),
+        None => (
+            part.decode.first_index,
+            part.next.map_or(u64::MAX, |(index, _)| index),
+        ),
     }
 }
 
@@ -294,7 +357,8 @@ fn decode_warnings(opts: &EnhanceOptions, fmt: &VideoFormat, stats: &DecodeStats
         let end = stats.last_end_s;
         let short = |got: f64| expected - got > 1.0 && got < 0.95 * expected;
         let from_start = end - fmt.container_start_s;
-        if opts.clip.is_none() && short(end) && short(from_start) {
+        let whole = opts.clip.is_none() && opts.part.is_none();
+        if whole && short(end) && short(from_start) {
             warnings.push(format!(
                 "{input}: input ended early: decoding stopped at {:.1} s of the {:.1} s the container states (file truncated?); the output holds what decoded",
                 from_start.max(0.0),
@@ -337,7 +401,7 @@ struct Pipeline {
 
 struct ModelThreads {
     gate: JoinHandle<Option<GateStage>>,
-    interp: JoinHandle<Option<Either<InterpStage, KeepTiming>>>,
+    interp: JoinHandle<Option<Windowed<Either<InterpStage, KeepTiming>>>>,
     upscale: JoinHandle<Option<Either<UpscaleStage, KeepSize>>>,
 }
 
@@ -468,7 +532,7 @@ impl Pipeline {
         let (gate, interp, upscale) = match self.models {
             Some(t) => (
                 joined(t.gate, "gate", state),
-                joined(t.interp, "interp", state).and_then(Either::on),
+                joined(t.interp, "interp", state).and_then(|w| w.inner.on()),
                 joined(t.upscale, "upscale", state).and_then(Either::on),
             ),
             None => (None, None, None),
@@ -513,14 +577,22 @@ impl ModelThreads {
             ("interp", probe(&i_rx, GATE_QUEUE)),
             ("upscale", probe(&u_rx, UPSCALE_QUEUE)),
         ];
-        let gate = if opts.no_gate {
-            GateStage::disabled()
-        } else {
-            GateStage::new(opts.config.gate.clone())
+        let gate = match &opts.part {
+            Some(p) => GateStage::replay(Replay::new(
+                p.labels.clone(),
+                p.pts_digest,
+                opts.input.clone(),
+            )),
+            None if opts.no_gate => GateStage::disabled(),
+            None => GateStage::new(opts.config.gate.clone()),
+        };
+        let timing = Windowed {
+            inner: interp_stage(job, opts),
+            window: job.window,
         };
         let threads = ModelThreads {
             gate: stage_thread("gate", gate, rx, g_tx, state, meters)?,
-            interp: stage_thread("interp", interp_stage(job, opts), g_rx, i_tx, state, meters)?,
+            interp: stage_thread("interp", timing, g_rx, i_tx, state, meters)?,
             upscale: stage_thread(
                 "upscale",
                 upscale_stage(job, opts),
@@ -548,14 +620,14 @@ fn interp_stage(job: &mut Prepared, opts: &EnhanceOptions) -> Either<InterpStage
         .map(|d| seconds_ts(d, fmt.time_base));
     let (tb, rate) = (fmt.time_base, job.frame_rate);
     let guard = cfg.interpolate.guard.then(|| cfg.gate.clone());
-    Either::On(
-        InterpStage::new(planner, model, fmt.colorimetry(), guard, nominal)
-            .with_end_limit(end_limit)
-            .with_grid_origin(
-                (tb.numerator() as i64, tb.denominator() as i64),
-                (rate.numerator() as i64, rate.denominator() as i64),
-            ),
-    )
+    let mut stage = InterpStage::new(planner, model, fmt.colorimetry(), guard, nominal);
+    if let Some(p) = &opts.part {
+        stage = stage.with_origin(p.origin_pts);
+    }
+    Either::On(stage.with_end_limit(end_limit).with_grid_origin(
+        (tb.numerator() as i64, tb.denominator() as i64),
+        (rate.numerator() as i64, rate.denominator() as i64),
+    ))
 }
 
 /// The upscale stage (or none: frames keep their size).
@@ -600,6 +672,7 @@ impl Report {
             upscaler: job.upscaler,
             decode: done.decode,
             warnings: job.warnings,
+            chunks: None,
         }
     }
 }
@@ -653,6 +726,38 @@ impl Stage for KeepSize {
     }
     fn finish(&mut self) -> Result<Vec<Frame>> {
         Ok(Vec::new())
+    }
+}
+
+/// Output frames outside `window` (numbers, half-open) are dropped: a
+/// chunk writes only its own (see [`ChunkPart`]).
+struct Windowed<S> {
+    inner: S,
+    window: Option<(u64, u64)>,
+}
+
+impl<S: Stage<Out = Staged>> Windowed<S> {
+    fn keep(&self, out: Vec<Staged>) -> Vec<Staged> {
+        match self.window {
+            Some((lo, hi)) => out
+                .into_iter()
+                .filter(|s| (lo..hi).contains(&s.frame.index))
+                .collect(),
+            None => out,
+        }
+    }
+}
+
+impl<S: Stage<Out = Staged>> Stage for Windowed<S> {
+    type In = S::In;
+    type Out = Staged;
+    fn push(&mut self, x: S::In) -> Result<Vec<Staged>> {
+        let out = self.inner.push(x)?;
+        Ok(self.keep(out))
+    }
+    fn finish(&mut self) -> Result<Vec<Staged>> {
+        let out = self.inner.finish()?;
+        Ok(self.keep(out))
     }
 }
 

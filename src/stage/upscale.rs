@@ -28,6 +28,17 @@ pub struct UpscaleCounts {
     pub tile_fallbacks: u64,
 }
 
+impl UpscaleCounts {
+    /// Add another run's counts (the chunks of one run).
+    pub fn add(&mut self, o: &UpscaleCounts) {
+        self.inferred += o.inferred;
+        self.reused += o.reused;
+        self.resized_only += o.resized_only;
+        self.tiles += o.tiles;
+        self.tile_fallbacks += o.tile_fallbacks;
+    }
+}
+
 /// How many distinct recent results to keep. Repeats arrive next to each
 /// other (holds, copied in-betweens), so a handful is enough and memory
 /// stays bounded.

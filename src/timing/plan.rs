@@ -104,6 +104,14 @@ const CAP_CEILING: u32 = 1024;
 /// or from the last frame to `end_pts`, is a broken timestamp.
 pub const MAX_GAP_S: u32 = 600;
 
+/// Smallest `k >= 0` with `k * step >= gap` (units).
+fn first_k_from(gap: i128, step: i128) -> u64 {
+    if gap <= 0 || step <= 0 {
+        return 0;
+    }
+    u64::try_from((gap + step - 1) / step).unwrap_or(u64::MAX)
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     index: u64,
@@ -254,6 +262,26 @@ impl Planner {
         self
     }
 
+    /// Place the output grid at `origin_pts` (the first frame of the whole
+    /// run) instead of at the first frame pushed, and start at the first
+    /// output time at or after `from_pts`. A chunk of a longer run, fed
+    /// from `from_pts` on, then decides exactly the frames the whole run
+    /// decides there.
+    pub fn with_grid(mut self, origin_pts: i64, from_pts: i64) -> Planner {
+        let origin = i128::from(origin_pts).saturating_mul(self.d);
+        let from = i128::from(from_pts).saturating_mul(self.d);
+        self.first_at = Some(origin);
+        self.next_k = first_k_from(from - origin, self.step);
+        self
+    }
+
+    /// The first output frame at or after input pts `pts` on a grid that
+    /// starts at `origin_pts` (see [`Planner::with_grid`]).
+    pub fn first_k_at(&self, origin_pts: i64, pts: i64) -> u64 {
+        let gap = i128::from(pts).saturating_sub(i128::from(origin_pts));
+        first_k_from(gap.saturating_mul(self.d), self.step)
+    }
+
     pub fn params(&self) -> &PlanParams {
         &self.params
     }
@@ -280,7 +308,7 @@ impl Planner {
         let frame = match self.frames.back().copied() {
             None => {
                 // First accepted frame: its label (if any) is meaningless.
-                self.first_at = Some(ext);
+                self.first_at.get_or_insert(ext);
                 Frame {
                     index,
                     at: ext,

@@ -1,0 +1,236 @@
+//! `join`: the chunks' video packets, unchanged and in order, muxed with
+//! every other stream of the source exactly as a single run copies them.
+
+use std::path::Path;
+
+use ffmpeg_next as ff;
+
+use super::Plan;
+use crate::error::{Error, Result};
+use crate::media::decode::VideoDecoder;
+use crate::media::encode::{EncodeSettings, VideoShape};
+use crate::media::mux::{check_output, Muxer, OutputPlan, OutputSummary};
+use crate::media::{describe, Rational};
+
+/// Chunks the join cannot use yet, as one line naming them and the fix.
+fn missing_error(plan: &Plan, plan_path: &Path, missing: &[usize]) -> Error {
+    let list: Vec<String> = missing.iter().take(12).map(|k| k.to_string()).collect();
+    let more = if missing.len() > 12 { ", …" } else { "" };
+    Error::input(
+        plan_path,
+        format!(
+            "{} of {} chunks are not done ({}{more}); run `ainimotion enhance {} --plan {} --chunk K` for each",
+            missing.len(),
+            plan.chunks.len(),
+            list.join(", "),
+            plan.input.path.display(),
+            plan_path.display()
+        ),
+    )
+}
+
+/// Join every chunk of `plan` into `out`.
+pub fn join(
+    plan: &Plan,
+    plan_path: &Path,
+    input: &Path,
+    out: &Path,
+    overwrite: bool,
+) -> Result<OutputSummary> {
+    check_output(out, input, overwrite)?;
+    plan.check_input(input)?;
+    let mut records = Vec::with_capacity(plan.chunks.len());
+    let mut missing = Vec::new();
+    for k in 0..plan.chunks.len() {
+        match plan.done(k) {
+            Some(r) => records.push(r),
+            None => missing.push(k),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(missing_error(plan, plan_path, &missing));
+    }
+    let cfg = &plan.settings;
+    let clip = plan.clip_range()?;
+    let fmt = VideoDecoder::open(input, clip)?.format().clone();
+    let (time_base, frame_rate) = crate::stage::runner::output_timing(cfg, &fmt)?;
+    let first = plan.chunk_file(0);
+    let ictx = open_chunk(&first)?;
+    let stream = ictx
+        .streams()
+        .best(ff::media::Type::Video)
+        .ok_or_else(|| Error::input(&first, "holds no video stream: make this chunk again"))?;
+    let params = stream.parameters();
+    // SAFETY: codecpar of an open input's stream is valid while it lives;
+    // width and height are plain ints.
+    let (width, height) = unsafe {
+        let p = params.as_ptr();
+        ((*p).width as usize, (*p).height as usize)
+    };
+    let e = &cfg.encode;
+    let settings = EncodeSettings {
+        codec: e.codec,
+        crf: e.effective_crf(),
+        lossless: e.lossless,
+        preset: e.effective_preset(),
+    };
+    let mut muxer = Muxer::create_copying(
+        &OutputPlan {
+            target: out,
+            input,
+            video_stream_index: fmt.stream_index,
+            shape: VideoShape {
+                width,
+                height,
+                time_base,
+                frame_rate,
+                sample_aspect_ratio: fmt.sample_aspect_ratio,
+            },
+            family: fmt.family,
+            colorimetry: fmt.colorimetry(),
+            chroma: fmt.chroma,
+            depth: fmt.depth,
+            colors: fmt.colors,
+            settings: &settings,
+            origin_s: fmt.origin_s,
+            end_s: clip
+                .and_then(|c| c.end)
+                .map(|end| end + (fmt.origin_s - clip.map_or(0.0, |c| c.start))),
+            video_only: false,
+        },
+        &params,
+    )?;
+    drop(ictx);
+    let mut last_dts: Option<i64> = None;
+    for rec in &records {
+        let path = plan.chunk_file(rec.chunk);
+        let mut ictx = open_chunk(&path)?;
+        let (index, tb) = match ictx.streams().best(ff::media::Type::Video) {
+            Some(s) => (s.index(), s.time_base()),
+            None => return Err(Error::input(&path, "holds no video stream: make it again")),
+        };
+        let mut frames = 0u64;
+        // The packets before the first one with a dts: an encoder's first
+        // packets have negative dts, which NUT does not store.
+        let mut head: Vec<ff::Packet> = Vec::new();
+        let mut seen_dts: Option<i64> = None;
+        let mut packet = ff::Packet::empty();
+        loop {
+            let more = match packet.read(&mut ictx) {
+                Ok(()) => true,
+                Err(ff::Error::Eof) => false,
+                Err(e) => {
+                    return Err(Error::input(
+                        &path,
+                        format!("cannot read: {}; make this chunk again", describe(e)),
+                    ))
+                }
+            };
+            if more && packet.stream() != index {
+                continue;
+            }
+            let mut ready = Vec::new();
+            if more {
+                let p = std::mem::replace(&mut packet, ff::Packet::empty());
+                if seen_dts.is_none() && p.dts().is_none() {
+                    head.push(p);
+                    continue;
+                }
+                if seen_dts.is_none() {
+                    seen_dts = p.dts();
+                    ready.extend(fill_head_dts(std::mem::take(&mut head), p.dts(), &p));
+                }
+                ready.push(p);
+            } else {
+                let last = head.last().and_then(|p| p.pts());
+                ready.extend(fill_head_dts(
+                    std::mem::take(&mut head),
+                    last,
+                    &ff::Packet::empty(),
+                ));
+            }
+            for mut p in ready {
+                // Each chunk's encoder starts afresh: keep decode order
+                // strictly increasing across the seam (never past the pts).
+                let dts = monotonic_dts(p.dts(), p.pts(), last_dts, tb, time_base);
+                p.set_dts(dts);
+                last_dts = dts.map(|d| rescale(d, tb, time_base));
+                frames += 1;
+                muxer.write_packet(p, tb)?;
+            }
+            if !more {
+                break;
+            }
+        }
+        if frames != rec.frames {
+            return Err(Error::input(
+                &path,
+                format!(
+                    "holds {frames} frames but its record says {}; make this chunk again",
+                    rec.frames
+                ),
+            ));
+        }
+    }
+    muxer.finish()
+}
+
+/// Give the leading packets without a dts one each, strictly increasing
+/// and below `first_dts` (the first packet that has one, `next`), spaced
+/// by the step that packet's pts shows against theirs.
+fn fill_head_dts(
+    mut head: Vec<ff::Packet>,
+    first_dts: Option<i64>,
+    next: &ff::Packet,
+) -> Vec<ff::Packet> {
+    let Some(first) = first_dts else {
+        return head;
+    };
+    let mut pts: Vec<i64> = head.iter().filter_map(|p| p.pts()).collect();
+    pts.extend(next.pts());
+    pts.sort_unstable();
+    let step = pts
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|&d| d > 0)
+        .min()
+        .unwrap_or(1);
+    let n = head.len() as i64;
+    for (i, p) in head.iter_mut().enumerate() {
+        let dts = first - (n - i as i64) * step;
+        p.set_dts(Some(p.pts().map_or(dts, |pts| dts.min(pts))));
+    }
+    head
+}
+
+fn rescale(ts: i64, from: Rational, to: Rational) -> i64 {
+    crate::media::rescale(ts, from, to)
+}
+
+/// `dts` raised above the previous packet's (compared in `common` units)
+/// when a chunk's encoder delay makes it step back at a seam.
+fn monotonic_dts(
+    dts: Option<i64>,
+    pts: Option<i64>,
+    last: Option<i64>,
+    tb: Rational,
+    common: Rational,
+) -> Option<i64> {
+    let (Some(d), Some(prev)) = (dts, last) else {
+        return dts;
+    };
+    if rescale(d, tb, common) > prev {
+        return Some(d);
+    }
+    let raised = rescale(prev + 1, common, tb).max(d + 1);
+    Some(pts.map_or(raised, |p| raised.min(p)))
+}
+
+fn open_chunk(path: &Path) -> Result<ff::format::context::Input> {
+    ff::format::input(&path).map_err(|e| {
+        Error::input(
+            path,
+            format!("cannot open: {}; make this chunk again", describe(e)),
+        )
+    })
+}

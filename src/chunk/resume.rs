@@ -1,0 +1,158 @@
+//! A plain `enhance` of a long input: plan, chunks and join in one
+//! command, with the work folder beside the output so that the same
+//! command after any interruption (Ctrl-C, SIGKILL, power loss) reuses the
+//! chunks already journalled and does only the rest.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{join::join, make_plan, run_chunk, Plan, PlanRequest};
+use crate::error::{Error, Result};
+use crate::media::mux::check_output;
+use crate::progress::Progress;
+use crate::stage::report::ChunkCounts;
+use crate::stage::{EnhanceOptions, Report};
+
+/// The work folder of an output: `.NAME.ainimotion/` beside it.
+pub fn work_dir_for(output: &Path) -> PathBuf {
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".into());
+    output
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(format!(".{name}.ainimotion"))
+}
+
+/// Seconds the run covers (the clip's length, else the input's), when the
+/// container says.
+pub fn run_seconds(input: &Path, clip: Option<crate::clip::ClipRange>) -> Option<f64> {
+    crate::media::decode::VideoDecoder::open(input, clip)
+        .ok()
+        .and_then(|d| d.format().expected_duration_s)
+}
+
+/// Whether a run of `seconds` goes in chunks of `chunk_seconds`: when it
+/// makes at least two full chunks (short previews need no work folder).
+pub fn worth_chunking(seconds: Option<f64>, chunk_seconds: f64) -> bool {
+    chunk_seconds > 0.0 && seconds.is_some_and(|s| s >= 2.0 * chunk_seconds)
+}
+
+/// Does `old` describe the same job as `new` (same input content, clip,
+/// settings, models and chunk length)? Then its chunks can be reused.
+fn same_job(old: &Plan, new: &PlanRequest, input: &super::InputIdentity) -> bool {
+    old.input.same_content(input)
+        && old.clip == new.clip.map(|c| c.to_string())
+        && old.settings == new.config
+        && old.chunk_seconds == new.chunk_seconds
+}
+
+/// Run `opts` as plan + chunks + join with its work folder beside the
+/// output; `keep_work` keeps the folder after a successful join.
+pub fn enhance_in_chunks(
+    opts: &EnhanceOptions,
+    chunk_seconds: f64,
+    keep_work: bool,
+    progress: &mut dyn Progress,
+    abort: Arc<AtomicBool>,
+) -> Result<Report> {
+    let started = Instant::now();
+    opts.config.validate("settings")?;
+    check_output(&opts.output, &opts.input, opts.overwrite)?;
+    let work = work_dir_for(&opts.output);
+    let plan_path = work.join("plan.json");
+    let req = PlanRequest {
+        input: opts.input.clone(),
+        clip: opts.clip,
+        chunk_seconds,
+        config: opts.config.clone(),
+        models: opts.models.clone(),
+        work_dir: work.clone(),
+    };
+    let identity = super::InputIdentity::of(&opts.input)?;
+    let old = plan_path.exists().then(|| Plan::read(&plan_path));
+    let plan = match old {
+        Some(Ok(p)) if same_job(&p, &req, &identity) => p,
+        other => {
+            if other.is_some() {
+                progress.warn(&format!(
+                    "{}: holds an unfinished run of other settings or another input; starting over",
+                    work.display()
+                ));
+                std::fs::remove_dir_all(&work).map_err(|e| {
+                    Error::output(&work, format!("cannot clear the old work folder: {e}"))
+                })?;
+            }
+            std::fs::create_dir_all(&work)
+                .map_err(|e| Error::output(&work, format!("cannot create: {e}")))?;
+            progress.info(&format!(
+                "planning: labelling every frame, chunks of at most {chunk_seconds} s (work folder {})",
+                work.display()
+            ));
+            let plan = make_plan(&req, progress, &abort)?;
+            plan.write(&plan_path)?;
+            plan
+        }
+    };
+    let pending = plan.pending();
+    let total = plan.chunks.len();
+    let reused = total - pending.len();
+    if reused > 0 {
+        progress.info(&format!(
+            "resuming: {reused} of {total} chunks are done already and are reused; doing {}",
+            pending.len()
+        ));
+    }
+    let mut report: Option<Report> = None;
+    for (n, &k) in pending.iter().enumerate() {
+        let c = &plan.chunks[k];
+        progress.info(&format!(
+            "chunk {}/{} ({} of {total}: {} - {})",
+            n + 1,
+            pending.len(),
+            k + 1,
+            crate::clip::format_time(c.start_s),
+            c.end_s.map_or("end".into(), crate::clip::format_time)
+        ));
+        let r = run_chunk(
+            &plan,
+            &opts.input,
+            k,
+            opts.models.clone(),
+            progress,
+            abort.clone(),
+        )?;
+        match report.as_mut() {
+            Some(all) => all.absorb(&r),
+            None => report = Some(r),
+        }
+    }
+    progress.info(&format!(
+        "joining {total} chunks into {}",
+        opts.output.display()
+    ));
+    let summary = join(&plan, &plan_path, &opts.input, &opts.output, opts.overwrite)?;
+    if !keep_work {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    let mut report = match report {
+        Some(r) => r,
+        // Everything was done already: figures from the plan and the join.
+        None => Report::joined(&opts.input, summary.clone()),
+    };
+    report.frames_in = plan.frames;
+    report.frames_out = summary.frames;
+    report.output = summary;
+    report.wall_s = wall_s;
+    report.speed_fps = report.frames_out as f64 / wall_s.max(1e-9);
+    report.chunks = Some(ChunkCounts {
+        total: total as u64,
+        reused: reused as u64,
+        done: pending.len() as u64,
+    });
+    Ok(report)
+}
