@@ -1,0 +1,306 @@
+//! Plans, chunks, joins and resume: the chunked run writes exactly the
+//! frames of a single run, with the same streams, and a killed run resumes
+//! from its journal.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Per-frame hashes (and pts) of the video, decoded.
+fn frame_hashes(path: &Path) -> Vec<String> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(out.status.success(), "framemd5 of {}", path.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// Packet hashes of every stream but the video (copied streams, as stored).
+fn other_packets(path: &Path) -> Vec<String> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-map", "0", "-map", "-0:v", "-c", "copy", "-f", "framemd5", "-",
+        ])
+        .output()
+        .expect("ffmpeg runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// (type, codec, language, filename) of every stream.
+fn stream_list(path: &Path) -> Vec<String> {
+    streams(path)
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {} {}",
+                s["codec_type"], s["codec_name"], s["tags"]["language"], s["tags"]["filename"]
+            )
+        })
+        .collect()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// plan + every chunk + join against a single run of the same settings.
+fn chunked_equals_single(input: &Path, clip: Option<&str>, chunk_seconds: &str, min_chunks: usize) {
+    let dir = tmpdir();
+    let work = dir.path().join("work");
+    let plan = work.join("plan.json");
+    let mut settings = vec![
+        "--preset",
+        "fast",
+        "--crf",
+        "0",
+        "--encoder-preset",
+        "ultrafast",
+    ];
+    if let Some(c) = clip {
+        settings.extend(["--clip", c]);
+    }
+    let mut args = vec![
+        "plan",
+        s(input),
+        "--out",
+        s(&plan),
+        "--chunk-seconds",
+        chunk_seconds,
+    ];
+    args.extend(&settings);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "plan: {err}");
+    let plan_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let chunks = plan_json["chunks"].as_array().unwrap().len();
+    assert!(chunks >= min_chunks, "{chunks} chunks: {out}");
+    // Out of order, as an array job may run them.
+    for k in (0..chunks).rev() {
+        let k = k.to_string();
+        let (code, _, err) = run(&["enhance", s(input), "--plan", s(&plan), "--chunk", &k, "-q"]);
+        assert_eq!(code, 0, "chunk {k}: {err}");
+    }
+    let joined = dir.path().join("joined.mkv");
+    let (code, _, err) = run(&["join", s(&plan), "--out", s(&joined)]);
+    assert_eq!(code, 0, "join: {err}");
+    let single = dir.path().join("single.mkv");
+    let mut extra = vec!["--crf", "0", "--chunk-seconds", "0"];
+    if let Some(c) = clip {
+        extra.extend(["--clip", c]);
+    }
+    enhance_ok(input, &single, "fast", &extra);
+    let (a, b) = (frame_hashes(&single), frame_hashes(&joined));
+    assert!(!a.is_empty());
+    assert_eq!(a.len(), b.len(), "frame counts differ");
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert_eq!(x, y, "frame {i} differs (pts, size, hash)");
+    }
+    assert_eq!(stream_list(&single), stream_list(&joined));
+    assert_eq!(other_packets(&single), other_packets(&joined));
+    for (kind, name) in [("a", "audio"), ("v", "video")] {
+        if streams(&single).iter().any(|st| st["codec_type"] == name) {
+            let d = (stream_duration(&single, kind) - stream_duration(&joined, kind)).abs();
+            assert!(d < 0.001, "{name} duration differs by {d} s");
+        }
+    }
+    eprintln!(
+        "{}: {chunks} chunks, {} frames identical to the single run",
+        input.display(),
+        a.len()
+    );
+}
+
+#[test]
+fn plan_chunks_join_equal_a_single_run_on_the_demo() {
+    if !models_ready() {
+        eprintln!("SKIP: models not built (run ./setup.sh)");
+        return;
+    }
+    let Some(input) = media("anime/realesrgan_onepiece_demo.mp4") else {
+        return;
+    };
+    chunked_equals_single(&input, None, "2", 3);
+}
+
+#[test]
+fn plan_chunks_join_keep_subtitles_fonts_and_audio() {
+    if !models_ready() {
+        eprintln!("SKIP: models not built (run ./setup.sh)");
+        return;
+    }
+    let Some(input) = media("anime/psd_issue-236-split-copy.mkv") else {
+        return;
+    };
+    chunked_equals_single(&input, None, "0.6", 3);
+}
+
+fn wait_for(path: &Path, limit: Duration) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if path.exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn a_killed_run_resumes_from_its_journal_and_gives_the_same_frames() {
+    if !models_ready() {
+        eprintln!("SKIP: models not built (run ./setup.sh)");
+        return;
+    }
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(&input, "320x240", "24", "8", &[]);
+    let out = dir.path().join("out.mkv");
+    let work: PathBuf = dir.path().join(".out.mkv.ainimotion");
+    let args = [
+        "enhance",
+        s(&input),
+        "-o",
+        s(&out),
+        "--preset",
+        "fast",
+        "--crf",
+        "0",
+        "--encoder-preset",
+        "ultrafast",
+        "--chunk-seconds",
+        "2",
+        "-q",
+    ];
+    let mut child = bin().args(args).spawn().expect("binary runs");
+    let second = work.join("chunk-0001.json");
+    let started = wait_for(&second, Duration::from_secs(300));
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    assert!(started, "the second chunk never finished");
+    assert!(!out.exists(), "a killed run left an output");
+    let report = dir.path().join("report.json");
+    let mut again = args.to_vec();
+    again.extend(["--report", s(&report)]);
+    let (code, _, err) = run(&again);
+    assert_eq!(code, 0, "rerun: {err}");
+    let r = common::report(&report);
+    let (total, reused, done) = (
+        r["chunks"]["total"].as_u64().unwrap(),
+        r["chunks"]["reused"].as_u64().unwrap(),
+        r["chunks"]["done"].as_u64().unwrap(),
+    );
+    assert!(total >= 4, "{total} chunks");
+    assert!(reused >= 2, "only {reused} chunks reused");
+    assert_eq!(reused + done, total);
+    assert!(!work.exists(), "the work folder stays after a join");
+    let single = dir.path().join("single.mkv");
+    enhance_ok(
+        &input,
+        &single,
+        "fast",
+        &["--crf", "0", "--chunk-seconds", "0"],
+    );
+    assert_eq!(frame_hashes(&single), frame_hashes(&out));
+    eprintln!("resumed: {reused} of {total} chunks reused, {done} done, frames identical");
+}
+
+#[test]
+fn changed_input_or_settings_never_mix_with_old_chunks() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(&input, "160x120", "24", "6", &[]);
+    let work = dir.path().join("w");
+    let plan = work.join("plan.json");
+    let (code, _, err) = run(&[
+        "plan",
+        s(&input),
+        "--out",
+        s(&plan),
+        "--preset",
+        "reencode",
+        "--chunk-seconds",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // A chunk of another file (same name, other content): refused.
+    let other = dir.path().join("in2.mkv");
+    make_clip(&other, "160x120", "24", "5", &[]);
+    let (code, _, err) = run(&[
+        "enhance",
+        s(&other),
+        "--plan",
+        s(&plan),
+        "--chunk",
+        "0",
+        "-q",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("make a new plan"), "{err}");
+    // Settings flags with --plan: refused.
+    let (code, _, err) = run(&[
+        "enhance",
+        s(&input),
+        "--plan",
+        s(&plan),
+        "--chunk",
+        "0",
+        "--crf",
+        "3",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    // Join before the chunks are done: names them.
+    let (code, _, err) = run(&["join", s(&plan), "--out", s(&dir.path().join("j.mkv"))]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("chunks are not done (0, 1, 2"), "{err}");
+    assert!(!dir.path().join("j.mkv").exists());
+    // A plain run whose work folder holds a plan of other settings starts
+    // over (says so) and gives the right result.
+    let out = dir.path().join("out.mkv");
+    let old = dir.path().join(".out.mkv.ainimotion").join("plan.json");
+    let (code, _, err) = run(&[
+        "plan",
+        s(&input),
+        "--out",
+        s(&old),
+        "--preset",
+        "reencode",
+        "--crf",
+        "9",
+        "--chunk-seconds",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let err = enhance_ok(
+        &input,
+        &out,
+        "reencode",
+        &["--crf", "0", "--chunk-seconds", "2"],
+    );
+    assert!(err.contains("starting over"), "{err}");
+    let single = dir.path().join("single.mkv");
+    enhance_ok(
+        &input,
+        &single,
+        "reencode",
+        &["--crf", "0", "--chunk-seconds", "0"],
+    );
+    assert_eq!(frame_hashes(&single), frame_hashes(&out));
+}
