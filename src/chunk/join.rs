@@ -8,9 +8,9 @@ use ffmpeg_next as ff;
 use super::Plan;
 use crate::error::{Error, Result};
 use crate::media::decode::VideoDecoder;
+use crate::media::describe;
 use crate::media::encode::{EncodeSettings, VideoShape};
 use crate::media::mux::{check_output, Muxer, OutputPlan, OutputSummary};
-use crate::media::{describe, Rational};
 
 /// Chunks the join cannot use yet, as one line naming them and the fix.
 fn missing_error(plan: &Plan, plan_path: &Path, missing: &[usize]) -> Error {
@@ -101,7 +101,6 @@ pub fn join(
         &params,
     )?;
     drop(ictx);
-    let mut last_dts: Option<i64> = None;
     for rec in &records {
         let path = plan.chunk_file(rec.chunk);
         let mut ictx = open_chunk(&path)?;
@@ -149,12 +148,7 @@ pub fn join(
                     &ff::Packet::empty(),
                 ));
             }
-            for mut p in ready {
-                // Each chunk's encoder starts afresh: keep decode order
-                // strictly increasing across the seam (never past the pts).
-                let dts = monotonic_dts(p.dts(), p.pts(), last_dts, tb, time_base);
-                p.set_dts(dts);
-                last_dts = dts.map(|d| rescale(d, tb, time_base));
+            for p in ready {
                 frames += 1;
                 muxer.write_packet(p, tb)?;
             }
@@ -201,29 +195,6 @@ fn fill_head_dts(
         p.set_dts(Some(p.pts().map_or(dts, |pts| dts.min(pts))));
     }
     head
-}
-
-fn rescale(ts: i64, from: Rational, to: Rational) -> i64 {
-    crate::media::rescale(ts, from, to)
-}
-
-/// `dts` raised above the previous packet's (compared in `common` units)
-/// when a chunk's encoder delay makes it step back at a seam.
-fn monotonic_dts(
-    dts: Option<i64>,
-    pts: Option<i64>,
-    last: Option<i64>,
-    tb: Rational,
-    common: Rational,
-) -> Option<i64> {
-    let (Some(d), Some(prev)) = (dts, last) else {
-        return dts;
-    };
-    if rescale(d, tb, common) > prev {
-        return Some(d);
-    }
-    let raised = rescale(prev + 1, common, tb).max(d + 1);
-    Some(pts.map_or(raised, |p| raised.min(p)))
 }
 
 fn open_chunk(path: &Path) -> Result<ff::format::context::Input> {

@@ -200,6 +200,8 @@ pub struct Muxer {
     copier_done: bool,
     pending: Option<ff::Packet>,
     frames: u64,
+    /// Dts of the last packet given to [`Muxer::write_packet`].
+    last_copied_dts: Option<i64>,
     copied_packets: u64,
     committed: bool,
     /// Warnings for the user (dropped streams, reduced depth…).
@@ -244,6 +246,14 @@ impl Muxer {
         let mut octx = ff::format::output_as(&partial, fmt_name)
             .map_err(|e| Error::output(target, format!("cannot create: {}", describe(e))))?;
         check_video_codec_fits(&octx, plan)?;
+        if plan.video_only {
+            // A chunk keeps the encoder's timestamps as they are: shifting
+            // its first packets' negative dts up (the default for NUT)
+            // would move the whole chunk later than its neighbours.
+            // SAFETY: a plain int field of the context, set before the
+            // header is written.
+            unsafe { (*octx.as_mut_ptr()).avoid_negative_ts = 0 };
+        }
         let codec = plan.settings.codec;
         let layout = negotiate_layout(
             codec,
@@ -306,6 +316,7 @@ impl Muxer {
             copier_done: plan.video_only,
             pending: None,
             frames: 0,
+            last_copied_dts: None,
             copied_packets: 0,
             committed: false,
             warnings,
@@ -348,10 +359,31 @@ impl Muxer {
 
     /// Write one already encoded video packet (timestamps in `tb`), with
     /// the other streams' packets up to its time.
+    /// Packets from separately encoded parts (the chunks of a plan) may
+    /// step back in decode order at a seam, where an encoder's delay
+    /// starts again: such a dts is raised just past the previous one (in
+    /// the output's time base), never past the packet's own pts.
     pub fn write_packet(&mut self, mut packet: ff::Packet, tb: Rational) -> Result<()> {
         packet.set_stream(self.video_out);
         packet.set_position(-1);
         packet.rescale_ts(tb, self.video_out_tb);
+        if let (Some(d), Some(prev)) = (packet.dts(), self.last_copied_dts) {
+            if d <= prev {
+                let raised = prev + 1;
+                if packet.pts().is_some_and(|p| p < raised) {
+                    return Err(Error::output(
+                        &self.target,
+                        format!(
+                            "video packets cannot be put in decode order at pts {} (time base {}): the parts were encoded with different settings",
+                            packet.pts().unwrap_or(0),
+                            self.video_out_tb
+                        ),
+                    ));
+                }
+                packet.set_dts(Some(raised));
+            }
+        }
+        self.last_copied_dts = packet.dts().or(self.last_copied_dts);
         self.frames += 1;
         self.write_video(packet)
     }
