@@ -6,6 +6,8 @@ mod common;
 #[path = "common/slurm_cluster.rs"]
 mod slurm_cluster;
 
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use slurm_cluster::Cluster;
@@ -39,4 +41,219 @@ fn cluster_runs_an_array_and_a_dependent_job() {
     }
     let log = std::fs::read_to_string(dir.join("join.log")).unwrap();
     assert_eq!(log.trim(), "joined");
+}
+
+/// `ffmpeg -f framemd5` of the video: one `pts, size, md5` line per frame.
+fn frame_hashes(path: &Path) -> Vec<String> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(out.status.success(), "framemd5 of {}", path.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            // stream, dts, pts, duration, size, md5: keep pts, size, md5.
+            let f: Vec<&str> = l.split(',').map(str::trim).collect();
+            format!("{}, {}, {}", f[2], f[4], f[5])
+        })
+        .collect()
+}
+
+/// Three 2.5 s scenes (moving, mostly held, moving) with a sine track:
+/// two cuts, so a 2.5 s chunk limit gives at least three chunks.
+fn make_scenes(path: &Path) {
+    common::ffmpeg(&[
+        "-f", "lavfi", "-i", "testsrc2=size=160x96:rate=24:duration=2.5",
+        "-f", "lavfi", "-i", "mandelbrot=size=160x96:rate=24",
+        "-f", "lavfi", "-i", "smptebars=size=160x96:rate=24:duration=2.5",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=7.5",
+        "-filter_complex",
+        "[1:v]trim=duration=2.5,setpts=PTS-STARTPTS[m];[0:v][m][2:v]concat=n=3:v=1:a=0,format=yuv420p[v]",
+        "-map", "[v]", "-map", "3:a", "-c:v", "libx264", "-crf", "10", "-c:a", "aac",
+        path.to_str().expect("utf-8 path"),
+    ]);
+}
+
+/// The settings of both runs: 2x frame rate through RIFE, lossless.
+const SETTINGS: [&str; 6] = [
+    "--preset",
+    "fast",
+    "--crf",
+    "0",
+    "--encoder-preset",
+    "ultrafast",
+];
+
+/// Run `ainimotion slurm` on the cluster; (stdout, array job id, join job id).
+#[track_caller]
+fn submit(
+    cluster: &Cluster,
+    input: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> (String, Option<String>, String) {
+    let res = cluster
+        .command(env!("CARGO_BIN_EXE_ainimotion"))
+        .arg("slurm")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .args(SETTINGS)
+        .args([
+            "--chunk-seconds",
+            "2.5",
+            "--cpus-per-task",
+            "1",
+            "--max-parallel",
+            "2",
+            "-q",
+        ])
+        .args(extra)
+        .output()
+        .expect("ainimotion runs");
+    let stdout = String::from_utf8_lossy(&res.stdout).into_owned();
+    assert!(
+        res.status.success(),
+        "ainimotion slurm: {}\n{stdout}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let id_after = |prefix: &str| {
+        stdout.lines().find_map(|l| {
+            l.strip_prefix(prefix)
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .map(str::to_string)
+        })
+    };
+    let array = id_after("submitted chunk array: job ");
+    let join = id_after("submitted join: job ").expect("a join job id");
+    (stdout, array, join)
+}
+
+/// The chunk indices whose task logs the array job `id` left.
+fn task_logs(logs: &Path, id: &str) -> Vec<usize> {
+    let suffix = format!(".job{id}.log");
+    let mut tasks: Vec<usize> = std::fs::read_dir(logs)
+        .expect("logs folder")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_prefix("chunk-")?
+                .strip_suffix(&suffix)?
+                .parse()
+                .ok()
+        })
+        .collect();
+    tasks.sort_unstable();
+    tasks
+}
+
+/// Issue #14: plan, one array task per chunk, the join after them; the
+/// same frames as a single run; after losing one chunk, a second run
+/// redoes that chunk only; with every chunk done, only the join.
+#[test]
+fn slurm_array_matches_a_single_run_and_redoes_only_a_lost_chunk() {
+    if !common::models_ready() {
+        return;
+    }
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let dir = common::tmpdir();
+    // A space in the folder: every path in the scripts must be quoted.
+    let work = dir.path().join("season 1");
+    std::fs::create_dir(&work).unwrap();
+    let input = work.join("ep01.mkv");
+    make_scenes(&input);
+    let single = work.join("single.mkv");
+    let t = Instant::now();
+    let mut args = vec![
+        "enhance",
+        input.to_str().unwrap(),
+        "-o",
+        single.to_str().unwrap(),
+        "-q",
+    ];
+    args.extend(SETTINGS);
+    let (code, _, err) = common::run(&args);
+    assert_eq!(code, 0, "single run: {err}");
+    let single_s = t.elapsed().as_secs_f64();
+    let expected = frame_hashes(&single);
+
+    // 1. Every chunk, then the join.
+    let out = work.join("ep01 out.mkv");
+    let t = Instant::now();
+    let (stdout, array, join) = submit(&cluster, &input, &out, &[]);
+    let array = array.expect("an array job");
+    let states = cluster.wait_jobs(&[&array, &join], Duration::from_secs(300));
+    let first_s = t.elapsed().as_secs_f64();
+    let logs = work.join(".ep01 out.mkv.ainimotion/logs");
+    assert!(
+        states.iter().all(|(_, s)| s == "COMPLETED"),
+        "{states:?}\n{stdout}\n{}",
+        read_logs(&logs)
+    );
+    let chunks = task_logs(&logs, &array);
+    eprintln!(
+        "first run: {} chunks ({stdout:?}), array {array} + join {join} in {first_s:.1} s; single run {single_s:.1} s",
+        chunks.len()
+    );
+    assert!(chunks.len() >= 3, "{chunks:?}\n{stdout}");
+    assert_eq!(chunks, (0..chunks.len()).collect::<Vec<_>>());
+    assert_eq!(
+        frame_hashes(&out),
+        expected,
+        "joined output differs from the single run"
+    );
+    assert_eq!(common::streams(&out).len(), common::streams(&single).len());
+
+    // 2. Lose chunk 1: only it is redone.
+    lose_chunk(&work.join(".ep01 out.mkv.ainimotion"), 1);
+    let t = Instant::now();
+    let (stdout, array2, join2) = submit(&cluster, &input, &out, &["-y"]);
+    let array2 = array2.expect("an array job for the lost chunk");
+    assert!(stdout.contains("1 to do: --array=1%2"), "{stdout}");
+    let states = cluster.wait_jobs(&[&array2, &join2], Duration::from_secs(300));
+    assert!(
+        states.iter().all(|(_, s)| s == "COMPLETED"),
+        "{states:?}\n{}",
+        read_logs(&logs)
+    );
+    assert_eq!(task_logs(&logs, &array2), vec![1]);
+    eprintln!(
+        "second run: chunk 1 only, in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        frame_hashes(&out),
+        expected,
+        "output after redoing chunk 1 differs"
+    );
+
+    // 3. Nothing lost: only the join.
+    let (stdout, array3, join3) = submit(&cluster, &input, &out, &["-y"]);
+    assert_eq!(array3, None, "{stdout}");
+    assert!(stdout.contains("every chunk is done"), "{stdout}");
+    let states = cluster.wait_jobs(&[&join3], Duration::from_secs(120));
+    assert!(states.iter().all(|(_, s)| s == "COMPLETED"), "{states:?}");
+    assert_eq!(frame_hashes(&out), expected);
+}
+
+/// Every log of a work folder, for a failure message.
+fn read_logs(logs: &Path) -> String {
+    let mut text = String::new();
+    for e in std::fs::read_dir(logs).into_iter().flatten().flatten() {
+        let body = std::fs::read_to_string(e.path()).unwrap_or_default();
+        text.push_str(&format!("--- {}\n{body}\n", e.path().display()));
+    }
+    text
+}
+
+/// Make chunk `k` of a plan's work folder missing (its result and journal
+/// record gone), as after a task that failed or a file lost.
+fn lose_chunk(work_dir: &Path, k: usize) {
+    let _ = (work_dir, k);
+    todo!("adapt to the journal format of src/chunk")
 }
