@@ -88,19 +88,6 @@ pub struct Submission {
     pub dry_run: bool,
 }
 
-/// The work folder of an output: `.NAME.ainimotion/` beside it.
-pub fn work_dir_for(output: &Path) -> Result<PathBuf> {
-    let abs = absolute(output)?;
-    let name = abs
-        .file_name()
-        .ok_or_else(|| Error::output(output, "is not a file name"))?;
-    let dir = abs.parent().unwrap_or(Path::new("/"));
-    let mut work = std::ffi::OsString::from(".");
-    work.push(name);
-    work.push(".ainimotion");
-    Ok(dir.join(work))
-}
-
 /// Make or reuse the plan, write the scripts and submit them.
 pub fn submit(
     opts: &SlurmOptions,
@@ -138,7 +125,8 @@ pub fn submit(
         ));
     }
     let exe = absolute(&opts.exe)?;
-    let work_dir = work_dir_for(&output)?;
+    // The folder a plain `enhance` of the same output resumes from.
+    let work_dir = crate::chunk::resume::work_dir_for(&output);
     let plan_path = work_dir.join("plan.json");
     let logs = work_dir.join("logs");
 
@@ -790,12 +778,6 @@ mod tests {
         let bad = Path::new("/data/a\"b/logs/x.log");
         let err = sbatch_path(bad).unwrap_err().to_string();
         assert!(err.contains("choose another --out"), "{err}");
-    }
-
-    #[test]
-    fn work_dir_sits_beside_the_output() {
-        let w = work_dir_for(Path::new("/out/ep 01.mkv")).unwrap();
-        assert_eq!(w, Path::new("/out/.ep 01.mkv.ainimotion"));
     }
 
     #[test]
