@@ -151,10 +151,11 @@ fn task_logs(logs: &Path, id: &str) -> Vec<usize> {
 }
 
 /// Issue #14: plan, one array task per chunk, the join after them; the
-/// same frames as a single run; after losing one chunk, a second run
-/// redoes that chunk only; with every chunk done, only the join.
+/// same frames as a single run. Then chunk 1 lost and its task failing:
+/// the join is cancelled; the same command again redoes chunk 1 only and
+/// joins the same frames; with every chunk done, only the join runs.
 #[test]
-fn slurm_array_matches_a_single_run_and_redoes_only_a_lost_chunk() {
+fn slurm_array_matches_a_single_run_and_redoes_only_a_failed_chunk() {
     if !common::models_ready() {
         return;
     }
@@ -209,21 +210,46 @@ fn slurm_array_matches_a_single_run_and_redoes_only_a_lost_chunk() {
     );
     assert_eq!(common::streams(&out).len(), common::streams(&single).len());
 
-    // 2. Lose chunk 1: only it is redone.
-    lose_chunk(&work.join(".ep01 out.mkv.ainimotion"), 1);
-    let t = Instant::now();
+    // 2. Chunk 1 lost, and its task fails (a folder where its file goes):
+    //    the array holds that chunk only, and Slurm cancels the join.
+    let work_dir = work.join(".ep01 out.mkv.ainimotion");
+    lose_chunk(&work_dir, 1);
+    let blocker = work_dir.join("chunk-0001.nut");
+    std::fs::create_dir(&blocker).unwrap();
+    let before = std::fs::metadata(&out).unwrap().modified().unwrap();
     let (stdout, array2, join2) = submit(&cluster, &input, &out, &["-y"]);
     let array2 = array2.expect("an array job for the lost chunk");
     assert!(stdout.contains("1 to do: --array=1%2"), "{stdout}");
     let states = cluster.wait_jobs(&[&array2, &join2], Duration::from_secs(300));
+    assert_eq!(
+        states,
+        [
+            (format!("{array2}_1"), "FAILED".to_string()),
+            (join2.clone(), "CANCELLED".to_string())
+        ],
+        "{}",
+        read_logs(&logs)
+    );
+    assert_eq!(task_logs(&logs, &array2), vec![1]);
+    let log = std::fs::read_to_string(logs.join(format!("chunk-1.job{array2}.log"))).unwrap();
+    eprintln!("second run: task 1 failed ({}), join cancelled", log.trim());
+    assert_eq!(std::fs::metadata(&out).unwrap().modified().unwrap(), before);
+
+    // 3. The same command again: chunk 1 only, then the join.
+    std::fs::remove_dir(&blocker).unwrap();
+    let t = Instant::now();
+    let (stdout, array3, join3) = submit(&cluster, &input, &out, &["-y"]);
+    let array3 = array3.expect("an array job for the failed chunk");
+    assert!(stdout.contains("1 to do: --array=1%2"), "{stdout}");
+    let states = cluster.wait_jobs(&[&array3, &join3], Duration::from_secs(300));
     assert!(
         states.iter().all(|(_, s)| s == "COMPLETED"),
         "{states:?}\n{}",
         read_logs(&logs)
     );
-    assert_eq!(task_logs(&logs, &array2), vec![1]);
+    assert_eq!(task_logs(&logs, &array3), vec![1]);
     eprintln!(
-        "second run: chunk 1 only, in {:.1} s",
+        "third run: chunk 1 only, then the join, in {:.1} s",
         t.elapsed().as_secs_f64()
     );
     assert_eq!(
@@ -232,13 +258,134 @@ fn slurm_array_matches_a_single_run_and_redoes_only_a_lost_chunk() {
         "output after redoing chunk 1 differs"
     );
 
-    // 3. Nothing lost: only the join.
-    let (stdout, array3, join3) = submit(&cluster, &input, &out, &["-y"]);
-    assert_eq!(array3, None, "{stdout}");
+    // 4. Nothing missing: only the join.
+    let (stdout, array4, join4) = submit(&cluster, &input, &out, &["-y"]);
+    assert_eq!(array4, None, "{stdout}");
     assert!(stdout.contains("every chunk is done"), "{stdout}");
-    let states = cluster.wait_jobs(&[&join3], Duration::from_secs(120));
+    let states = cluster.wait_jobs(&[&join4], Duration::from_secs(120));
     assert!(states.iter().all(|(_, s)| s == "COMPLETED"), "{states:?}");
     assert_eq!(frame_hashes(&out), expected);
+    eprintln!(
+        "{} frames identical to the single run after the first, third and fourth runs",
+        expected.len()
+    );
+
+    // sbatch refusing a job: its message, in one line naming the script.
+    let res = cluster
+        .command(env!("CARGO_BIN_EXE_ainimotion"))
+        .arg("slurm")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .args(SETTINGS)
+        .args([
+            "--chunk-seconds",
+            "2.5",
+            "-y",
+            "-q",
+            "--partition",
+            "nosuch",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ")
+            && err.contains("join.sbatch: sbatch refused it: ")
+            && err.contains("nosuch"),
+        "{err}"
+    );
+}
+
+/// Without sbatch: one line saying what to install, before any work.
+#[test]
+fn slurm_without_sbatch_says_what_to_install() {
+    let dir = common::tmpdir();
+    let input = dir.path().join("in.mkv");
+    common::make_clip(&input, "64x48", "24", "1", &[]);
+    let (code, stdout, err) = run_with_path(&[
+        "slurm",
+        input.to_str().unwrap(),
+        "-o",
+        dir.path().join("out.mkv").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: sbatch not found on PATH"), "{err}");
+    assert!(err.contains("apt-get install slurm-client"), "{err}");
+    assert!(stdout.is_empty());
+    assert!(
+        !dir.path().join(".out.mkv.ainimotion").exists(),
+        "no work before the check"
+    );
+}
+
+/// `--dry-run` needs no Slurm: it writes the plan and both scripts, prints
+/// them with the commands to submit them, and submits nothing.
+#[test]
+fn slurm_dry_run_prints_both_scripts() {
+    let dir = common::tmpdir();
+    let input = dir.path().join("in put.mkv");
+    make_scenes(&input);
+    let out = dir.path().join("out.mkv");
+    let (code, stdout, err) = run_with_path(&[
+        "slurm",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--preset",
+        "reencode",
+        "--chunk-seconds",
+        "2.5",
+        "--dry-run",
+        "--max-parallel",
+        "2",
+        "--gpus-per-task",
+        "1",
+        "--partition",
+        "gpu",
+        "--time",
+        "1:00:00",
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let work = dir.path().join(".out.mkv.ainimotion");
+    for line in [
+        "3 chunks; 3 to do: --array=0-2%2)",
+        "#SBATCH --array=0-2%2\n",
+        "#SBATCH --gpus-per-task=1\n",
+        "#SBATCH --partition=gpu\n",
+        "#SBATCH --time=1:00:00\n",
+        "#SBATCH --kill-on-invalid-dep=yes\n",
+        "--chunk \"$SLURM_ARRAY_TASK_ID\"",
+        "dry run: nothing submitted",
+        "sbatch --dependency=afterok:$id",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+    let quoted_input = format!("enhance '{}' --plan", input.display());
+    assert!(stdout.contains(&quoted_input), "{stdout}");
+    for file in ["plan.json", "chunks.sbatch", "join.sbatch"] {
+        assert!(work.join(file).is_file(), "{file}");
+    }
+    assert!(!work.join("jobs.txt").exists(), "nothing submitted");
+    assert!(!out.exists());
+}
+
+/// Run the binary with a PATH where no program is found (no sbatch).
+fn run_with_path(args: &[&str]) -> (i32, String, String) {
+    let res = common::bin()
+        .args(args)
+        .env("PATH", "/nonexistent")
+        .output()
+        .expect("binary runs");
+    (
+        res.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&res.stdout).into_owned(),
+        String::from_utf8_lossy(&res.stderr).into_owned(),
+    )
 }
 
 /// Every log of a work folder, for a failure message.
@@ -254,6 +401,8 @@ fn read_logs(logs: &Path) -> String {
 /// Make chunk `k` of a plan's work folder missing (its result and journal
 /// record gone), as after a task that failed or a file lost.
 fn lose_chunk(work_dir: &Path, k: usize) {
-    let _ = (work_dir, k);
-    todo!("adapt to the journal format of src/chunk")
+    for ext in ["nut", "json"] {
+        let path = work_dir.join(format!("chunk-{k:04}.{ext}"));
+        std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
 }
