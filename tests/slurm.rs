@@ -96,23 +96,7 @@ fn submit(
     out: &Path,
     extra: &[&str],
 ) -> (String, Option<String>, String) {
-    let res = cluster
-        .command(env!("CARGO_BIN_EXE_ainimotion"))
-        .arg("slurm")
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .args(SETTINGS)
-        .args([
-            "--chunk-seconds",
-            "2.5",
-            "--cpus-per-task",
-            "1",
-            "--max-parallel",
-            "2",
-            "-q",
-        ])
-        .args(extra)
+    let res = slurm_cmd(cluster, input, out, extra)
         .output()
         .expect("ainimotion runs");
     let stdout = String::from_utf8_lossy(&res.stdout).into_owned();
@@ -131,6 +115,21 @@ fn submit(
     let array = id_after("submitted chunk array: job ");
     let join = id_after("submitted join: job ").expect("a join job id");
     (stdout, array, join)
+}
+
+/// `ainimotion slurm INPUT --out OUT` with the test's settings: chunks
+/// of at most 2.5 s, one CPU per task, two tasks at once.
+fn slurm_cmd(cluster: &Cluster, input: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut cmd = cluster.command(env!("CARGO_BIN_EXE_ainimotion"));
+    cmd.arg("slurm")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .args(SETTINGS)
+        .args(["--chunk-seconds", "2.5", "--cpus-per-task", "1"])
+        .args(["--max-parallel", "2", "-q"])
+        .args(extra);
+    cmd
 }
 
 /// The chunk indices whose task logs the array job `id` left.
@@ -188,6 +187,16 @@ fn slurm_array_matches_a_single_run_and_redoes_only_a_failed_chunk() {
     let t = Instant::now();
     let (stdout, array, join) = submit(&cluster, &input, &out, &[]);
     let array = array.expect("an array job");
+    // While those jobs are queued or running, a second submission would
+    // compute the same chunks again: refused, naming them.
+    let again = slurm_cmd(&cluster, &input, &out, &[]).output().unwrap();
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("of the last submission for this output are still queued or running")
+            && err.contains(&format!("scancel {array} {join}")),
+        "{err}"
+    );
     let states = cluster.wait_jobs(&[&array, &join], Duration::from_secs(300));
     let first_s = t.elapsed().as_secs_f64();
     let logs = work.join(".ep01 out.mkv.ainimotion/logs");
@@ -198,8 +207,9 @@ fn slurm_array_matches_a_single_run_and_redoes_only_a_failed_chunk() {
     );
     let chunks = task_logs(&logs, &array);
     eprintln!(
-        "first run: {} chunks ({stdout:?}), array {array} + join {join} in {first_s:.1} s; single run {single_s:.1} s",
-        chunks.len()
+        "first run: {} tasks, one per chunk ({}), then the join: {first_s:.1} s; single run {single_s:.1} s",
+        chunks.len(),
+        stdout.lines().next().unwrap_or_default()
     );
     assert!(chunks.len() >= 3, "{chunks:?}\n{stdout}");
     assert_eq!(chunks, (0..chunks.len()).collect::<Vec<_>>());
