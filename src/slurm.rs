@@ -201,13 +201,26 @@ pub fn submit(
     refuse_if_still_queued(&jobs_file)?;
     if submission.array_text.is_some() {
         let id = run_sbatch(&sbatch, &[], &array_script_path)?;
+        // Recorded at once: a rerun must see it even if the join is refused.
+        write_file(&jobs_file, &format!("{id}\n"))?;
         submission.array_job = Some(id);
     }
     let dependency = submission
         .array_job
         .as_ref()
         .map(|id| format!("--dependency=afterok:{id}"));
-    let join_id = run_sbatch(&sbatch, dependency.as_slice(), &join_script_path)?;
+    let join_id = run_sbatch(&sbatch, dependency.as_slice(), &join_script_path).map_err(|e| {
+        match (&submission.array_job, e) {
+            (Some(id), Error::Output { path, reason }) => Error::Output {
+                path,
+                reason: format!(
+                    "{reason} (the chunk array, job {id}, is queued: `scancel {id}`, or submit the join by hand with `sbatch --dependency=afterok:{id} {}`)",
+                    sh_quote(&join_script_path.to_string_lossy())
+                ),
+            },
+            (_, e) => e,
+        }
+    })?;
     submission.join_job = Some(join_id);
     let ids: Vec<&str> = [&submission.array_job, &submission.join_job]
         .into_iter()
