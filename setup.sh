@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One idempotent set-up for ainimotion on Debian 12 (run as root, or with sudo available).
 #
-#   ./setup.sh            system packages, ONNX Runtime (CPU), OpenVINO (CPU), models, demo clip
+#   ./setup.sh            system packages (FFmpeg, Slurm, …), ONNX Runtime (CPU), OpenVINO (CPU), models, demo clip
 #   ./setup.sh --gpu      same, with the GPU build of ONNX Runtime (onnxruntime-gpu)
 #
 # Everything it fetches comes from package registries (Debian, PyPI); it installs
@@ -28,9 +28,13 @@ ORT_CPU_SHA=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- system packages
+# slurm-wlm and munge: `ainimotion slurm` submits with sbatch, and tests/slurm.rs
+# starts its own munged, slurmctld and slurmd from a config in a temporary
+# folder (nothing here configures, enables or starts the system's services).
 APT_PACKAGES=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev
     libavdevice-dev libswscale-dev libswresample-dev libpostproc-dev
-    pkg-config libclang-dev clang python3-pip python3-venv bc)
+    pkg-config libclang-dev clang python3-pip python3-venv bc
+    slurm-wlm munge)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

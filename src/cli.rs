@@ -45,6 +45,8 @@ pub enum Command {
     Plan(Box<PlanArgs>),
     /// Join a plan's finished chunks into the output, with every other stream of the source
     Join(JoinArgs),
+    /// Run a video's chunks as a Slurm job array, then join them (needs sbatch)
+    Slurm(Box<SlurmArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -517,4 +519,106 @@ mod tests {
         assert_eq!(lossless["upscale"]["width"].as_integer(), Some(640));
         assert!(lossless["upscale"].get("height").is_none());
     }
+}
+
+#[derive(Debug, Args)]
+pub struct SlurmArgs {
+    /// Input video file (on a file system every node sees)
+    pub input: PathBuf,
+
+    /// Output file, written by the join job; the work folder .NAME.ainimotion/ goes beside it
+    #[arg(short, long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Let the join overwrite the output if it exists
+    #[arg(short = 'y', long = "overwrite")]
+    pub overwrite: bool,
+
+    /// Process only this range: START-END as seconds or HH:MM:SS(.ms)
+    #[arg(long, value_name = "START-END")]
+    pub clip: Option<ClipRange>,
+
+    /// Longest chunk in seconds (chunks start at scene cuts)
+    #[arg(long, value_name = "S", default_value_t = crate::chunk::DEFAULT_CHUNK_SECONDS)]
+    pub chunk_seconds: f64,
+
+    /// Slurm partition of the jobs
+    #[arg(long, value_name = "P", help_heading = "Slurm")]
+    pub partition: Option<String>,
+
+    /// GPUs for each chunk task
+    #[arg(long, value_name = "N", help_heading = "Slurm")]
+    pub gpus_per_task: Option<u32>,
+
+    /// CPUs for each chunk task (also its --threads unless given)
+    #[arg(long, value_name = "N", help_heading = "Slurm")]
+    pub cpus_per_task: Option<u32>,
+
+    /// Run at most N chunk tasks at once
+    #[arg(long, value_name = "N", help_heading = "Slurm")]
+    pub max_parallel: Option<u32>,
+
+    /// Time limit of each job, in Slurm's format (e.g. 2:00:00)
+    #[arg(long, value_name = "LIMIT", help_heading = "Slurm")]
+    pub time: Option<String>,
+
+    /// Write the plan and the scripts and print them; submit nothing
+    #[arg(long, help_heading = "Slurm")]
+    pub dry_run: bool,
+
+    /// Built-in preset (see `ainimotion presets`)
+    #[arg(long, default_value = crate::config::DEFAULT_PRESET, value_name = "NAME")]
+    pub preset: String,
+
+    /// Settings file applied on top of the preset; flags override both
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub settings: SettingFlags,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+impl SlurmArgs {
+    /// The runtime flags given here that every `enhance --plan --chunk`
+    /// repeats (the settings are in the plan): device, precision, threads
+    /// and model paths (made absolute).
+    pub fn chunk_flags(&self) -> Vec<String> {
+        let m = &self.model;
+        let mut flags = Vec::new();
+        if m.device != Device::Auto {
+            flags.extend(["--device".into(), value_name(&m.device)]);
+        }
+        if m.precision != PrecisionMode::Auto {
+            flags.extend(["--precision".into(), value_name(&m.precision)]);
+        }
+        if let Some(n) = m.threads.or(self.cpus_per_task.map(|n| n as usize)) {
+            flags.extend(["--threads".into(), n.to_string()]);
+        }
+        for (flag, path) in [
+            ("--models-dir", &m.models_dir),
+            ("--extra-models", &m.extra_models),
+            ("--ort-lib", &m.ort_lib),
+            ("--openvino-lib", &m.openvino_lib),
+            ("--trt-cache", &m.trt_cache),
+        ] {
+            if let Some(p) = path {
+                let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                flags.extend([flag.to_string(), abs.to_string_lossy().into_owned()]);
+            }
+        }
+        if m.trt_fp16 {
+            flags.push("--trt-fp16".into());
+        }
+        flags
+    }
+}
+
+/// The command-line spelling of a `ValueEnum` value.
+fn value_name(v: &impl clap::ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
 }

@@ -21,6 +21,7 @@ pub mod progress;
 pub mod rational;
 pub mod resize;
 pub mod size;
+pub mod slurm;
 pub mod stage;
 #[cfg(test)]
 pub(crate) mod testutil;

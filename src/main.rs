@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use ainimotion::cli::{
-    Cli, Command, CompareArgs, EnhanceArgs, InfoArgs, JoinArgs, PlanArgs, PresetsArgs,
+    Cli, Command, CompareArgs, EnhanceArgs, InfoArgs, JoinArgs, PlanArgs, PresetsArgs, SlurmArgs,
 };
 use ainimotion::progress::{BarProgress, NoProgress, Progress};
 use ainimotion::Error;
@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => run_compare(args),
         Command::Plan(args) => run_plan(args, &cli, abort),
         Command::Join(args) => run_join(args),
+        Command::Slurm(args) => run_slurm(args, &cli, &abort),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -302,6 +303,36 @@ fn run_join(args: &JoinArgs) -> anyhow::Result<()> {
         summary.path.display(),
         summary.copied_streams
     ))?;
+    Ok(())
+}
+
+/// `slurm`: plan, scripts, sbatch; prints the job ids and where to look.
+fn run_slurm(args: &SlurmArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::Result<()> {
+    let config = ainimotion::config::resolve(&args.preset, args.config.as_deref(), &args.settings)?;
+    let opts = ainimotion::slurm::SlurmOptions {
+        input: args.input.clone(),
+        output: args.out.clone(),
+        overwrite: args.overwrite,
+        clip: args.clip,
+        chunk_seconds: args.chunk_seconds,
+        config,
+        models: args.model.options(),
+        chunk_flags: args.chunk_flags(),
+        jobs: ainimotion::slurm::JobOptions {
+            partition: args.partition.clone(),
+            gpus_per_task: args.gpus_per_task,
+            cpus_per_task: args.cpus_per_task,
+            max_parallel: args.max_parallel,
+            time: args.time.clone(),
+        },
+        dry_run: args.dry_run,
+        exe: std::env::current_exe().context("cannot find the path of this ainimotion binary")?,
+    };
+    let mut bar = BarProgress::new();
+    let mut quiet = NoProgress;
+    let progress: &mut dyn Progress = if cli.quiet { &mut quiet } else { &mut bar };
+    let submission = ainimotion::slurm::submit(&opts, progress, abort)?;
+    out(&ainimotion::slurm::render(&submission))?;
     Ok(())
 }
 
