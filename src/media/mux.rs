@@ -603,6 +603,10 @@ fn add_video_stream(
             )
         })?;
     ost.set_parameters(params);
+    // Copied parameters carry their old container's codec tag (NUT's),
+    // which another container may refuse: let the muxer choose its own.
+    // SAFETY: codecpar of a stream being set up is valid; a plain field.
+    unsafe { (*(*ost.as_mut_ptr()).codecpar).codec_tag = 0 };
     ost.set_time_base(plan.shape.time_base);
     if plan.shape.frame_rate.numerator() > 0 {
         ost.set_avg_frame_rate(plan.shape.frame_rate);
