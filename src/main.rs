@@ -246,8 +246,17 @@ fn run_chunk(
     let mut bar = BarProgress::new();
     let mut quiet = NoProgress;
     let progress: &mut dyn Progress = if cli.quiet { &mut quiet } else { &mut bar };
-    let report =
-        ainimotion::chunk::run_chunk(&plan, &args.input, k, args.model.options(), progress, abort)?;
+    let Some(report) =
+        ainimotion::chunk::run_chunk(&plan, &args.input, k, args.model.options(), progress, abort)?
+    else {
+        if !cli.quiet {
+            eprintln!(
+                "chunk {k} is done already ({}); nothing to do",
+                plan.record_file(k).display()
+            );
+        }
+        return Ok(());
+    };
     if !cli.quiet {
         eprint!("{}", ainimotion::stage::report::render_summary(&report));
     }

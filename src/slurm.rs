@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
-use crate::chunk::{InputIdentity, Plan, PlanRequest};
+use crate::chunk::{Plan, PlanRequest};
 use crate::clip::ClipRange;
 use crate::config::Config;
 use crate::model::ModelOptions;
@@ -232,17 +232,12 @@ pub fn submit(
 }
 
 /// The plan already in the work folder, if it describes the same job as
-/// `request` (the same input content, clip, settings and chunk length, as
-/// a resumed `enhance` checks); else a one-line error. Its chunks' journal
+/// `request` (the same input content, clip, settings, chunk length and
+/// model files, as a resumed `enhance` checks); else a one-line error. Its chunks' journal
 /// records say what is done, so it is never made again.
 fn reuse_plan(path: &Path, request: &PlanRequest) -> Result<Plan> {
     let plan = Plan::read(path)?;
-    let input = InputIdentity::of(&request.input)?;
-    let same = plan.input.same_content(&input)
-        && plan.clip == request.clip.map(|c| c.to_string())
-        && plan.settings == request.config
-        && plan.chunk_seconds == request.chunk_seconds;
-    if !same {
+    if !plan.describes(request)? {
         return Err(Error::Config(format!(
             "{}: holds a plan for another input or other settings; remove that folder to start afresh, or choose another --out",
             request.work_dir.display()

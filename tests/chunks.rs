@@ -97,6 +97,10 @@ fn chunked_equals_single(input: &Path, clip: Option<&str>, chunk_seconds: &str, 
         let (code, _, err) = run(&["enhance", s(input), "--plan", s(&plan), "--chunk", &k, "-q"]);
         assert_eq!(code, 0, "chunk {k}: {err}");
     }
+    // A chunk whose journal record is there is not done again.
+    let (code, _, err) = run(&["enhance", s(input), "--plan", s(&plan), "--chunk", "0"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("done already"), "{err}");
     let joined = dir.path().join("joined.mkv");
     let (code, _, err) = run(&["join", s(&plan), "--out", s(&joined)]);
     assert_eq!(code, 0, "join: {err}");

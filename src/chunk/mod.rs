@@ -423,6 +423,27 @@ impl Plan {
             .collect()
     }
 
+    /// Whether this plan describes the job `req` asks for: the same input
+    /// content, clip, settings, chunk length and model files. Only then
+    /// may its chunks be reused.
+    pub fn describes(&self, req: &PlanRequest) -> Result<bool> {
+        let input = InputIdentity::of(&req.input)?;
+        if !(self.input.same_content(&input)
+            && self.clip == req.clip.map(|c| c.to_string())
+            && self.settings == req.config
+            && self.chunk_seconds == req.chunk_seconds)
+        {
+            return Ok(false);
+        }
+        let fmt = VideoDecoder::open(&req.input, req.clip)?.format().clone();
+        let models = model_identities(
+            &req.config,
+            &req.models,
+            (fmt.width as u32, fmt.height as u32),
+        )?;
+        Ok(models == self.models)
+    }
+
     /// Delete every chunk file and journal record (after a join).
     pub fn remove_chunks(&self) {
         for k in 0..self.chunks.len() {
@@ -522,7 +543,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(fail)
 }
 
-/// Run chunk `k` of `plan` and journal it. Returns the chunk's report.
+/// Run chunk `k` of `plan` and journal it. Returns the chunk's report, or
+/// `None` when its journal record says it is done already (a requeued
+/// array task or a re-created indexed job then costs nothing).
 pub fn run_chunk(
     plan: &Plan,
     input: &Path,
@@ -530,9 +553,12 @@ pub fn run_chunk(
     models: ModelOptions,
     progress: &mut dyn Progress,
     abort: Arc<AtomicBool>,
-) -> Result<Report> {
+) -> Result<Option<Report>> {
     plan.check_input(input)?;
     let opts = plan.chunk_options(input, k, models)?;
+    if plan.done(k).is_some() {
+        return Ok(None);
+    }
     std::fs::create_dir_all(&plan.work_dir)
         .map_err(|e| Error::output(&plan.work_dir, format!("cannot create the folder: {e}")))?;
     let report = crate::enhance(&opts, progress, abort)?;
@@ -555,5 +581,5 @@ pub fn run_chunk(
     let json = serde_json::to_string_pretty(&rec)
         .map_err(|e| Error::Internal(format!("record to JSON: {e}")))?;
     write_atomic(&plan.record_file(k), (json + "\n").as_bytes())?;
-    Ok(report)
+    Ok(Some(report))
 }

@@ -41,15 +41,6 @@ pub fn worth_chunking(seconds: Option<f64>, chunk_seconds: f64) -> bool {
     chunk_seconds > 0.0 && seconds.is_some_and(|s| s >= 2.0 * chunk_seconds)
 }
 
-/// Does `old` describe the same job as `new` (same input content, clip,
-/// settings, models and chunk length)? Then its chunks can be reused.
-fn same_job(old: &Plan, new: &PlanRequest, input: &super::InputIdentity) -> bool {
-    old.input.same_content(input)
-        && old.clip == new.clip.map(|c| c.to_string())
-        && old.settings == new.config
-        && old.chunk_seconds == new.chunk_seconds
-}
-
 /// Run `opts` as plan + chunks + join with its work folder beside the
 /// output; `keep_work` keeps the folder after a successful join.
 pub fn enhance_in_chunks(
@@ -72,14 +63,17 @@ pub fn enhance_in_chunks(
         models: opts.models.clone(),
         work_dir: work.clone(),
     };
-    let identity = super::InputIdentity::of(&opts.input)?;
-    let old = plan_path.exists().then(|| Plan::read(&plan_path));
-    let plan = match old {
-        Some(Ok(p)) if same_job(&p, &req, &identity) => p,
-        other => {
-            if other.is_some() {
+    // A plan there is reused only when it describes this very job.
+    let reusable = match plan_path.exists().then(|| Plan::read(&plan_path)) {
+        Some(Ok(p)) if p.describes(&req)? => Some(p),
+        _ => None,
+    };
+    let plan = match reusable {
+        Some(p) => p,
+        None => {
+            if work.exists() {
                 progress.warn(&format!(
-                    "{}: holds an unfinished run of other settings or another input; starting over",
+                    "{}: holds an unfinished run that is not this one (another input, other settings or models, or no plan yet); starting over",
                     work.display()
                 ));
                 std::fs::remove_dir_all(&work).map_err(|e| {
@@ -117,14 +111,17 @@ pub fn enhance_in_chunks(
             crate::clip::format_time(c.start_s),
             c.end_s.map_or("end".into(), crate::clip::format_time)
         ));
-        let r = run_chunk(
+        let Some(r) = run_chunk(
             &plan,
             &opts.input,
             k,
             opts.models.clone(),
             progress,
             abort.clone(),
-        )?;
+        )?
+        else {
+            continue;
+        };
         match report.as_mut() {
             Some(all) => all.absorb(&r),
             None => report = Some(r),
