@@ -3,8 +3,8 @@
 # plan + every chunk + join, alternated ROUNDS times, with CPU time
 # (user + sys) and peak RSS of each process from /usr/bin/time.
 #
-#   benches/chunks.sh [CLIP] [PRESET] [CHUNK_SECONDS] [ROUNDS]
-#   default: ../shared/media/anime/realesrgan_onepiece_demo.mp4 fast 2 3
+#   benches/chunks.sh [CLIP] [PRESET] [CHUNK_SECONDS] [ROUNDS] [RANGE]
+#   default: ../shared/media/anime/realesrgan_onepiece_demo.mp4 fast 2 3 (whole clip)
 #
 # Prints per round: single CPU s, chunked CPU s (plan + chunks + join) and
 # their ratio (target <= 1.10), then the medians; and the peak RSS of the
@@ -16,6 +16,8 @@ CLIP="${1:-../shared/media/anime/realesrgan_onepiece_demo.mp4}"
 PRESET="${2:-fast}"
 CHUNK="${3:-2}"
 ROUNDS="${4:-3}"
+RANGE=()
+if [ -n "${5:-}" ]; then RANGE=(--clip "$5"); fi
 BIN=target/release/ainimotion
 [ -x "$BIN" ] || cargo build --release --quiet
 T=$(mktemp -d)
@@ -29,9 +31,9 @@ timed() {
 
 ratios=()
 for r in $(seq 1 "$ROUNDS"); do
-    read -r single single_kib < <(timed "$BIN" enhance "$CLIP" -o "$T/single.mkv" -y -q --preset "$PRESET" --chunk-seconds 0)
+    read -r single single_kib < <(timed "$BIN" enhance "$CLIP" -o "$T/single.mkv" -y -q --preset "$PRESET" --chunk-seconds 0 "${RANGE[@]}")
     rm -rf "$T/w"
-    read -r plan_s _ < <(timed "$BIN" plan "$CLIP" --out "$T/w/plan.json" --preset "$PRESET" --chunk-seconds "$CHUNK")
+    read -r plan_s _ < <(timed "$BIN" plan "$CLIP" --out "$T/w/plan.json" --preset "$PRESET" --chunk-seconds "$CHUNK" "${RANGE[@]}")
     n=$(python3 -c "import json,sys;print(len(json.load(open(sys.argv[1]))['chunks']))" "$T/w/plan.json")
     chunks_s=0; chunk_kib=0
     for k in $(seq 0 $((n - 1))); do
