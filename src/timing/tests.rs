@@ -1353,3 +1353,68 @@ fn serde_derives_round_trip_shape() {
     is_serde::<OutFrame>();
     is_serde::<PlanCounts>();
 }
+
+/// A chunk of a run (from a frame that starts a drawing, to the next such
+/// frame as lookahead), planned on its own with the run's grid origin,
+/// decides exactly what the whole run decides in its time span: what
+/// `ainimotion plan` / `enhance --plan --chunk` rely on.
+#[test]
+fn a_chunk_from_a_drawing_start_decides_as_the_whole_run() {
+    let mut rng = Rng::new(0x5eed_c4a1);
+    for round in 0..200 {
+        let mode = if round % 2 == 0 {
+            CadenceMode::Preserve
+        } else {
+            CadenceMode::Smooth
+        };
+        let rate = [(48, 1), (60000, 1001), (30, 1)][round % 3];
+        // Constant rate, and variable frame rate every fourth round.
+        let steps: &[i64] = if round % 4 == 3 {
+            &[1001, 2002, 1502, 417]
+        } else {
+            &[1001]
+        };
+        let (input, end_pts) = random_input(&mut rng, 80, 1000 + round as i64, steps, false);
+        let p = params(rate, mode);
+        let tb = (1, 24000);
+        let whole = run(p, tb, &input, end_pts).out;
+        let starts: Vec<usize> = (1..input.len())
+            .filter(|&i| input[i].class != Some(Class::Hold))
+            .collect();
+        let mut bounds = vec![0];
+        bounds.extend(starts.iter().copied().filter(|_| rng.below(4) == 0));
+        bounds.push(input.len());
+        let origin = input[0].pts;
+        let mut joined = Vec::new();
+        for w in bounds.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let mut q = Planner::new(p, tb).with_grid(origin, input[a].pts);
+            let lo = q.first_k_at(origin, input[a].pts);
+            let hi = input
+                .get(b)
+                .map_or(u64::MAX, |f| q.first_k_at(origin, f.pts));
+            let mut out = Vec::new();
+            let last = b.min(input.len() - 1);
+            for f in &input[a..=last] {
+                out.extend(q.push(f.index, f.pts, f.class));
+            }
+            let end = if b < input.len() {
+                input[b].pts + 1001
+            } else {
+                end_pts
+            };
+            out.extend(q.finish(end));
+            joined.extend(out.into_iter().filter(|o| (lo..hi).contains(&o.k)));
+        }
+        assert_eq!(joined.len(), whole.len(), "round {round}: frame count");
+        for (x, y) in joined.iter().zip(&whole) {
+            assert_eq!((x.k, x.pts), (y.k, y.pts), "round {round}");
+            assert_eq!(
+                format!("{:?}", x.decision),
+                format!("{:?}", y.decision),
+                "round {round}, output {}",
+                x.k
+            );
+        }
+    }
+}
