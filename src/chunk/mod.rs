@@ -554,6 +554,21 @@ pub fn run_chunk(
     progress: &mut dyn Progress,
     abort: Arc<AtomicBool>,
 ) -> Result<Option<Report>> {
+    run_chunk_reusing(plan, input, k, models, progress, abort, &mut None)
+}
+
+/// [`run_chunk`] with the models of the previous chunk in `loaded` (or
+/// `None`: load them); it holds this chunk's models afterwards. One
+/// process doing chunk after chunk then loads its models once.
+pub fn run_chunk_reusing(
+    plan: &Plan,
+    input: &Path,
+    k: usize,
+    models: ModelOptions,
+    progress: &mut dyn Progress,
+    abort: Arc<AtomicBool>,
+    loaded: &mut Option<crate::model::RunModels>,
+) -> Result<Option<Report>> {
     plan.check_input(input)?;
     let opts = plan.chunk_options(input, k, models)?;
     if plan.done(k).is_some() {
@@ -561,7 +576,7 @@ pub fn run_chunk(
     }
     std::fs::create_dir_all(&plan.work_dir)
         .map_err(|e| Error::output(&plan.work_dir, format!("cannot create the folder: {e}")))?;
-    let report = crate::enhance(&opts, progress, abort)?;
+    let report = crate::stage::runner::enhance_reusing(&opts, progress, abort, loaded)?;
     let file = plan.chunk_file(k);
     let sha256 = File::open(&file)
         .and_then(crate::model::sha256_reader)

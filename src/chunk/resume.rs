@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{join::join, make_plan, run_chunk, Plan, PlanRequest};
+use super::{join::join, make_plan, run_chunk_reusing, Plan, PlanRequest};
 use crate::error::{Error, Result};
 use crate::media::mux::check_output;
 use crate::progress::Progress;
@@ -101,6 +101,8 @@ pub fn enhance_in_chunks(
         ));
     }
     let mut report: Option<Report> = None;
+    // Loaded by the first chunk, reused by the others.
+    let mut models = None;
     for (n, &k) in pending.iter().enumerate() {
         let c = &plan.chunks[k];
         progress.info(&format!(
@@ -111,13 +113,14 @@ pub fn enhance_in_chunks(
             crate::clip::format_time(c.start_s),
             c.end_s.map_or("end".into(), crate::clip::format_time)
         ));
-        let Some(r) = run_chunk(
+        let Some(r) = run_chunk_reusing(
             &plan,
             &opts.input,
             k,
             opts.models.clone(),
             progress,
             abort.clone(),
+            &mut models,
         )?
         else {
             continue;

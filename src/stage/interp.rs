@@ -146,6 +146,9 @@ pub struct InterpStage {
     /// part of it (a chunk): the grid's origin.
     origin_pts: Option<i64>,
     next_synthetic: u64,
+    /// The model's own seconds counter when this stage got it (a model
+    /// reused from an earlier chunk has counted already).
+    model_s0: f64,
     pub counts: InterpCounts,
 }
 
@@ -159,6 +162,7 @@ impl InterpStage {
         guard: Option<GateParams>,
         nominal_step: i64,
     ) -> InterpStage {
+        let model_s0 = model.model_seconds();
         InterpStage {
             planner,
             model,
@@ -174,6 +178,7 @@ impl InterpStage {
             pts_offset: 0,
             origin_pts: None,
             next_synthetic: SYNTHETIC_ID,
+            model_s0,
             counts: InterpCounts::default(),
         }
     }
@@ -203,9 +208,14 @@ impl InterpStage {
         self
     }
 
-    /// Seconds spent inside the model so far.
+    /// Seconds spent inside the model so far (by this stage).
     pub fn model_seconds(&self) -> f64 {
-        self.model.model_seconds()
+        self.model.model_seconds() - self.model_s0
+    }
+
+    /// The model back, for the next run (the next chunk of a plan).
+    pub fn into_model(self) -> Box<dyn Interpolate> {
+        self.model
     }
 
     fn frame(&self, index: u64) -> Result<&Gated> {

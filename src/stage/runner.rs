@@ -75,9 +75,23 @@ pub fn enhance(
     progress: &mut dyn Progress,
     abort: Arc<AtomicBool>,
 ) -> Result<Report> {
+    enhance_reusing(opts, progress, abort, &mut None)
+}
+
+/// [`enhance`] with models loaded by an earlier run of the same settings
+/// and frame size (the previous chunk of a plan): `models` holds them, or
+/// `None` to load them; it holds this run's models afterwards.
+pub fn enhance_reusing(
+    opts: &EnhanceOptions,
+    progress: &mut dyn Progress,
+    abort: Arc<AtomicBool>,
+    models: &mut Option<RunModels>,
+) -> Result<Report> {
     let started = Instant::now();
-    let mut job = Prepared::new(opts)?;
-    if job.models.interpolator.is_some() || job.models.upscaler.is_some() {
+    let preloaded = models.take();
+    let reused = preloaded.is_some();
+    let mut job = Prepared::new(opts, preloaded)?;
+    if !reused && (job.models.interpolator.is_some() || job.models.upscaler.is_some()) {
         progress.info(&job.models.device);
     }
     for w in &job.warnings {
@@ -97,12 +111,9 @@ pub fn enhance(
         progress.warn(&w);
         job.warnings.push(w);
     }
-    Ok(Report::new(
-        opts,
-        job,
-        done,
-        started.elapsed().as_secs_f64(),
-    ))
+    let (report, back) = Report::new(opts, job, done, started.elapsed().as_secs_f64());
+    *models = Some(back);
+    Ok(report)
 }
 
 /// The output's time grid.
@@ -172,7 +183,9 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(opts: &EnhanceOptions) -> Result<Prepared> {
+    /// `preloaded`: models from an earlier run of the same settings and
+    /// frame size, used instead of loading them again.
+    fn new(opts: &EnhanceOptions, preloaded: Option<RunModels>) -> Result<Prepared> {
         let cfg = &opts.config;
         cfg.validate("settings")?;
         check_output(&opts.output, &opts.input, opts.overwrite)?;
@@ -185,13 +198,16 @@ impl Prepared {
         let timing = Timing::new(cfg, &fmt, part)?;
         let modelled = timing.planner.is_some() || cfg.upscales();
         let mut warnings = input_warnings(opts, &fmt, modelled);
-        let mut models = crate::model::load(
-            cfg,
-            &opts.models,
-            timing.planner.is_some(),
-            cfg.upscales(),
-            (fmt.width as u32, fmt.height as u32),
-        )?;
+        let mut models = match preloaded {
+            Some(m) => m,
+            None => crate::model::load(
+                cfg,
+                &opts.models,
+                timing.planner.is_some(),
+                cfg.upscales(),
+                (fmt.width as u32, fmt.height as u32),
+            )?,
+        };
         let size = Self::size(cfg, &fmt, &mut models)?;
         let muxer = Self::open_output(opts, &fmt, &timing, size)?;
         warnings.extend(muxer.warnings.iter().cloned());
@@ -646,13 +662,33 @@ fn upscale_stage(job: &mut Prepared, opts: &EnhanceOptions) -> Either<UpscaleSta
 }
 
 impl Report {
-    fn new(opts: &EnhanceOptions, job: Prepared, done: Finished, wall_s: f64) -> Report {
+    /// The figures of a finished run, and its models back (for the next
+    /// chunk of a plan to reuse).
+    fn new(
+        opts: &EnhanceOptions,
+        job: Prepared,
+        done: Finished,
+        wall_s: f64,
+    ) -> (Report, RunModels) {
         let model_s = done.interp.as_ref().map_or(0.0, |s| s.model_seconds())
             + done.upscale.as_ref().map_or(0.0, |s| s.model_seconds());
         let (width, height) = job.out_size();
         let fps_out =
             job.frame_rate.numerator() as f64 / job.frame_rate.denominator().max(1) as f64;
-        Report {
+        let (interpolate, interpolator) = match done.interp {
+            Some(s) => (Some(s.counts.clone()), Some(s.into_model())),
+            None => (None, None),
+        };
+        let (upscale, upscaler) = match done.upscale {
+            Some(s) => (Some(s.counts.clone()), s.into_model()),
+            None => (None, None),
+        };
+        let models = RunModels {
+            interpolator,
+            upscaler,
+            device: job.models.device.clone(),
+        };
+        let report = Report {
             input: opts.input.clone(),
             frames_in: done.decode.frames,
             frames_out: done.output.frames,
@@ -662,8 +698,8 @@ impl Report {
             speed_fps: done.output.frames as f64 / wall_s.max(1e-9),
             output: done.output,
             gate: done.gate.map(|g| g.counts),
-            interpolate: done.interp.map(|s| s.counts),
-            upscale: done.upscale.map(|s| s.counts),
+            interpolate,
+            upscale,
             stages: done.stages,
             model_s,
             wall_s,
@@ -673,7 +709,8 @@ impl Report {
             decode: done.decode,
             warnings: job.warnings,
             chunks: None,
-        }
+        };
+        (report, models)
     }
 }
 

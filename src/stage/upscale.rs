@@ -52,6 +52,8 @@ pub struct UpscaleStage {
     reuse: bool,
     cache: VecDeque<(u64, Arc<Picture>)>,
     resize_buf: Vec<f32>,
+    /// The model's own seconds counter when this stage got it.
+    model_s0: f64,
     pub counts: UpscaleCounts,
 }
 
@@ -65,6 +67,7 @@ impl UpscaleStage {
         reuse: bool,
     ) -> UpscaleStage {
         UpscaleStage {
+            model_s0: model.as_ref().map_or(0.0, |m| m.model_seconds()),
             model,
             width,
             height,
@@ -76,8 +79,14 @@ impl UpscaleStage {
         }
     }
 
+    /// Seconds spent inside the model so far (by this stage).
     pub fn model_seconds(&self) -> f64 {
-        self.model.as_ref().map_or(0.0, |m| m.model_seconds())
+        self.model.as_ref().map_or(0.0, |m| m.model_seconds()) - self.model_s0
+    }
+
+    /// The model back, for the next run (the next chunk of a plan).
+    pub fn into_model(self) -> Option<Box<dyn Upscale>> {
+        self.model
     }
 
     pub fn process(&mut self, s: Staged) -> Result<Frame> {
