@@ -308,3 +308,42 @@ fn changed_input_or_settings_never_mix_with_old_chunks() {
     );
     assert_eq!(frame_hashes(&single), frame_hashes(&out));
 }
+
+/// Lossy x264 (B-frames, so every chunk's encoder starts with negative dts)
+/// joined into .mp4 and .mkv: the same timestamps as a single run, and
+/// every frame there.
+#[test]
+fn lossy_chunks_join_into_mp4_and_mkv_with_the_single_runs_timestamps() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(&input, "160x120", "24", "6", &[]);
+    for ext in ["mp4", "mkv"] {
+        let out = dir.path().join(format!("chunked.{ext}"));
+        let single = dir.path().join(format!("single.{ext}"));
+        // The preset's x264 medium: B-frames (the helpers' usual
+        // ultrafast has none).
+        for (o, chunk) in [(&out, "2"), (&single, "0")] {
+            let (code, _, err) = run(&[
+                "enhance",
+                s(&input),
+                "-o",
+                s(o),
+                "--preset",
+                "reencode",
+                "-q",
+                "--chunk-seconds",
+                chunk,
+            ]);
+            assert_eq!(code, 0, "{err}");
+        }
+        let pts = |p: &Path| -> Vec<String> {
+            frame_hashes(p)
+                .iter()
+                .map(|l| l.split(',').nth(2).unwrap_or("").trim().to_string())
+                .collect()
+        };
+        assert_eq!(pts(&single).len(), 144, "{ext}");
+        assert_eq!(pts(&single), pts(&out), "{ext}: timestamps differ");
+        assert_eq!(stream_list(&single), stream_list(&out));
+    }
+}
