@@ -129,6 +129,7 @@ pub fn enhance_in_chunks(
             Some(all) => all.absorb(&r),
             None => report = Some(r),
         }
+        release_freed_memory();
     }
     progress.info(&format!(
         "joining {total} chunks into {}",
@@ -155,4 +156,23 @@ pub fn enhance_in_chunks(
         done: pending.len() as u64,
     });
     Ok(report)
+}
+
+/// Give memory freed by the chunk's threads back to the system. Each
+/// chunk's stage threads are new, and glibc gives new threads their own
+/// malloc arenas, which keep what was freed in them: without this, peak
+/// RSS crept up by about 4 MiB per chunk (measured: 583 MiB after 5 chunks,
+/// 626 after 15, 652 after 22, against 440 for one pass).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::os::raw::c_int;
+        }
+        // SAFETY: malloc_trim only returns free heap pages to the kernel;
+        // it takes no pointers and is safe to call at any time.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
 }
