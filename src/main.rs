@@ -9,6 +9,7 @@ use clap::Parser;
 
 use ainimotion::cli::{
     Cli, Command, CompareArgs, EnhanceArgs, InfoArgs, JoinArgs, PlanArgs, PresetsArgs, SlurmArgs,
+    TripletsArgs,
 };
 use ainimotion::progress::{BarProgress, NoProgress, Progress};
 use ainimotion::Error;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => run_plan(args, &cli, abort),
         Command::Join(args) => run_join(args),
         Command::Slurm(args) => run_slurm(args, &cli, &abort),
+        Command::Triplets(args) => run_triplets(args, &cli, &abort),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -403,6 +405,68 @@ fn run_compare(args: &CompareArgs) -> anyhow::Result<()> {
         ))?;
     }
     out(&format!("wrote {}\n", args.out.display()))?;
+    Ok(())
+}
+
+fn run_triplets(args: &TripletsArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::Result<()> {
+    use ainimotion::cli::StillFormatArg;
+    use ainimotion::lab::image::StillFormat;
+    let config =
+        ainimotion::config::resolve(&args.preset, args.config.as_deref(), &toml::Table::new())?;
+    let mut opts = ainimotion::lab::TripletOptions::new(args.inputs.clone(), args.out.clone());
+    opts.height = args.height;
+    opts.skip_start = args.skip_start;
+    opts.skip_end = args.skip_end;
+    opts.crop_top = args.crop_top;
+    opts.crop_bottom = args.crop_bottom;
+    opts.min_motion = args.min_motion;
+    opts.max_motion = args.max_motion;
+    opts.max_per_shot = args.max_per_shot;
+    opts.every = args.every;
+    opts.format = match args.format {
+        StillFormatArg::Jpg => StillFormat::Jpg,
+        StillFormatArg::Png => StillFormat::Png,
+    };
+    opts.quality = args.quality;
+    opts.test_fraction = args.test_fraction;
+    let mut progress: Box<dyn Progress> = if cli.quiet {
+        Box::new(NoProgress)
+    } else {
+        Box::new(BarProgress::new())
+    };
+    let s = ainimotion::lab::triplets(&opts, &config, progress.as_mut(), abort)?;
+    if !cli.quiet {
+        for src in &s.sources {
+            if src.already_done {
+                continue;
+            }
+            eprintln!(
+                "{}: {} frames, {} shots, {} drawings, {} triplets found: {} too static, {} too fast, {} thinned, {} kept ({} written, {} there already)",
+                src.path.display(),
+                src.frames,
+                src.shots,
+                src.drawings,
+                src.found,
+                src.too_static,
+                src.too_fast,
+                src.thinned,
+                src.kept,
+                src.written,
+                src.existing
+            );
+        }
+    }
+    out(&format!(
+        "{} triplets written, {} there already; {} in tri_trainlist.txt, {} in tri_testlist.txt ({}); {} frames in {:.1} s ({:.1} frames/s)\n",
+        s.written,
+        s.existing,
+        s.train,
+        s.test,
+        args.out.display(),
+        s.frames,
+        s.wall_s,
+        s.fps()
+    ))?;
     Ok(())
 }
 

@@ -1,0 +1,19 @@
+//! The model lab: data to train interpolation models on, cut from your own
+//! anime ([`triplets`]).
+//!
+//! It reuses what `enhance` knows about a video (the gate's cuts, holds and
+//! drawings) rather than a plain SSIM filter: a triplet never spans a cut
+//! or a flash, never holds two copies of one drawing, and records the
+//! middle drawing's real timestep when the animation is on twos or threes.
+//!
+//! - [`pick`]: which frames form triplets (pure bookkeeping on labels),
+//! - [`image`]: crop, resize and encode a frame (JPEG / PNG via FFmpeg),
+//! - [`dataset`]: the Vimeo-90K layout, the manifest, resuming,
+//! - [`triplets`]: the threaded run over the inputs.
+
+pub mod dataset;
+pub mod image;
+pub mod pick;
+pub mod triplets;
+
+pub use triplets::{triplets, TripletOptions, TripletSummary};
