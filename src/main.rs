@@ -456,16 +456,23 @@ fn run_triplets(args: &TripletsArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::R
             );
         }
     }
+    let read = if s.frames == 0 {
+        "every input was done already".to_string()
+    } else {
+        format!(
+            "{} frames in {:.1} s ({:.1} frames/s)",
+            s.frames,
+            s.wall_s,
+            s.fps()
+        )
+    };
     out(&format!(
-        "{} triplets written, {} there already; {} in tri_trainlist.txt, {} in tri_testlist.txt ({}); {} frames in {:.1} s ({:.1} frames/s)\n",
+        "{} triplets written, {} there already; {} in tri_trainlist.txt, {} in tri_testlist.txt ({}); {read}\n",
         s.written,
         s.existing,
         s.train,
         s.test,
         args.out.display(),
-        s.frames,
-        s.wall_s,
-        s.fps()
     ))?;
     Ok(())
 }

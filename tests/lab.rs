@@ -345,3 +345,73 @@ fn triplets_throughput_on_1080p() {
         assert!(!(a < 19 && 19 <= c), "{r}");
     }
 }
+
+/// Regression: frames after --skip-start reached the gate with their file
+/// numbers while it counts from 0, so every label was missing and every
+/// frame became a drawing of one shot.
+#[test]
+fn skipped_start_and_end_keep_the_gate_and_the_frame_numbers() {
+    ainimotion::media::init(0);
+    let Some(op) = media("anime/realesrgan_onepiece_demo.mp4") else {
+        return;
+    };
+    let tmp = tmpdir();
+    let (all, part) = (tmp.path().join("all"), tmp.path().join("part"));
+    let src = op.to_str().unwrap();
+    triplets_ok(&[src, "-o", all.to_str().unwrap()]);
+    triplets_ok(&[
+        src,
+        "-o",
+        part.to_str().unwrap(),
+        "--skip-start",
+        "2",
+        "--skip-end",
+        "1",
+    ]);
+    let frames = |r: &Value| -> Vec<u64> {
+        r["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect()
+    };
+    let whole: BTreeSet<Vec<u64>> = manifest(&all).iter().map(frames).collect();
+    let cut = manifest(&part);
+    assert!(!cut.is_empty());
+    let duration = 181.0 / (24000.0 / 1001.0);
+    for r in &cut {
+        let t: Vec<f64> = r["times_s"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert!(t[0] >= 2.0 && t[2] < duration - 1.0 + 1e-6, "{r}");
+        // Past the first frames (where the gate has no history), the same
+        // triplets as in the whole run, by file frame number.
+        if t[0] >= 2.5 {
+            assert!(
+                whole.contains(&frames(r)),
+                "{r} is not a triplet of the whole run"
+            );
+        }
+    }
+    // Every triplet of the whole run inside the window is found again.
+    let again: BTreeSet<Vec<u64>> = cut.iter().map(frames).collect();
+    for r in manifest(&all) {
+        let t0 = r["times_s"][0].as_f64().unwrap();
+        let t2 = r["times_s"][2].as_f64().unwrap();
+        if t0 >= 2.5 && t2 < duration - 1.0 {
+            assert!(
+                again.contains(&frames(&r)),
+                "{r} is missing after --skip-start"
+            );
+        }
+    }
+    println!(
+        "--skip-start 2 --skip-end 1: {} triplets, {} in the whole run",
+        cut.len(),
+        whole.len()
+    );
+}

@@ -485,6 +485,7 @@ fn cut_source(
             ..Default::default()
         },
         first_error: None,
+        first_index: None,
         time_of,
     };
     progress.start(fmt.expected_frames, "frames");
@@ -498,6 +499,11 @@ fn cut_source(
             break;
         }
         if time_of(frame.pts) >= opts.skip_start {
+            // The gate numbers frames from 0 as it sees them: hand it
+            // frames numbered from the first one after --skip-start.
+            let first = *cutter.first_index.get_or_insert(frame.index);
+            let mut frame = frame;
+            frame.index -= first;
             let gated = gate.push(frame)?;
             cutter.take(gated);
         }
@@ -526,6 +532,12 @@ fn cut_source(
         return Err(e);
     }
     if stopped {
+        progress.warn(&format!(
+            "stopped in {}: {} triplets are in {}; the same command continues from there",
+            path.display(),
+            cutter.ds.records.len(),
+            cutter.ds.root.display()
+        ));
         return Err(Error::Interrupted);
     }
     decoded??;
@@ -549,6 +561,8 @@ struct Cutter<'a, T: Fn(i64) -> f64> {
     jobs: Option<crossbeam_channel::Sender<Job>>,
     s: SourceSummary,
     first_error: Option<Error>,
+    /// Index of the first frame gated (the first after --skip-start).
+    first_index: Option<u64>,
     time_of: T,
 }
 
@@ -569,7 +583,8 @@ impl<T: Fn(i64) -> f64> Cutter<'_, T> {
             let crop = self.crop;
             let picture = g.frame.picture;
             let mut drawing = false;
-            let found = self.picker.push(g.frame.index, t, g.class, || {
+            let index = g.frame.index + self.first_index.unwrap_or(0);
+            let found = self.picker.push(index, t, g.class, || {
                 drawing = true;
                 Pic {
                     thumb: Arc::new(cropped_thumb(&picture, crop)),
