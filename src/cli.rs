@@ -49,6 +49,8 @@ pub enum Command {
     Slurm(Box<SlurmArgs>),
     /// Cut training triplets (three consecutive distinct drawings of one shot) in the Vimeo-90K layout
     Triplets(Box<TripletsArgs>),
+    /// Score the interpolation (and upscaling) models on your own clips: drop and reconstruct
+    Eval(Box<EvalArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -507,6 +509,81 @@ pub struct TripletsArgs {
     /// Settings file applied on top of the preset ([gate] thresholds, interpolate.max_cadence_hold)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// `eval`: the models scored on triplets of your own clips.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Input videos
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Interpolation models to score, comma-separated; `none` for upscalers only [default: every interpolation model of the manifest]
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub interpolators: Option<Vec<String>>,
+
+    /// Upscaling models to score (downscale by their factor, upscale back, against Lanczos3), comma-separated
+    #[arg(long, value_name = "X,Y", value_delimiter = ',')]
+    pub upscalers: Vec<String>,
+
+    /// Write every score (overall and per shot) as JSON
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write the worst triplets side by side: truth, then each method in the table's order (PNG)
+    #[arg(long, value_name = "PNG")]
+    pub sheet: Option<PathBuf>,
+
+    /// Rows of the sheet
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub sheet_rows: usize,
+
+    /// At most N triplets, evenly spread over those found
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    pub max_triplets: usize,
+
+    /// Keep the triplets (lossless PNG) in this folder; a rerun reuses them [default: a temporary folder]
+    #[arg(long, value_name = "DIR")]
+    pub work: Option<PathBuf>,
+
+    /// Height the triplets are cut at (as `triplets --height`)
+    #[arg(long, value_name = "PX", default_value_t = 480)]
+    pub height: usize,
+
+    /// As `triplets`
+    #[arg(long, value_name = "S", default_value_t = 0.0)]
+    pub skip_start: f64,
+
+    /// As `triplets`
+    #[arg(long, value_name = "S", default_value_t = 0.0)]
+    pub skip_end: f64,
+
+    /// As `triplets`
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub crop_top: f64,
+
+    /// As `triplets`
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub crop_bottom: f64,
+
+    /// As `triplets`
+    #[arg(long, value_name = "MAD", default_value_t = crate::lab::triplets::DEFAULT_MIN_MOTION)]
+    pub min_motion: f32,
+
+    /// As `triplets`
+    #[arg(long, value_name = "MAD", default_value_t = crate::lab::triplets::DEFAULT_MAX_MOTION)]
+    pub max_motion: f32,
+
+    /// Built-in preset whose [gate] thresholds apply
+    #[arg(long, default_value = crate::config::DEFAULT_PRESET, value_name = "NAME")]
+    pub preset: String,
+
+    /// Settings file applied on top of the preset
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// `--format` of `triplets`.

@@ -8,8 +8,8 @@ use anyhow::Context;
 use clap::Parser;
 
 use ainimotion::cli::{
-    Cli, Command, CompareArgs, EnhanceArgs, InfoArgs, JoinArgs, PlanArgs, PresetsArgs, SlurmArgs,
-    TripletsArgs,
+    Cli, Command, CompareArgs, EnhanceArgs, EvalArgs, InfoArgs, JoinArgs, PlanArgs, PresetsArgs,
+    SlurmArgs, TripletsArgs,
 };
 use ainimotion::progress::{BarProgress, NoProgress, Progress};
 use ainimotion::Error;
@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Join(args) => run_join(args),
         Command::Slurm(args) => run_slurm(args, &cli, &abort),
         Command::Triplets(args) => run_triplets(args, &cli, &abort),
+        Command::Eval(args) => run_eval(args, &cli, &abort),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -474,6 +475,67 @@ fn run_triplets(args: &TripletsArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::R
         s.test,
         args.out.display(),
     ))?;
+    Ok(())
+}
+
+fn run_eval(args: &EvalArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::Result<()> {
+    use ainimotion::lab::eval::{check_png, eval, render_table, write_sheet, EvalOptions};
+    let config =
+        ainimotion::config::resolve(&args.preset, args.config.as_deref(), &toml::Table::new())?;
+    if let Some(p) = &args.sheet {
+        check_png(p)?;
+    }
+    let temp = std::env::temp_dir().join(format!("ainimotion-eval-{}", std::process::id()));
+    let work = args.work.clone().unwrap_or_else(|| temp.clone());
+    let mut t = ainimotion::lab::TripletOptions::new(args.inputs.clone(), work);
+    t.height = args.height;
+    t.skip_start = args.skip_start;
+    t.skip_end = args.skip_end;
+    t.crop_top = args.crop_top;
+    t.crop_bottom = args.crop_bottom;
+    t.min_motion = args.min_motion;
+    t.max_motion = args.max_motion;
+    let opts = EvalOptions {
+        triplets: t,
+        interpolators: args.interpolators.clone(),
+        upscalers: args.upscalers.clone(),
+        max_triplets: args.max_triplets,
+        sheet_rows: if args.sheet.is_some() {
+            args.sheet_rows
+        } else {
+            0
+        },
+        models: args.model.options(),
+    };
+    let mut progress: Box<dyn Progress> = if cli.quiet {
+        Box::new(NoProgress)
+    } else {
+        Box::new(BarProgress::new())
+    };
+    let result = eval(&opts, &config, progress.as_mut(), abort);
+    if args.work.is_none() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    let (report, rows) = result?;
+    out(&render_table(&report))?;
+    if let Some(p) = &args.json {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(p, json + "\n").with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    if let Some(p) = &args.sheet {
+        write_sheet(p, &rows)?;
+        out(&format!(
+            "wrote {} (rows: {}; columns: truth, {})\n",
+            p.display(),
+            report.worst.join(", "),
+            report
+                .interpolation
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))?;
+    }
     Ok(())
 }
 

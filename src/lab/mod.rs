@@ -1,5 +1,5 @@
 //! The model lab: data to train interpolation models on, cut from your own
-//! anime ([`triplets`]).
+//! anime ([`triplets`]), and a benchmark of the models on them ([`eval`]).
 //!
 //! It reuses what `enhance` knows about a video (the gate's cuts, holds and
 //! drawings) rather than a plain SSIM filter: a triplet never spans a cut
@@ -9,10 +9,14 @@
 //! - [`pick`]: which frames form triplets (pure bookkeeping on labels),
 //! - [`image`]: crop, resize and encode a frame (JPEG / PNG via FFmpeg),
 //! - [`dataset`]: the Vimeo-90K layout, the manifest, resuming,
-//! - [`triplets`]: the threaded run over the inputs.
+//! - [`triplets`]: the threaded run over the inputs,
+//! - [`metrics`]: PSNR, SSIM and the line-art chamfer distance,
+//! - [`eval`]: drop-and-reconstruct on the triplets, every model and two baselines.
 
 pub mod dataset;
+pub mod eval;
 pub mod image;
+pub mod metrics;
 pub mod pick;
 pub mod triplets;
 
