@@ -530,6 +530,10 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 
+    /// Write a bar chart of the table: PSNR, SSIM and chamfer per method (PNG)
+    #[arg(long, value_name = "PNG")]
+    pub chart: Option<PathBuf>,
+
     /// Write the worst triplets side by side: truth, then each method in the table's order (PNG)
     #[arg(long, value_name = "PNG")]
     pub sheet: Option<PathBuf>,

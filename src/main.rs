@@ -482,7 +482,7 @@ fn run_eval(args: &EvalArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::Result<()
     use ainimotion::lab::eval::{check_png, eval, render_table, write_sheet, EvalOptions};
     let config =
         ainimotion::config::resolve(&args.preset, args.config.as_deref(), &toml::Table::new())?;
-    if let Some(p) = &args.sheet {
+    for p in args.sheet.iter().chain(&args.chart) {
         check_png(p)?;
     }
     let temp = std::env::temp_dir().join(format!("ainimotion-eval-{}", std::process::id()));
@@ -521,6 +521,10 @@ fn run_eval(args: &EvalArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::Result<()
     if let Some(p) = &args.json {
         let json = serde_json::to_string_pretty(&report)?;
         std::fs::write(p, json + "\n").with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    if let Some(p) = &args.chart {
+        ainimotion::lab::chart::write_chart(p, &report)?;
+        out(&format!("wrote {}\n", p.display()))?;
     }
     if let Some(p) = &args.sheet {
         write_sheet(p, &rows)?;

@@ -449,6 +449,7 @@ fn eval_scores_rife_above_the_blend_on_real_motion() {
     }
     let tmp = tmpdir();
     let (json, sheet) = (tmp.path().join("eval.json"), tmp.path().join("worst.png"));
+    let chart = tmp.path().join("chart.png");
     let (code, out, err) = run(&[
         "eval",
         "-q",
@@ -465,6 +466,8 @@ fn eval_scores_rife_above_the_blend_on_real_motion() {
         json.to_str().unwrap(),
         "--sheet",
         sheet.to_str().unwrap(),
+        "--chart",
+        chart.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
     println!("{out}");
@@ -525,6 +528,22 @@ fn eval_scores_rife_above_the_blend_on_real_motion() {
         (4 * 640 + 3 * 4, 2 * 360 + 4),
         "truth + 3 methods, 2 rows"
     );
+    // The chart opens and shows a bar in each method's row, in the PSNR
+    // panel: blue for the model, grey for the baselines.
+    let (w, h, rgb) = ainimotion::lab::image::decode(&chart).expect("the chart opens");
+    use ainimotion::lab::chart::{BASELINE_COLOUR, MODEL_COLOUR, ROW};
+    assert_eq!(h, 5 * ROW + 12, "header, a title and 3 rows");
+    for (row, colour) in [
+        (2, MODEL_COLOUR),
+        (3, BASELINE_COLOUR),
+        (4, BASELINE_COLOUR),
+    ] {
+        let y = row * ROW + 6 + ROW / 2;
+        let hits = (0..w)
+            .filter(|&x| rgb[(y * w + x) * 3..][..3] == colour)
+            .count();
+        assert!(hits > 20, "row {row}: {hits} bar pixels");
+    }
 }
 
 /// Upscalers on anime frames: downscaled by their factor and upscaled back,

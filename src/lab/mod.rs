@@ -11,8 +11,10 @@
 //! - [`dataset`]: the Vimeo-90K layout, the manifest, resuming,
 //! - [`triplets`]: the threaded run over the inputs,
 //! - [`metrics`]: PSNR, SSIM and the line-art chamfer distance,
-//! - [`eval`]: drop-and-reconstruct on the triplets, every model and two baselines.
+//! - [`eval`]: drop-and-reconstruct on the triplets, every model and two baselines,
+//! - [`chart`]: the bar chart of `eval --chart`.
 
+pub mod chart;
 pub mod dataset;
 pub mod eval;
 pub mod image;
