@@ -590,3 +590,49 @@ fn eval_scores_upscalers_against_lanczos_on_anime() {
         p("lanczos3-x2")
     );
 }
+
+/// `--every`, `--max-per-shot`, the crop and the height: per shot, the 1st,
+/// 3rd, 5th... triplets of the plain run, at most 2, at the cropped size.
+#[test]
+fn every_max_per_shot_and_crop_thin_and_size_the_triplets() {
+    ainimotion::media::init(0);
+    let Some(op) = media("anime/realesrgan_onepiece_demo.mp4") else {
+        return;
+    };
+    let tmp = tmpdir();
+    let (all, thin) = (tmp.path().join("all"), tmp.path().join("thin"));
+    let src = op.to_str().unwrap();
+    let crop = ["--crop-bottom", "0.25", "--height", "240"];
+    triplets_ok(&[&[src, "-o", all.to_str().unwrap()][..], &crop].concat());
+    triplets_ok(
+        &[
+            &[
+                src,
+                "-o",
+                thin.to_str().unwrap(),
+                "--every",
+                "2",
+                "--max-per-shot",
+                "2",
+            ][..],
+            &crop,
+        ]
+        .concat(),
+    );
+    let key = |r: &Value| (r["shot"].as_u64().unwrap(), r["frames"].to_string());
+    let mut per_shot: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for r in manifest(&all) {
+        let (s, f) = key(&r);
+        per_shot.entry(s).or_default().push(f);
+    }
+    let want: Vec<(u64, String)> = per_shot
+        .iter()
+        .flat_map(|(s, fs)| fs.iter().step_by(2).take(2).map(move |f| (*s, f.clone())))
+        .collect();
+    let got: Vec<(u64, String)> = manifest(&thin).iter().map(key).collect();
+    assert_eq!(got, want);
+    // 640x480 without its bottom quarter is 640x360, scaled to 240 rows.
+    let (w, h, _) =
+        ainimotion::lab::image::decode(&thin.join("sequences/00001/0001/im1.jpg")).unwrap();
+    assert_eq!((w, h), (427, 240));
+}
