@@ -522,27 +522,29 @@ fn eval_scores_rife_above_the_blend_on_real_motion() {
         p(nearest)
     );
     assert!(rife["ms_per_frame"].as_f64().unwrap() > 0.0);
+    let methods = rows.as_array().unwrap();
     let (w, h, _) = ainimotion::lab::image::decode(&sheet).expect("the sheet opens");
+    let cols = 1 + methods.len();
     assert_eq!(
         (w, h),
-        (4 * 640 + 3 * 4, 2 * 360 + 4),
-        "truth + 3 methods, 2 rows"
+        (cols * 640 + (cols - 1) * 4, 2 * 360 + 4),
+        "truth + every method, 2 rows"
     );
-    // The chart opens and shows a bar in each method's row, in the PSNR
-    // panel: blue for the model, grey for the baselines.
+    // The chart opens and shows a bar in each method's row, in the colour
+    // of its kind (model blue, minterpolate orange, baselines grey).
     let (w, h, rgb) = ainimotion::lab::image::decode(&chart).expect("the chart opens");
-    use ainimotion::lab::chart::{BASELINE_COLOUR, MODEL_COLOUR, ROW};
-    assert_eq!(h, 5 * ROW + 12, "header, a title and 3 rows");
-    for (row, colour) in [
-        (2, MODEL_COLOUR),
-        (3, BASELINE_COLOUR),
-        (4, BASELINE_COLOUR),
-    ] {
+    use ainimotion::lab::chart::{colour, ROW};
+    assert_eq!(
+        h,
+        (2 + methods.len()) * ROW + 12,
+        "header, a title, a row per method"
+    );
+    for (i, m) in methods.iter().enumerate() {
+        let row = 2 + i;
         let y = row * ROW + 6 + ROW / 2;
-        let hits = (0..w)
-            .filter(|&x| rgb[(y * w + x) * 3..][..3] == colour)
-            .count();
-        assert!(hits > 20, "row {row}: {hits} bar pixels");
+        let c = colour(m["kind"].as_str().unwrap());
+        let hits = (0..w).filter(|&x| rgb[(y * w + x) * 3..][..3] == c).count();
+        assert!(hits > 20, "row {row} ({}): {hits} bar pixels", m["name"]);
     }
 }
 

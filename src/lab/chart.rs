@@ -1,5 +1,5 @@
-//! The `eval --chart` picture: one row per method (models blue, baselines
-//! grey) with three bars: PSNR, SSIM and the line-art chamfer distance,
+//! The `eval --chart` picture: one row per method (models blue, FFmpeg's
+//! minterpolate orange, baselines grey) with three bars: PSNR, SSIM and the line-art chamfer distance,
 //! each with its value, labelled in a built-in 5x7 pixel font (no font
 //! files, no image crate).
 //!
@@ -29,6 +29,17 @@ const MARGIN: usize = 12;
 
 pub const MODEL_COLOUR: [u8; 3] = [60, 120, 215];
 pub const BASELINE_COLOUR: [u8; 3] = [150, 150, 150];
+/// FFmpeg's minterpolate, the classic peer.
+pub const PEER_COLOUR: [u8; 3] = [230, 140, 40];
+
+/// The colour of a method's bars by its kind.
+pub fn colour(kind: &str) -> [u8; 3] {
+    match kind {
+        "model" => MODEL_COLOUR,
+        "peer" => PEER_COLOUR,
+        _ => BASELINE_COLOUR,
+    }
+}
 
 /// 5x7 glyphs, one byte per row, bit 4 the leftmost pixel.
 fn glyph(c: char) -> [u8; 7] {
@@ -172,7 +183,8 @@ pub fn method_rows(r: &EvalReport) -> Vec<(String, usize)> {
 pub fn write_chart(path: &Path, r: &EvalReport) -> Result<()> {
     let rows = rows(r);
     let left = label_width(r);
-    let (w, h) = (left + 3 * PANEL + MARGIN, rows.len() * ROW + MARGIN);
+    // The last title is the longest: room for it past its panel.
+    let (w, h) = (left + 3 * PANEL + 4 * MARGIN, rows.len() * ROW + MARGIN);
     let mut c = Canvas::new(w, h);
     let titles = ["PSNR dB", "SSIM", "chamfer px (lower: better)"];
     for (k, t) in titles.iter().enumerate() {
@@ -194,11 +206,7 @@ pub fn write_chart(path: &Path, r: &EvalReport) -> Result<()> {
         } else {
             &r.upscaling
         };
-        let colour = if m.kind == "model" {
-            MODEL_COLOUR
-        } else {
-            BASELINE_COLOUR
-        };
+        let colour = colour(&m.kind);
         c.text(MARGIN, y + 8, &label(m));
         let values = [
             (

@@ -6,7 +6,8 @@
 //!   folder), and for each triplet every interpolation model predicts im2
 //!   from im1 and im3 at the triplet's own timestep, beside two baselines:
 //!   `blend` (50/50 mix of im1 and im3) and `nearest` (im1 below t = 0.5,
-//!   else im3; im1 at 0.5). Only triplets whose im2 differs from both
+//!   else im3; im1 at 0.5), and FFmpeg's `minterpolate` (motion-compensated,
+//!   the classic CPU peer, when the `ffmpeg` command is installed). Only triplets whose im2 differs from both
 //!   neighbours count (a middle that repeats a neighbour is a hold, not
 //!   motion): by the motion range this is always so; the pixels are checked
 //!   again (mean absolute difference above [`SAME_PICTURE`] levels).
@@ -109,7 +110,7 @@ pub struct ShotScores {
 #[derive(Clone, Debug, Serialize)]
 pub struct MethodScores {
     pub name: String,
-    /// `model` or `baseline`.
+    /// `model`, `peer` (FFmpeg's minterpolate) or `baseline`.
     pub kind: String,
     pub frames: u64,
     #[serde(flatten)]
@@ -231,6 +232,65 @@ fn crop_to_multiple(img: &RgbImage, m: usize) -> RgbImage {
     out
 }
 
+/// Time grid of the `minterpolate` peer: it makes frames at multiples of
+/// 1/8 of the interval, so a timestep is rounded to the nearest eighth
+/// (0.5 stays 0.5; 0.4 becomes 0.375).
+pub const MINTERPOLATE_GRID: usize = 8;
+
+/// Whether the `ffmpeg` command (for the `minterpolate` peer) runs.
+fn ffmpeg_cli() -> bool {
+    std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// FFmpeg's motion-compensated interpolation (`minterpolate`,
+/// `mi_mode=mci`, overlapped blocks, bidirectional search, no scene-change
+/// detection), the classic CPU peer, through the `ffmpeg` command: it gets
+/// a, b, b at 1 fps (with only a, b it gives nothing; the frames between a
+/// and b are the same as with a, a, b, b, b, checked by hand) and the frame
+/// at k/8 s is taken.
+fn minterpolate(a: &RgbImage, b: &RgbImage, t: f32, dir: &Path) -> Result<RgbImage> {
+    let grid = MINTERPOLATE_GRID;
+    let k = ((t * grid as f32).round() as usize).clamp(1, grid - 1);
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::output(dir, format!("cannot create the folder: {e}")))?;
+    let (ra, rb) = (super::image::interleaved(a), super::image::interleaved(b));
+    for (i, rgb) in [&ra, &rb, &rb].iter().enumerate() {
+        crate::media::still::write_png(
+            &dir.join(format!("f{}.png", i + 1)),
+            a.width,
+            a.height,
+            rgb,
+        )?;
+    }
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-framerate", "1", "-i"])
+        .arg(dir.join("f%d.png"))
+        .arg("-vf")
+        .arg(format!(
+            "minterpolate=fps={grid}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:scd=none"
+        ))
+        .args(["-frames:v", &(k + 1).to_string()])
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .map_err(|e| Error::Config(format!("cannot run ffmpeg for minterpolate: {e}")))?;
+    let n = a.width * a.height * 3;
+    let frame = out
+        .stdout
+        .get(k * n..(k + 1) * n)
+        .ok_or_else(|| Error::Encode {
+            codec: "minterpolate".into(),
+            reason: format!(
+                "ffmpeg gave {} bytes, not the frame at {k}/{grid} s: {}",
+                out.stdout.len(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        })?;
+    Ok(to_image((a.width, a.height, frame.to_vec())))
+}
+
 /// The interpolation models `eval` runs by default: every one of the
 /// manifest that is not another's large-frame variant.
 fn default_interpolators(opts: &ModelOptions) -> Result<Vec<String>> {
@@ -331,6 +391,17 @@ pub fn eval(
         .iter()
         .map(|m| Method::new(m.name(), "model"))
         .collect();
+    // `--interpolators none` (upscalers only) leaves the peer out too.
+    let none = opts
+        .interpolators
+        .as_ref()
+        .is_some_and(|_| names.is_empty());
+    let peer = !none && ffmpeg_cli();
+    if peer {
+        methods.push(Method::new("minterpolate", "peer"));
+    } else if !none {
+        progress.warn("the ffmpeg command is not installed: no minterpolate row");
+    }
     methods.push(Method::new("blend", "baseline"));
     methods.push(Method::new("nearest", "baseline"));
     let mut up_methods: Vec<Method> = upscalers
@@ -373,7 +444,15 @@ pub fn eval(
             method.add(r, score(&pred, &truth));
             pictures.push(pred);
         }
-        let n = interpolators.len();
+        let mut n = interpolators.len();
+        if peer {
+            let t0 = Instant::now();
+            let pred = minterpolate(&a, &b, t, &topts.out.join("minterpolate"))?;
+            methods[n].seconds += t0.elapsed().as_secs_f64();
+            methods[n].add(r, score(&pred, &truth));
+            pictures.push(pred);
+            n += 1;
+        }
         let mut blend = a.clone();
         for (o, &y) in blend.data.iter_mut().zip(&b.data) {
             *o = 0.5 * (*o + y);
