@@ -47,6 +47,10 @@ pub enum Command {
     Join(JoinArgs),
     /// Run a video's chunks as a Slurm job array, then join them (needs sbatch)
     Slurm(Box<SlurmArgs>),
+    /// Cut training triplets (three consecutive distinct drawings of one shot) in the Vimeo-90K layout
+    Triplets(Box<TripletsArgs>),
+    /// Score the interpolation (and upscaling) models on your own clips: drop and reconstruct
+    Eval(Box<EvalArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -437,6 +441,160 @@ pub struct InfoArgs {
 
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+/// `triplets`: training data for interpolation models.
+#[derive(Debug, Args)]
+pub struct TripletsArgs {
+    /// Input videos, in this order (a rerun must give the same ones first)
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output folder (Vimeo-90K layout); a rerun into it continues where it stopped
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Height of the written pictures; smaller sources keep theirs (never upscaled)
+    #[arg(long, value_name = "PX", default_value_t = crate::lab::triplets::DEFAULT_HEIGHT)]
+    pub height: usize,
+
+    /// Seconds left out at the start (an opening)
+    #[arg(long, value_name = "S", default_value_t = 0.0)]
+    pub skip_start: f64,
+
+    /// Seconds left out at the end (credits)
+    #[arg(long, value_name = "S", default_value_t = 0.0)]
+    pub skip_end: f64,
+
+    /// Fraction of the height cut off at the top (burned-in subtitles)
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub crop_top: f64,
+
+    /// Fraction of the height cut off at the bottom (burned-in subtitles)
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub crop_bottom: f64,
+
+    /// Skip near-static triplets: a pair of the three (im1-im2, im2-im3, im1-im3) whose mean absolute luma difference (0..255, gate thumbnails) is below this
+    #[arg(long, value_name = "MAD", default_value_t = crate::lab::triplets::DEFAULT_MIN_MOTION)]
+    pub min_motion: f32,
+
+    /// Skip near-cut triplets (whip pans, smears, glows): a pair whose mean absolute difference is above this
+    #[arg(long, value_name = "MAD", default_value_t = crate::lab::triplets::DEFAULT_MAX_MOTION)]
+    pub max_motion: f32,
+
+    /// At most N triplets per shot (the first N)
+    #[arg(long, value_name = "N")]
+    pub max_per_shot: Option<u64>,
+
+    /// Keep every Nth triplet of each shot (the 1st, N+1th, ...)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub every: u64,
+
+    /// Picture format
+    #[arg(long, value_enum, default_value = "jpg")]
+    pub format: StillFormatArg,
+
+    /// JPEG quality (1-100, libjpeg scale)
+    #[arg(long, value_name = "Q", default_value_t = crate::lab::triplets::DEFAULT_QUALITY)]
+    pub quality: u8,
+
+    /// Share of shots held out for tri_testlist.txt (split by a hash of file name and shot, so no shot is in both)
+    #[arg(long, value_name = "F", default_value_t = crate::lab::triplets::DEFAULT_TEST_FRACTION)]
+    pub test_fraction: f64,
+
+    /// Built-in preset whose [gate] thresholds and max_cadence_hold apply
+    #[arg(long, default_value = crate::config::DEFAULT_PRESET, value_name = "NAME")]
+    pub preset: String,
+
+    /// Settings file applied on top of the preset ([gate] thresholds, interpolate.max_cadence_hold)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `eval`: the models scored on triplets of your own clips.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Input videos
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Interpolation models to score, comma-separated; `none` for upscalers only [default: every interpolation model of the manifest]
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub interpolators: Option<Vec<String>>,
+
+    /// Upscaling models to score (downscale by their factor, upscale back, against Lanczos3), comma-separated
+    #[arg(long, value_name = "X,Y", value_delimiter = ',')]
+    pub upscalers: Vec<String>,
+
+    /// Write every score (overall and per shot) as JSON
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write a bar chart of the table: PSNR, SSIM and chamfer per method (PNG)
+    #[arg(long, value_name = "PNG")]
+    pub chart: Option<PathBuf>,
+
+    /// Write the worst triplets side by side: truth, then each method in the table's order (PNG)
+    #[arg(long, value_name = "PNG")]
+    pub sheet: Option<PathBuf>,
+
+    /// Rows of the sheet
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub sheet_rows: usize,
+
+    /// At most N triplets, evenly spread over those found
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    pub max_triplets: usize,
+
+    /// Keep the triplets (lossless PNG) in this folder; a rerun reuses them [default: a temporary folder]
+    #[arg(long, value_name = "DIR")]
+    pub work: Option<PathBuf>,
+
+    /// Height the triplets are cut at (as `triplets --height`)
+    #[arg(long, value_name = "PX", default_value_t = 480)]
+    pub height: usize,
+
+    /// As `triplets`
+    #[arg(long, value_name = "S", default_value_t = 0.0)]
+    pub skip_start: f64,
+
+    /// As `triplets`
+    #[arg(long, value_name = "S", default_value_t = 0.0)]
+    pub skip_end: f64,
+
+    /// As `triplets`
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub crop_top: f64,
+
+    /// As `triplets`
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub crop_bottom: f64,
+
+    /// As `triplets`
+    #[arg(long, value_name = "MAD", default_value_t = crate::lab::triplets::DEFAULT_MIN_MOTION)]
+    pub min_motion: f32,
+
+    /// As `triplets`
+    #[arg(long, value_name = "MAD", default_value_t = crate::lab::triplets::DEFAULT_MAX_MOTION)]
+    pub max_motion: f32,
+
+    /// Built-in preset whose [gate] thresholds apply
+    #[arg(long, default_value = crate::config::DEFAULT_PRESET, value_name = "NAME")]
+    pub preset: String,
+
+    /// Settings file applied on top of the preset
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// `--format` of `triplets`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StillFormatArg {
+    Jpg,
+    Png,
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod compare;
 pub mod config;
 pub mod error;
 pub mod gate;
+pub mod lab;
 pub mod media;
 pub mod model;
 pub mod picture;

@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::Parser;
 
 use ainimotion::cli::{
-    Cli, Command, CompareArgs, EnhanceArgs, InfoArgs, JoinArgs, PlanArgs, PresetsArgs, SlurmArgs,
+    Cli, Command, CompareArgs, EnhanceArgs, EvalArgs, InfoArgs, JoinArgs, PlanArgs, PresetsArgs,
+    SlurmArgs, TripletsArgs,
 };
 use ainimotion::progress::{BarProgress, NoProgress, Progress};
 use ainimotion::Error;
@@ -26,6 +27,8 @@ fn main() -> ExitCode {
         Command::Plan(args) => run_plan(args, &cli, abort),
         Command::Join(args) => run_join(args),
         Command::Slurm(args) => run_slurm(args, &cli, &abort),
+        Command::Triplets(args) => run_triplets(args, &cli, &abort),
+        Command::Eval(args) => run_eval(args, &cli, &abort),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -403,6 +406,140 @@ fn run_compare(args: &CompareArgs) -> anyhow::Result<()> {
         ))?;
     }
     out(&format!("wrote {}\n", args.out.display()))?;
+    Ok(())
+}
+
+fn run_triplets(args: &TripletsArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::Result<()> {
+    use ainimotion::cli::StillFormatArg;
+    use ainimotion::lab::image::StillFormat;
+    let config =
+        ainimotion::config::resolve(&args.preset, args.config.as_deref(), &toml::Table::new())?;
+    let mut opts = ainimotion::lab::TripletOptions::new(args.inputs.clone(), args.out.clone());
+    opts.height = args.height;
+    opts.skip_start = args.skip_start;
+    opts.skip_end = args.skip_end;
+    opts.crop_top = args.crop_top;
+    opts.crop_bottom = args.crop_bottom;
+    opts.min_motion = args.min_motion;
+    opts.max_motion = args.max_motion;
+    opts.max_per_shot = args.max_per_shot;
+    opts.every = args.every;
+    opts.format = match args.format {
+        StillFormatArg::Jpg => StillFormat::Jpg,
+        StillFormatArg::Png => StillFormat::Png,
+    };
+    opts.quality = args.quality;
+    opts.test_fraction = args.test_fraction;
+    let mut progress: Box<dyn Progress> = if cli.quiet {
+        Box::new(NoProgress)
+    } else {
+        Box::new(BarProgress::new())
+    };
+    let s = ainimotion::lab::triplets(&opts, &config, progress.as_mut(), abort)?;
+    if !cli.quiet {
+        for src in &s.sources {
+            if src.already_done {
+                continue;
+            }
+            eprintln!(
+                "{}: {} frames, {} shots, {} drawings, {} triplets found: {} too static, {} too fast, {} thinned, {} kept ({} written, {} there already)",
+                src.path.display(),
+                src.frames,
+                src.shots,
+                src.drawings,
+                src.found,
+                src.too_static,
+                src.too_fast,
+                src.thinned,
+                src.kept,
+                src.written,
+                src.existing
+            );
+        }
+    }
+    let read = if s.frames == 0 {
+        "every input was done already".to_string()
+    } else {
+        format!(
+            "{} frames in {:.1} s ({:.1} frames/s)",
+            s.frames,
+            s.wall_s,
+            s.fps()
+        )
+    };
+    out(&format!(
+        "{} triplets written, {} there already; {} in tri_trainlist.txt, {} in tri_testlist.txt ({}); {read}\n",
+        s.written,
+        s.existing,
+        s.train,
+        s.test,
+        args.out.display(),
+    ))?;
+    Ok(())
+}
+
+fn run_eval(args: &EvalArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::Result<()> {
+    use ainimotion::lab::eval::{check_png, eval, render_table, write_sheet, EvalOptions};
+    let config =
+        ainimotion::config::resolve(&args.preset, args.config.as_deref(), &toml::Table::new())?;
+    for p in args.sheet.iter().chain(&args.chart) {
+        check_png(p)?;
+    }
+    let temp = std::env::temp_dir().join(format!("ainimotion-eval-{}", std::process::id()));
+    let work = args.work.clone().unwrap_or_else(|| temp.clone());
+    let mut t = ainimotion::lab::TripletOptions::new(args.inputs.clone(), work);
+    t.height = args.height;
+    t.skip_start = args.skip_start;
+    t.skip_end = args.skip_end;
+    t.crop_top = args.crop_top;
+    t.crop_bottom = args.crop_bottom;
+    t.min_motion = args.min_motion;
+    t.max_motion = args.max_motion;
+    let opts = EvalOptions {
+        triplets: t,
+        interpolators: args.interpolators.clone(),
+        upscalers: args.upscalers.clone(),
+        max_triplets: args.max_triplets,
+        sheet_rows: if args.sheet.is_some() {
+            args.sheet_rows
+        } else {
+            0
+        },
+        models: args.model.options(),
+    };
+    let mut progress: Box<dyn Progress> = if cli.quiet {
+        Box::new(NoProgress)
+    } else {
+        Box::new(BarProgress::new())
+    };
+    let result = eval(&opts, &config, progress.as_mut(), abort);
+    if args.work.is_none() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    let (report, rows) = result?;
+    out(&render_table(&report))?;
+    if let Some(p) = &args.json {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(p, json + "\n").with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    if let Some(p) = &args.chart {
+        ainimotion::lab::chart::write_chart(p, &report)?;
+        out(&format!("wrote {}\n", p.display()))?;
+    }
+    if let Some(p) = &args.sheet {
+        write_sheet(p, &rows)?;
+        out(&format!(
+            "wrote {} (rows: {}; columns: truth, {})\n",
+            p.display(),
+            report.worst.join(", "),
+            report
+                .interpolation
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))?;
+    }
     Ok(())
 }
 
