@@ -38,7 +38,7 @@ use crate::model::ModelOptions;
 use crate::progress::Progress;
 use crate::stage::gate::{pts_digest_of, GateStage};
 use crate::stage::runner::{ChunkPart, EnhanceOptions};
-use crate::stage::{Report, Stage, DECODE_QUEUE};
+use crate::stage::{DecodeAhead, Report, Stage};
 
 /// Longest chunk unless told otherwise: a minute loses at most a minute
 /// of work to a crash, and costs one plan entry and one seam per minute.
@@ -229,20 +229,9 @@ fn label_frames(
     progress: &mut dyn Progress,
     abort: &AtomicBool,
 ) -> Result<(crate::media::decode::VideoFormat, Vec<(i64, Class)>)> {
-    let mut decoder = VideoDecoder::open(path, clip)?;
+    let decoder = VideoDecoder::open(path, clip)?;
     let fmt = decoder.format().clone();
-    let (tx, rx) = crossbeam_channel::bounded(DECODE_QUEUE);
-    let handle = std::thread::Builder::new()
-        .name("decode".into())
-        .spawn(move || -> Result<()> {
-            while let Some(f) = decoder.next_frame()? {
-                if tx.send(f).is_err() {
-                    break;
-                }
-            }
-            Ok(())
-        })
-        .map_err(|e| Error::Internal(format!("cannot start the decode thread: {e}")))?;
+    let decode = DecodeAhead::spawn(decoder, |_| true)?;
     let mut gate = GateStage::new(cfg.gate.clone());
     let mut frames = Vec::new();
     progress.start(fmt.expected_frames, "frames");
@@ -251,10 +240,9 @@ fn label_frames(
             frames.push((g.frame.pts, g.class.unwrap_or(Class::Cut)));
         }
     };
-    for frame in rx.iter() {
+    for frame in decode.frames.iter() {
         if abort.load(std::sync::atomic::Ordering::Relaxed) {
-            drop(rx);
-            let _ = handle.join();
+            let _ = decode.join();
             return Err(Error::Interrupted);
         }
         take(gate.push(frame)?, &mut frames);
@@ -264,9 +252,7 @@ fn label_frames(
     }
     take(gate.finish()?, &mut frames);
     progress.finish();
-    handle
-        .join()
-        .map_err(|_| Error::Internal("the decode stage panicked".into()))??;
+    decode.join()?;
     Ok((fmt, frames))
 }
 

@@ -46,10 +46,10 @@ use crate::error::{Error, Result};
 use crate::gate::{compare, thumbnail_of, Thumb};
 use crate::media::decode::VideoDecoder;
 use crate::media::ts_seconds;
-use crate::picture::{Frame, Picture};
+use crate::picture::Picture;
 use crate::progress::Progress;
 use crate::stage::gate::{GateStage, Gated};
-use crate::stage::{Stage, DECODE_QUEUE};
+use crate::stage::{DecodeAhead, Stage};
 
 pub const DEFAULT_HEIGHT: usize = 720;
 pub const DEFAULT_MIN_MOTION: f32 = 2.0;
@@ -397,7 +397,7 @@ fn cut_source(
     abort: &AtomicBool,
 ) -> Result<SourceSummary> {
     let t0 = Instant::now();
-    let mut decoder = VideoDecoder::open(path, None)?;
+    let decoder = VideoDecoder::open(path, None)?;
     let fmt = decoder.format().clone();
     let sar = f64::from(fmt.sample_aspect_ratio.numerator())
         / f64::from(fmt.sample_aspect_ratio.denominator().max(1));
@@ -435,18 +435,7 @@ fn cut_source(
         move |pts: i64| ts_seconds(pts, tb) - start
     };
 
-    let (tx, rx) = crossbeam_channel::bounded::<Frame>(DECODE_QUEUE);
-    let decode = std::thread::Builder::new()
-        .name("decode".into())
-        .spawn(move || -> Result<()> {
-            while let Some(f) = decoder.next_frame()? {
-                if time_of(f.pts) >= end_s || tx.send(f).is_err() {
-                    break;
-                }
-            }
-            Ok(())
-        })
-        .map_err(|e| Error::Internal(format!("cannot start the decode thread: {e}")))?;
+    let decode = DecodeAhead::spawn(decoder, move |f| time_of(f.pts) < end_s)?;
 
     let ctx = WriteCtx {
         root: ds.root.clone(),
@@ -492,7 +481,7 @@ fn cut_source(
     let mut gate = GateStage::new(config.gate.clone());
     let mut read = 0u64;
     let mut stopped = false;
-    for frame in rx.iter() {
+    for frame in decode.frames.iter() {
         read += 1;
         if abort.load(Ordering::SeqCst) {
             stopped = true;
@@ -517,10 +506,7 @@ fn cut_source(
         let gated = gate.finish()?;
         cutter.take(gated);
     }
-    drop(rx);
-    let decoded = decode
-        .join()
-        .map_err(|_| Error::Internal("the decode stage panicked".into()));
+    let decoded = decode.join();
     cutter.jobs = None;
     write
         .join()
@@ -540,7 +526,7 @@ fn cut_source(
         ));
         return Err(Error::Interrupted);
     }
-    decoded??;
+    decoded?;
     let mut s = cutter.s;
     s.frames = read;
     s.shots = cutter.picker.shot() + 1;

@@ -30,6 +30,44 @@ pub const DECODE_QUEUE: usize = 16;
 pub const GATE_QUEUE: usize = 16;
 pub const UPSCALE_QUEUE: usize = 4;
 
+/// Frames decoded ahead in a thread of its own (named "decode"), for the
+/// passes outside `enhance` that read a whole video beside the decoder
+/// (`info --gate`, `plan`, `triplets`). The thread stops at the end of the
+/// video, when `keep` turns a frame away, or when `frames` is dropped.
+pub struct DecodeAhead {
+    pub frames: crossbeam_channel::Receiver<crate::picture::Frame>,
+    handle: std::thread::JoinHandle<crate::error::Result<()>>,
+}
+
+impl DecodeAhead {
+    pub fn spawn(
+        mut decoder: crate::media::decode::VideoDecoder,
+        keep: impl Fn(&crate::picture::Frame) -> bool + Send + 'static,
+    ) -> crate::error::Result<DecodeAhead> {
+        let (tx, frames) = crossbeam_channel::bounded(DECODE_QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("decode".into())
+            .spawn(move || -> crate::error::Result<()> {
+                while let Some(f) = decoder.next_frame()? {
+                    if !keep(&f) || tx.send(f).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the decode thread: {e}")))?;
+        Ok(DecodeAhead { frames, handle })
+    }
+
+    /// Stop reading and wait for the thread: its decode error, if any.
+    pub fn join(self) -> crate::error::Result<()> {
+        drop(self.frames);
+        self.handle
+            .join()
+            .map_err(|_| Error::Internal("the decode stage panicked".into()))?
+    }
+}
+
 /// Shared state of one run.
 pub struct RunState {
     pub abort: Arc<AtomicBool>,
