@@ -201,9 +201,8 @@ fn enhance_one(
         no_gate: args.no_gate,
         part: None,
     };
-    let mut bar = BarProgress::new();
-    let mut quiet = NoProgress;
-    let progress: &mut dyn Progress = if cli.quiet { &mut quiet } else { &mut bar };
+    let mut progress = progress_for(cli);
+    let progress = progress.as_mut();
     use ainimotion::chunk::resume::{enhance_in_chunks, run_seconds, worth_chunking};
     let chunked = !args.no_gate
         && args.chunk_seconds > 0.0
@@ -246,9 +245,8 @@ fn run_chunk(
         .into());
     }
     let plan = ainimotion::chunk::Plan::read(plan_path)?;
-    let mut bar = BarProgress::new();
-    let mut quiet = NoProgress;
-    let progress: &mut dyn Progress = if cli.quiet { &mut quiet } else { &mut bar };
+    let mut progress = progress_for(cli);
+    let progress = progress.as_mut();
     let Some(report) =
         ainimotion::chunk::run_chunk(&plan, &args.input, k, args.model.options(), progress, abort)?
     else {
@@ -287,9 +285,8 @@ fn run_plan(args: &PlanArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow::Resul
         models: args.model.options(),
         work_dir,
     };
-    let mut bar = BarProgress::new();
-    let mut quiet = NoProgress;
-    let progress: &mut dyn Progress = if cli.quiet { &mut quiet } else { &mut bar };
+    let mut progress = progress_for(cli);
+    let progress = progress.as_mut();
     let plan = ainimotion::chunk::make_plan(&req, progress, &abort)?;
     plan.write(&args.out)?;
     out(&ainimotion::chunk::render_plan(&plan))?;
@@ -340,9 +337,8 @@ fn run_slurm(args: &SlurmArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::Result<
         dry_run: args.dry_run,
         exe: std::env::current_exe().context("cannot find the path of this ainimotion binary")?,
     };
-    let mut bar = BarProgress::new();
-    let mut quiet = NoProgress;
-    let progress: &mut dyn Progress = if cli.quiet { &mut quiet } else { &mut bar };
+    let mut progress = progress_for(cli);
+    let progress = progress.as_mut();
     let submission = ainimotion::slurm::submit(&opts, progress, abort)?;
     out(&ainimotion::slurm::render(&submission))?;
     Ok(())
@@ -430,11 +426,7 @@ fn run_triplets(args: &TripletsArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::R
     };
     opts.quality = args.quality;
     opts.test_fraction = args.test_fraction;
-    let mut progress: Box<dyn Progress> = if cli.quiet {
-        Box::new(NoProgress)
-    } else {
-        Box::new(BarProgress::new())
-    };
+    let mut progress = progress_for(cli);
     let s = ainimotion::lab::triplets(&opts, &config, progress.as_mut(), abort)?;
     if !cli.quiet {
         for src in &s.sources {
@@ -507,11 +499,7 @@ fn run_eval(args: &EvalArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::Result<()
         },
         models: args.model.options(),
     };
-    let mut progress: Box<dyn Progress> = if cli.quiet {
-        Box::new(NoProgress)
-    } else {
-        Box::new(BarProgress::new())
-    };
+    let mut progress = progress_for(cli);
     let result = eval(&opts, &config, progress.as_mut(), abort);
     if args.work.is_none() {
         let _ = std::fs::remove_dir_all(&temp);
@@ -571,6 +559,15 @@ fn run_presets(args: &PresetsArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A progress bar, or nothing but warnings with `--quiet`.
+fn progress_for(cli: &Cli) -> Box<dyn Progress> {
+    if cli.quiet {
+        Box::new(NoProgress)
+    } else {
+        Box::new(BarProgress::new())
+    }
 }
 
 /// Write to stdout without panicking on a closed pipe.
