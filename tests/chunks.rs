@@ -5,42 +5,19 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 
 /// Per-frame hashes (and pts) of the video, decoded.
 fn frame_hashes(path: &Path) -> Vec<String> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(out.status.success(), "framemd5 of {}", path.display());
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.to_string())
-        .collect()
+    framemd5(path, &["-map", "0:v:0"])
 }
 
-/// Packet hashes of every stream but the video (copied streams, as stored).
+/// Packet hashes of every stream but the video (copied streams, as
+/// stored), with their headers and the attachments' bytes.
 fn other_packets(path: &Path) -> Vec<String> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args([
-            "-map", "0", "-map", "-0:v", "-c", "copy", "-f", "framemd5", "-",
-        ])
-        .output()
-        .expect("ffmpeg runs");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.to_string())
-        .collect()
+    framemd5(path, &["-map", "0", "-map", "-0:v", "-c", "copy"])
 }
 
 /// (type, codec, language, filename) of every stream.

@@ -45,15 +45,8 @@ fn cluster_runs_an_array_and_a_dependent_job() {
 
 /// `ffmpeg -f framemd5` of the video: one `pts, size, md5` line per frame.
 fn frame_hashes(path: &Path) -> Vec<String> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(out.status.success(), "framemd5 of {}", path.display());
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
+    common::framemd5(path, &["-map", "0:v:0"])
+        .iter()
         .filter(|l| !l.starts_with('#'))
         .map(|l| {
             // stream, dts, pts, duration, size, md5: keep pts, size, md5.

@@ -257,6 +257,26 @@ pub fn gray_frames(path: &Path) -> (usize, usize, Vec<Vec<u8>>) {
     )
 }
 
+/// `ffmpeg -f framemd5` of `path` with `args` (stream maps; `-c copy` to
+/// hash packets as stored instead of decoded frames): one line per frame or
+/// packet (stream, dts, pts, duration, size, md5) and the `#extradata`
+/// lines (codec headers, and the bytes of attachments such as fonts).
+pub fn framemd5(path: &Path, args: &[&str]) -> Vec<String> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(args)
+        .args(["-f", "framemd5", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(out.status.success(), "framemd5 of {}", path.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#') || l.starts_with("#extradata"))
+        .map(|l| l.to_string())
+        .collect()
+}
+
 /// A `--report` JSON file.
 pub fn report(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
