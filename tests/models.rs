@@ -1105,45 +1105,63 @@ fn anime_pairs() -> Vec<(&'static str, Array3<f32>, Array3<f32>)> {
             eprintln!("SKIP: {} is absent", path.display());
             continue;
         }
-        let out = std::process::Command::new("ffmpeg")
-            .args(["-v", "error", "-i"])
-            .arg(&path)
-            .args([
-                "-vf",
-                &format!("select='gte(n\\,{start})',{filter}"),
-                "-vsync",
-                "passthrough",
-                "-frames:v",
-                "2",
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                "rgb24",
-                "-",
-            ])
-            .output();
-        let bytes = match out {
-            Ok(o) if o.status.success() && o.stdout.len() == 2 * 3 * w * h => o.stdout,
-            Ok(o) => panic!(
-                "ffmpeg gave {} bytes for {file} (expected {}): {}",
-                o.stdout.len(),
-                2 * 3 * w * h,
-                String::from_utf8_lossy(&o.stderr)
-            ),
-            Err(e) => {
-                eprintln!("SKIP: ffmpeg CLI not runnable: {e}");
-                return pairs;
-            }
+        let vf = format!("select='gte(n\\,{start})',{filter}");
+        let Some(frames) = rgb_frames(
+            &path,
+            &vf,
+            &["-vsync", "passthrough", "-frames:v", "2"],
+            2,
+            w,
+            h,
+        ) else {
+            return pairs;
         };
-        let frame = |k: usize| {
-            let base = k * 3 * w * h;
-            Array3::from_shape_fn((3, h, w), |(c, y, x)| {
-                f32::from(bytes[base + (y * w + x) * 3 + c]) / 255.0
-            })
-        };
-        pairs.push((file, frame(0), frame(1)));
+        let [first, second]: [Array3<f32>; 2] = frames.try_into().expect("two frames");
+        pairs.push((file, first, second));
     }
     pairs
+}
+
+/// `count` frames of `path` through the filter `vf` (which must give
+/// `w` x `h`), decoded by the ffmpeg CLI with `extra` output options, as
+/// CHW f32 in 0..1. `None` (with a SKIP line) when the CLI cannot run; a
+/// wrong number of bytes is a failure.
+fn rgb_frames(
+    path: &Path,
+    vf: &str,
+    extra: &[&str],
+    count: usize,
+    w: usize,
+    h: usize,
+) -> Option<Vec<Array3<f32>>> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-vf", vf])
+        .args(extra)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output();
+    let bytes = match out {
+        Ok(o) if o.status.success() && o.stdout.len() == count * 3 * w * h => o.stdout,
+        Ok(o) => panic!(
+            "ffmpeg gave {} bytes for {} (expected {}): {}",
+            o.stdout.len(),
+            path.display(),
+            count * 3 * w * h,
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => {
+            eprintln!("SKIP: ffmpeg CLI not runnable: {e}");
+            return None;
+        }
+    };
+    let frame = |k: usize| {
+        let base = k * 3 * w * h;
+        Array3::from_shape_fn((3, h, w), |(c, y, x)| {
+            f32::from(bytes[base + (y * w + x) * 3 + c]) / 255.0
+        })
+    };
+    Some((0..count).map(frame).collect())
 }
 
 /// A centred crop of at most `h` x `w`.
@@ -1422,40 +1440,11 @@ fn rife_4_6_loads_and_beats_the_blend_on_real_motion() {
         .flat_map(|&n| [n, n + 1, n + 2])
         .map(|n| format!("eq(n\\,{n})"))
         .collect();
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(&clip)
-        .args([
-            "-vf",
-            &format!("select='{}',scale={w}:{h}:flags=bicubic", terms.join("+")),
-            "-fps_mode",
-            "passthrough",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-",
-        ])
-        .output();
-    let bytes = match out {
-        Ok(o) if o.status.success() && o.stdout.len() == 9 * 3 * w * h => o.stdout,
-        Ok(o) => panic!(
-            "ffmpeg gave {} bytes (expected {}): {}",
-            o.stdout.len(),
-            9 * 3 * w * h,
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(e) => {
-            eprintln!("SKIP: ffmpeg CLI not runnable: {e}");
-            return;
-        }
+    let vf = format!("select='{}',scale={w}:{h}:flags=bicubic", terms.join("+"));
+    let Some(frames) = rgb_frames(&clip, &vf, &["-fps_mode", "passthrough"], 9, w, h) else {
+        return;
     };
-    let frame = |k: usize| {
-        let base = k * 3 * w * h;
-        Array3::from_shape_fn((3, h, w), |(c, y, x)| {
-            f32::from(bytes[base + (y * w + x) * 3 + c]) / 255.0
-        })
-    };
+    let frame = |k: usize| frames[k].clone();
     let (mut sum_fast, mut sum_full) = (0.0, 0.0);
     for (i, n) in starts.iter().enumerate() {
         let (a, truth, b) = (frame(3 * i), frame(3 * i + 1), frame(3 * i + 2));
