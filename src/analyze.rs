@@ -18,7 +18,7 @@ use crate::stage::Stage;
 pub fn analyze(path: &Path, clip: Option<ClipRange>, config: &Config) -> Result<GateSummary> {
     let params = config.gate.clone();
     params.validate().map_err(Error::Config)?;
-    let decoder = VideoDecoder::open(path, clip)?;
+    let decoder = VideoDecoder::open(path, clip, config.decode.fields)?;
     let fmt = decoder.format().clone();
     let decode = DecodeAhead::spawn(decoder, |_| true)?;
     let mut gate = GateStage::new(params.clone()).keep_transitions();

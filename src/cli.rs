@@ -302,6 +302,19 @@ pub struct SettingFlags {
 
     #[command(flatten)]
     pub encode: EncodeArgs,
+
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+}
+
+/// Decoding.
+#[derive(Debug, Args, Clone, Default, Serialize)]
+#[command(next_help_heading = "Decoding")]
+pub struct DecodeArgs {
+    /// Telecined and interlaced video: auto (decided from the pictures), film (match fields, drop repeats), deinterlace (bwdif), progressive (untouched)
+    #[arg(long, value_enum, value_name = "MODE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<crate::fields::FieldsMode>,
 }
 
 fn is_false(flag: &bool) -> bool {
@@ -636,6 +649,8 @@ mod tests {
             "slow",
             "--crf",
             "20",
+            "--fields",
+            "film",
         ]);
         let want: toml::Value = toml::from_str(
             r#"
@@ -654,6 +669,8 @@ mod tests {
             codec = "x265"
             crf = 20.0
             preset = "slow"
+            [decode]
+            fields = "film"
             "#,
         )
         .expect("toml");
@@ -663,13 +680,15 @@ mod tests {
         assert_eq!(cfg.upscale.height, Some(720));
         assert_eq!(cfg.interpolate.model, "r");
         assert_eq!(cfg.encode.effective_preset(), "slow");
+        assert_eq!(cfg.decode.fields, crate::fields::FieldsMode::Film);
     }
 
     #[test]
     fn flags_not_given_write_no_keys() {
         let none = toml::Value::try_from(settings(&[])).expect("serialise");
         let want: toml::Value =
-            toml::from_str("interpolate = {}\nupscale = {}\nencode = {}\n").expect("toml");
+            toml::from_str("interpolate = {}\nupscale = {}\nencode = {}\ndecode = {}\n")
+                .expect("toml");
         assert_eq!(none, want);
         let lossless =
             toml::Value::try_from(settings(&["--lossless", "--width", "640"])).expect("serialise");

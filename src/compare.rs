@@ -93,10 +93,12 @@ fn frame_at(path: &Path, t: f64) -> Result<RgbImage> {
         end: None,
     };
     // The decoder words a time past the end as a `--clip` setting.
-    let mut dec = VideoDecoder::open(path, Some(clip)).map_err(|e| match e {
-        Error::Config(m) => Error::Config(m.replacen("--clip starts at", "--at", 1)),
-        e => e,
-    })?;
+    let mut dec = VideoDecoder::open(path, Some(clip), crate::fields::FieldsMode::Auto).map_err(
+        |e| match e {
+            Error::Config(m) => Error::Config(m.replacen("--clip starts at", "--at", 1)),
+            e => e,
+        },
+    )?;
     let cm = dec.format().colorimetry();
     match dec.next_frame()? {
         Some(frame) => Ok(to_rgb(&frame.picture, cm)),

@@ -48,6 +48,16 @@ pub struct Config {
     pub encode: EncodeConfig,
     /// Gate thresholds (see `ainimotion presets --show NAME` for the keys).
     pub gate: GateParams,
+    pub decode: DecodeConfig,
+}
+
+/// What happens between the decoder and the gate.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DecodeConfig {
+    /// Telecine and interlace: auto (decided from the pictures), film,
+    /// deinterlace or progressive (frames untouched).
+    pub fields: crate::fields::FieldsMode,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

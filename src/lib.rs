@@ -13,6 +13,7 @@ pub mod color;
 pub mod compare;
 pub mod config;
 pub mod error;
+pub mod fields;
 pub mod gate;
 pub mod lab;
 pub mod media;

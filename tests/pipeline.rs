@@ -908,7 +908,7 @@ fn pipeline_upscale_matches_a_direct_model_run_within_1_255() {
         return;
     }
     ainimotion::media::init(0);
-    let mut dec = VideoDecoder::open(&input, None).unwrap();
+    let mut dec = VideoDecoder::open(&input, None, ainimotion::fields::FieldsMode::Auto).unwrap();
     let fmt = dec.format().clone();
     let frame = dec.next_frame().unwrap().unwrap();
     let pic = frame.picture.clone();

@@ -52,7 +52,9 @@ pub fn join(
     }
     let cfg = &plan.settings;
     let clip = plan.clip_range()?;
-    let fmt = VideoDecoder::open(input, clip)?.format().clone();
+    let fmt = VideoDecoder::open(input, clip, cfg.decode.fields)?
+        .format()
+        .clone();
     let (time_base, frame_rate) = crate::stage::runner::output_timing(cfg, &fmt)?;
     let first = plan.chunk_file(0);
     let ictx = open_chunk(&first)?;

@@ -229,7 +229,7 @@ fn label_frames(
     progress: &mut dyn Progress,
     abort: &AtomicBool,
 ) -> Result<(crate::media::decode::VideoFormat, Vec<(i64, Class)>)> {
-    let decoder = VideoDecoder::open(path, clip)?;
+    let decoder = VideoDecoder::open(path, clip, cfg.decode.fields)?;
     let fmt = decoder.format().clone();
     let decode = DecodeAhead::spawn(decoder, |_| true)?;
     let mut gate = GateStage::new(cfg.gate.clone());
@@ -421,7 +421,9 @@ impl Plan {
         {
             return Ok(false);
         }
-        let fmt = VideoDecoder::open(&req.input, req.clip)?.format().clone();
+        let fmt = VideoDecoder::open(&req.input, req.clip, crate::fields::FieldsMode::Progressive)?
+            .format()
+            .clone();
         let models = model_identities(
             &req.config,
             &req.models,

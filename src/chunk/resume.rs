@@ -30,7 +30,7 @@ pub fn work_dir_for(output: &Path) -> PathBuf {
 /// Seconds the run covers (the clip's length, else the input's), when the
 /// container says.
 pub fn run_seconds(input: &Path, clip: Option<crate::clip::ClipRange>) -> Option<f64> {
-    crate::media::decode::VideoDecoder::open(input, clip)
+    crate::media::decode::VideoDecoder::open(input, clip, crate::fields::FieldsMode::Progressive)
         .ok()
         .and_then(|d| d.format().expected_duration_s)
 }

@@ -141,7 +141,11 @@ pub fn still(
 /// Decode a still written by [`encode`] (or any PNG/JPEG) to interleaved
 /// 8-bit RGB: (width, height, bytes). For tests and `eval`.
 pub fn decode(path: &std::path::Path) -> Result<(usize, usize, Vec<u8>)> {
-    let mut dec = crate::media::decode::VideoDecoder::open(path, None)?;
+    let mut dec = crate::media::decode::VideoDecoder::open(
+        path,
+        None,
+        crate::fields::FieldsMode::Progressive,
+    )?;
     let cm = dec.format().colorimetry();
     let frame = dec
         .next_frame()?

@@ -397,7 +397,7 @@ fn cut_source(
     abort: &AtomicBool,
 ) -> Result<SourceSummary> {
     let t0 = Instant::now();
-    let decoder = VideoDecoder::open(path, None)?;
+    let decoder = VideoDecoder::open(path, None, crate::fields::FieldsMode::Auto)?;
     let fmt = decoder.format().clone();
     let sar = f64::from(fmt.sample_aspect_ratio.numerator())
         / f64::from(fmt.sample_aspect_ratio.denominator().max(1));

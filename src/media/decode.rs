@@ -11,12 +11,14 @@ use std::sync::Arc;
 use ff::format::Pixel;
 use ffmpeg_next as ff;
 
+use super::fields::{FieldStep, FieldsStats};
 use super::pixels::{classify, frame_to_picture, pixel_for, pixel_name, Layout};
 use super::stream::{fps_or_fallback, rate_value, ContainerFacts, StreamFacts, FALLBACK_RATE};
 use super::{describe, open_input, seconds_ts, ts_seconds, ColorTags, Rational};
 use crate::clip::ClipRange;
 use crate::color::{Colorimetry, Matrix};
 use crate::error::{Error, Result};
+use crate::fields::{Apply, Decision, FieldsMode};
 use crate::picture::{Chroma, Family, Frame, Picture};
 
 /// What the decoder produces, fixed at open time.
@@ -114,6 +116,28 @@ impl VideoFormat {
         FALLBACK_RATE
     }
 
+    /// What fields processing changes: film has 4 frames where the video
+    /// had 5; the output is progressive.
+    fn apply_fields(&mut self, decision: &Decision) {
+        match decision.apply {
+            Apply::Nothing => {}
+            Apply::Film { .. } => {
+                let film = |r: Rational| {
+                    if r.numerator() > 0 && r.denominator() > 0 {
+                        Rational::new(r.numerator() * 4, r.denominator() * 5).reduce()
+                    } else {
+                        r
+                    }
+                };
+                self.frame_rate = film(self.frame_rate);
+                self.base_rate = film(self.base_rate);
+                self.expected_frames = self.expected_frames.map(|n| (n * 4).div_ceil(5));
+                self.interlaced = false;
+            }
+            Apply::Deinterlace { .. } => self.interlaced = false,
+        }
+    }
+
     /// Nominal frame rate as f64: average rate, else 24000/1001.
     pub fn fps(&self) -> f64 {
         fps_or_fallback(self.frame_rate)
@@ -201,7 +225,7 @@ fn first_frame_sar(first: &ff::frame::Video, decoder: &ff::decoder::Video) -> Ra
 
 /// Where decoding starts and stops on the stream's timeline, and how much
 /// of the video the container says lies in between.
-struct ClipWindow {
+pub(super) struct ClipWindow {
     /// First and end-exclusive pts (stream time base) of the clip.
     start_ts: Option<i64>,
     end_ts: Option<i64>,
@@ -212,7 +236,7 @@ struct ClipWindow {
     /// One nominal frame in stream ticks (at least 1).
     nominal_duration: i64,
     expected_frames: Option<u64>,
-    expected_duration_s: Option<f64>,
+    pub(super) expected_duration_s: Option<f64>,
     container_start_s: f64,
 }
 
@@ -257,7 +281,7 @@ impl ClipWindow {
     }
 
     /// Output pts are input pts minus this.
-    fn origin_ts(&self) -> i64 {
+    pub(super) fn origin_ts(&self) -> i64 {
         self.start_ts.unwrap_or(0)
     }
 
@@ -319,6 +343,20 @@ pub struct DecodeStats {
     pub pts_repaired: u64,
     pub resized_frames: u64,
     pub read_error: Option<String>,
+    /// What the fields step found and did (`--fields`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<FieldsReport>,
+}
+
+/// The fields step in the report: the decision, what was done, in words
+/// and in counts.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FieldsReport {
+    pub found: String,
+    pub applied: String,
+    pub decision: Decision,
+    #[serde(flatten)]
+    pub counts: FieldsStats,
 }
 
 struct Scaler {
@@ -331,7 +369,7 @@ unsafe impl Send for Scaler {}
 
 /// The demuxer and decoder of one video stream, cut to the clip window:
 /// raw frames with repaired pts, before any pixel format is known.
-struct Source {
+pub(super) struct Source {
     path: PathBuf,
     ictx: ff::format::context::Input,
     decoder: ff::decoder::Video,
@@ -390,7 +428,7 @@ fn open_video_stream(
 impl Source {
     /// Open `path`'s video stream and seek to the clip window (or to the
     /// part of it that `part` names).
-    fn open(
+    pub(super) fn open(
         path: &Path,
         clip: Option<ClipRange>,
         part: Option<DecodePart>,
@@ -460,7 +498,7 @@ impl Source {
 
     /// Decode the next raw frame inside the clip range; `frame_no` names
     /// it in errors.
-    fn decode_raw(
+    pub(super) fn decode_raw(
         &mut self,
         stats: &mut DecodeStats,
         frame_no: u64,
@@ -555,6 +593,17 @@ impl Source {
         Ok(())
     }
 
+    /// Decode again from pts `start` (stream time base, absolute).
+    pub(super) fn restart_at(&mut self, start: i64, tb: Rational) {
+        let target = (ts_seconds(start, tb) * ff::ffi::AV_TIME_BASE as f64) as i64;
+        let _ = self.ictx.seek(target, ..target);
+        self.decoder.flush();
+        self.start_ts = Some(start);
+        self.last_pts = None;
+        self.flushing = false;
+        self.finished = false;
+    }
+
     /// Give every frame a strictly increasing pts (stream time base).
     fn repair_pts(&mut self, pts: Option<i64>, stats: &mut DecodeStats) -> i64 {
         let pts = match (pts, self.last_pts) {
@@ -574,6 +623,23 @@ impl Source {
     }
 }
 
+/// Frames decoded beyond each end of a chunk's part when fields are
+/// processed: field matching looks one frame each way, a decimation cycle
+/// is 5 frames; two cycles leave room.
+pub const FIELD_MARGIN_FRAMES: u64 = 10;
+
+/// One video frame in stream ticks, from the base rate (else the average,
+/// else 23.976).
+fn frame_ticks(stream: &StreamFacts) -> f64 {
+    let tb = stream.time_base;
+    let fps = [stream.base_rate, stream.avg_frame_rate]
+        .into_iter()
+        .find_map(|r| rate_value(r).filter(|f| *f <= 480.0))
+        .unwrap_or(FALLBACK_RATE.0 as f64 / FALLBACK_RATE.1 as f64);
+    let tick = tb.numerator() as f64 / tb.denominator().max(1) as f64;
+    (1.0 / fps / tick.max(1e-12)).max(1.0)
+}
+
 /// Decoder for the best video stream of a file.
 pub struct VideoDecoder {
     source: Source,
@@ -586,14 +652,17 @@ pub struct VideoDecoder {
     origin_ts: i64,
     next_index: u64,
     pending: Option<Frame>,
+    /// Field matching / deinterlacing, when the decision asks for it.
+    fields: Option<FieldStep>,
+    decision: Decision,
     pub stats: DecodeStats,
 }
 
 impl VideoDecoder {
     /// Open `path`, pick its video stream, seek to the clip start and decode
     /// the first frame.
-    pub fn open(path: &Path, clip: Option<ClipRange>) -> Result<VideoDecoder> {
-        Self::open_part(path, clip, None)
+    pub fn open(path: &Path, clip: Option<ClipRange>, fields: FieldsMode) -> Result<VideoDecoder> {
+        Self::open_part(path, clip, None, fields)
     }
 
     /// Like [`VideoDecoder::open`], decoding only `part` of the clip (a
@@ -602,16 +671,33 @@ impl VideoDecoder {
         path: &Path,
         clip: Option<ClipRange>,
         part: Option<DecodePart>,
+        fields: FieldsMode,
     ) -> Result<VideoDecoder> {
         let (mut source, stream, window) = Source::open(path, clip, part)?;
         let mut stats = DecodeStats::default();
-        let first = match source.decode_raw(&mut stats, 0)? {
+        let raw_first = match source.decode_raw(&mut stats, 0)? {
             Some(f) => f,
             None => return Err(source.no_frame_error(&stats, clip)),
         };
-        let layout = first_frame_layout(&first, path)?;
-        let format =
+        let layout = first_frame_layout(&raw_first, path)?;
+        let decision = crate::media::fields::decide(path, clip, fields, raw_first.is_interlaced())?;
+        let (first, field_step) = if decision.is_nothing() {
+            (raw_first, None)
+        } else {
+            Self::start_fields(
+                path,
+                &mut source,
+                &stream,
+                &window,
+                part,
+                decision,
+                raw_first,
+                &mut stats,
+            )?
+        };
+        let mut format =
             VideoFormat::from_first_frame(&first, &layout, &source.decoder, &stream, &window);
+        format.apply_fields(&decision);
         let mut dec = VideoDecoder {
             source,
             format,
@@ -621,6 +707,8 @@ impl VideoDecoder {
             origin_ts: window.origin_ts(),
             next_index: part.map_or(0, |p| p.first_index),
             pending: None,
+            fields: field_step,
+            decision,
             stats,
         };
         dec.pending = Some(dec.make_frame(first)?);
@@ -631,6 +719,89 @@ impl VideoDecoder {
         &self.format
     }
 
+    /// What the fields step found and does.
+    pub fn fields(&self) -> &Decision {
+        &self.decision
+    }
+
+    /// The decode counters, with what the fields step found and did.
+    pub fn final_stats(&self) -> DecodeStats {
+        let mut s = self.stats.clone();
+        s.fields = Some(FieldsReport {
+            found: self.decision.describe_found(
+                rate_value(self.format.base_rate).unwrap_or(0.0) * self.film_factor(),
+            ),
+            applied: self.decision.describe_applied(),
+            decision: self.decision,
+            counts: self
+                .fields
+                .as_ref()
+                .map(|f| f.stats.clone())
+                .unwrap_or_default(),
+        });
+        s
+    }
+
+    /// The input's rate over the output's base rate (1.25 for film).
+    fn film_factor(&self) -> f64 {
+        if matches!(self.decision.apply, Apply::Film { .. }) {
+            1.25
+        } else {
+            1.0
+        }
+    }
+
+    /// Set up the fields step and get its first frame. A chunk decodes a
+    /// margin of [`FIELD_MARGIN_FRAMES`] on both sides of its part, so field
+    /// matching and the decimation cycles see what the whole run saw, and
+    /// keeps only the frames of its part.
+    #[allow(clippy::too_many_arguments)]
+    fn start_fields(
+        path: &Path,
+        source: &mut Source,
+        stream: &StreamFacts,
+        window: &ClipWindow,
+        part: Option<DecodePart>,
+        decision: Decision,
+        raw_first: ff::frame::Video,
+        stats: &mut DecodeStats,
+    ) -> Result<(ff::frame::Video, Option<FieldStep>)> {
+        let tb = stream.time_base;
+        let ticks = frame_ticks(stream);
+        let margin = (ticks * FIELD_MARGIN_FRAMES as f64).ceil() as i64;
+        let origin = window.origin_ts();
+        let mut keep = (None, None);
+        let mut pending_first = Some(raw_first);
+        if let Some(p) = part {
+            let first = origin.saturating_add(p.first_pts);
+            keep = (Some(first), p.last_pts.map(|l| origin.saturating_add(l)));
+            source.end_ts = keep
+                .1
+                .map(|e| e.saturating_add(margin + 1))
+                .map(|e| window.end_ts.map_or(e, |w| w.min(e)));
+            if first > origin {
+                let start = first
+                    .saturating_sub(margin)
+                    .max(window.start_ts.unwrap_or(i64::MIN));
+                source.restart_at(start, tb);
+                pending_first = None;
+            }
+        }
+        let probe = match pending_first.take() {
+            Some(f) => f,
+            None => match source.decode_raw(stats, 0)? {
+                Some(f) => f,
+                None => return Err(source.no_frame_error(stats, None)),
+            },
+        };
+        let mut step = FieldStep::new(path, decision, &probe, tb, ticks, keep)?;
+        step.push_first(probe)?;
+        match step.next(source, stats, 0)? {
+            Some(f) => Ok((f, Some(step))),
+            None => Err(source.no_frame_error(stats, None)),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.source.path
     }
@@ -639,7 +810,7 @@ impl VideoDecoder {
     pub fn next_frame(&mut self) -> Result<Option<Frame>> {
         let f = match self.pending.take() {
             Some(f) => f,
-            None => match self.source.decode_raw(&mut self.stats, self.next_index)? {
+            None => match self.next_raw()? {
                 Some(raw) => self.make_frame(raw)?,
                 None => return Ok(None),
             },
@@ -651,6 +822,14 @@ impl VideoDecoder {
             .last_end_s
             .max(ts_seconds(end_ts, self.format.time_base));
         Ok(Some(f))
+    }
+
+    /// The next raw frame, through the fields step when there is one.
+    fn next_raw(&mut self) -> Result<Option<ff::frame::Video>> {
+        match self.fields.as_mut() {
+            Some(f) => f.next(&mut self.source, &mut self.stats, self.next_index),
+            None => self.source.decode_raw(&mut self.stats, self.next_index),
+        }
     }
 
     fn make_frame(&mut self, raw: ff::frame::Video) -> Result<Frame> {

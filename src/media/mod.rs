@@ -3,6 +3,7 @@
 
 pub mod decode;
 pub mod encode;
+pub mod fields;
 pub mod mux;
 pub mod pixels;
 pub mod probe;

@@ -78,7 +78,13 @@ pub struct VideoInfo {
     pub frame_count: Option<u64>,
     /// "container", "counted" (decoded with --count) or "estimated" (duration × fps).
     pub frame_count_source: String,
+    /// The stream's flags say interlaced (see `fields` for what the pictures say).
     pub interlaced: bool,
+    /// What the pictures are (telecined, interlaced, progressive), judged
+    /// from combing and field matching, and what `enhance --fields auto` does.
+    pub fields: Option<crate::fields::Decision>,
+    /// `fields` in words.
+    pub fields_found: Option<String>,
     /// Whether the first frame decoded; when not, why.
     pub decodable: bool,
     pub decode_error: Option<String>,
@@ -241,9 +247,18 @@ fn video_info(
     let coded = CodedVideo::read(vs);
     let durations = sample_durations(path, stream.index, 240);
     let mut info = VideoInfo::from_container(stream, &coded, &durations);
-    match VideoDecoder::open(path, None) {
+    match VideoDecoder::open(path, None, crate::fields::FieldsMode::Progressive) {
         Ok(mut dec) => {
             info.describe_decoded(dec.format());
+            if let Ok(d) = crate::media::fields::decide(
+                path,
+                None,
+                crate::fields::FieldsMode::Auto,
+                info.interlaced || dec.format().interlaced,
+            ) {
+                info.fields_found = Some(d.describe_found(info.r_fps));
+                info.fields = Some(d);
+            }
             if count {
                 info.count_frames(&mut dec);
             }
@@ -364,6 +379,8 @@ impl VideoInfo {
             frame_count: (stream.frames > 0).then_some(stream.frames as u64),
             frame_count_source: "container".into(),
             interlaced: coded.interlaced,
+            fields: None,
+            fields_found: None,
             decodable: false,
             decode_error: None,
             corrupt_packets: None,
@@ -499,6 +516,9 @@ fn render_video(s: &mut String, v: &VideoInfo) {
             .unwrap_or_else(|| "unknown".into()),
         v.frame_count_source
     );
+    if let Some(f) = &v.fields_found {
+        let _ = writeln!(s, "    fields: {f}");
+    }
     if let Some(e) = &v.decode_error {
         let _ = writeln!(s, "    cannot decode: {e}");
     }

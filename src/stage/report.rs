@@ -117,6 +117,11 @@ impl Report {
         self.decode.corrupt_packets += o.decode.corrupt_packets;
         self.decode.pts_repaired += o.decode.pts_repaired;
         self.decode.resized_frames += o.decode.resized_frames;
+        if self.decode.fields.is_none() {
+            self.decode.fields = o.decode.fields.clone();
+        } else if let (Some(mine), Some(theirs)) = (self.decode.fields.as_mut(), &o.decode.fields) {
+            mine.counts.add(&theirs.counts);
+        }
         for w in &o.warnings {
             if !self.warnings.contains(w) {
                 self.warnings.push(w.clone());

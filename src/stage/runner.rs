@@ -190,7 +190,12 @@ impl Prepared {
         cfg.validate("settings")?;
         check_output(&opts.output, &opts.input, opts.overwrite)?;
         let part = opts.part.as_ref();
-        let decoder = VideoDecoder::open_part(&opts.input, opts.clip, part.map(|p| p.decode))?;
+        let decoder = VideoDecoder::open_part(
+            &opts.input,
+            opts.clip,
+            part.map(|p| p.decode),
+            cfg.decode.fields,
+        )?;
         let mut fmt = decoder.format().clone();
         if let Some(p) = part {
             fmt.expected_frames = Some(p.labels.len() as u64 - u64::from(p.next.is_some()));
@@ -859,7 +864,7 @@ fn decode_stage(
                     return None;
                 }
             }
-            Ok(None) => return Some(decoder.stats.clone()),
+            Ok(None) => return Some(decoder.final_stats()),
             Err(e) => {
                 state.fail(e);
                 return None;
