@@ -33,6 +33,11 @@ const TABLE: &[(&str, Expect)] = &[
     ("anime/badapple_first43s_360p.mp4", Works),
     ("anime/jjk_fan_edit_360p.mp4", Works),
     ("anime/w2x_flat_motiongraphics_480p.mp4", Works),
+    ("anime/myfourthgit_familyguy_bedroom_480x360.mp4", Works),
+    (
+        "anime/slitscan_simpsons_movie_skate_blend_320x176.mp4",
+        Works,
+    ),
     // cuts/
     ("cuts/psd_testvideo.mp4", Works),
     ("cuts/psd_goldeneye-vfr-drop3.mp4", Works),

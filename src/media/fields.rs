@@ -18,7 +18,7 @@ use crate::fields::decimate::{repeat_change, Decimator};
 use crate::fields::{comb, Apply, Decision, FieldStats, FieldsMode, Plane};
 
 /// Frames per analysis window.
-const WINDOW_FRAMES: usize = 60;
+const WINDOW_FRAMES: usize = 48;
 /// Windows spread across a long input (at 0, 20, 40, 60 and 80% of it): an
 /// episode's first minute (a still logo, a progressive opening) says
 /// nothing about its body.
@@ -26,7 +26,7 @@ const WINDOWS: usize = 5;
 /// Inputs shorter than this many seconds are analysed from the start only,
 /// over up to [`SHORT_INPUT_FRAMES`] frames.
 const SHORT_INPUT_S: f64 = 60.0;
-const SHORT_INPUT_FRAMES: usize = 300;
+const SHORT_INPUT_FRAMES: usize = 120;
 /// A frame moved when some 32x32 block's mean luma changed by more than
 /// this (0..255): the same measure and level as a telecine repeat, since
 /// anime motion is often one mouth in a still frame.

@@ -341,7 +341,7 @@ fn input_warnings(opts: &EnhanceOptions, fmt: &VideoFormat, modelled: bool) -> V
     let mut warnings = Vec::new();
     if fmt.interlaced {
         warnings.push(format!(
-            "{input}: video is interlaced; it is processed as progressive frames (deinterlace it first for best results)"
+            "{input}: video is flagged interlaced but its pictures show no combing; frames are left as decoded (use --fields film or --fields deinterlace if the output shows combing)"
         ));
     }
     if fmt.alpha {
