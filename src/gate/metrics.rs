@@ -119,6 +119,8 @@ pub struct Thumb {
     color: Vec<f32>,
     /// Mean luma, 0..255.
     mean: f32,
+    /// Line art (see [`super::edges`]).
+    edges: super::edges::EdgeMap,
 }
 
 impl Thumb {
@@ -190,7 +192,9 @@ impl Thumb {
             hist,
             color: Vec::new(),
             mean,
+            edges: super::edges::EdgeMap::default(),
         };
+        thumb.edges = super::edges::EdgeMap::of(thumb.width, thumb.height, &thumb.data);
         thumb.set_chroma(None);
         thumb
     }
@@ -420,6 +424,10 @@ pub struct Scores {
     /// when the thumbnail alone would call the transition a HOLD.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fine_blocks: Option<u32>,
+    /// Chance-normalised edge change of the line art (see
+    /// [`super::edges::edge_change`]): about 1 when the lines of the two
+    /// pictures are unrelated, 0 when every line is explained.
+    pub edge: f32,
 }
 
 /// A window whose mean absolute difference exceeds this many 0..255 levels
@@ -442,6 +450,7 @@ impl Scores {
             luma_delta: 0.0,
             color: 1.0,
             fine_blocks: None,
+            edge: 1.0,
         }
     }
 
@@ -500,6 +509,7 @@ pub fn compare(a: &Thumb, b: &Thumb) -> Scores {
         luma_delta,
         color: half_l1(&a.color, &b.color),
         fine_blocks: None,
+        edge: super::edges::edge_change(&a.edges, &b.edges),
     }
 }
 

@@ -34,6 +34,16 @@
 //!   neighbour to compare with). Motion, even fast, keeps the picture's
 //!   colours and is as large as its neighbours; a cut between two shots of
 //!   one scene with similar luma still changes hue or stands out.
+//! - **CUT**, by line art (module [`edges`]): the chance-normalised edge
+//!   change of the transition is at least `cut_edge` and `cut_edge_isolation`
+//!   times the largest within `cut_edge_window` transitions on either side.
+//!   A cut between two camera set-ups in one flat-coloured room keeps its
+//!   colours and leaves a fifth of the windows nearly unchanged (the wall),
+//!   so the rule above misses it; its lines are new. Shakes, pull-backs,
+//!   punches, wipes and ghosted blends change as many lines, but over
+//!   several transitions, not one. Not subject to the flash rule: an A-B-A
+//!   set-up returns to the first shot's picture within frames, and is
+//!   still two cuts.
 //! - **CUT**, after a black gap: after at least `black_gap_frames` identical
 //!   black frames (mean luma `<= black_level`), a change that is abrupt
 //!   (`cut_changed` of the windows at once, or the colour distribution
@@ -54,6 +64,7 @@
 //! against their neighbours). Varying `cut_ssim` 0.6-0.7, `cut_color`
 //! 0.12-0.2 or `cut_color_contrast` 1.5-3 changes none of the labels there.
 
+pub mod edges;
 pub mod fine;
 pub mod metrics;
 
@@ -120,6 +131,8 @@ pub enum Rule {
     LevelJump,
     /// An abrupt change after a run of black frames.
     BlackGap,
+    /// New line art that stands alone in time (a cut inside one room).
+    EdgeJump,
     /// A short excursion that returns to the shot.
     Flash,
 }
@@ -176,6 +189,14 @@ pub struct GateParams {
     pub cut_contrast: f32,
     /// CUT: transitions looked at on each side.
     pub cut_neighbours: usize,
+    /// CUT by line art: smallest chance-normalised edge change (0..~1.5;
+    /// 0 switches the rule off).
+    pub cut_edge: f32,
+    /// CUT by line art: the edge change must be this many times the largest
+    /// of the transitions within `cut_edge_window` on each side.
+    pub cut_edge_isolation: f32,
+    /// CUT by line art: transitions looked at on each side.
+    pub cut_edge_window: usize,
     /// FLASH: longest flash, in frames (0: no flash rule).
     pub flash_frames: usize,
     /// Black gap: a frame whose mean luma is at most this (0..255 code values; limited-range black is 16) is black.
@@ -183,6 +204,10 @@ pub struct GateParams {
     /// Black gap: identical black frames needed before an abrupt change counts as a new shot.
     pub black_gap_frames: u64,
 }
+
+/// Smallest neighbourhood edge change the line-art rule divides by: still
+/// shots have none, and a cut in one must still be a clear jump.
+pub const EDGE_FLOOR: f32 = 0.05;
 
 /// Most transitions a label waits for: `cut_neighbours` and `flash_frames`
 /// are capped so that labels never wait longer than this.
@@ -193,7 +218,7 @@ impl Default for GateParams {
     /// (module doc and README, "Gating"), not clip by clip.
     fn default() -> Self {
         GateParams {
-            hold_block_max: 4.0,
+            hold_block_max: 8.0,
             hold_mad: 1.0,
             hold_fine_levels: 5.0,
             hold_fine_texture: 0.5,
@@ -206,6 +231,9 @@ impl Default for GateParams {
             cut_mad: 25.0,
             cut_contrast: 2.5,
             cut_neighbours: 2,
+            cut_edge: 0.5,
+            cut_edge_isolation: 2.5,
+            cut_edge_window: 4,
             flash_frames: 3,
             black_level: 24.0,
             black_gap_frames: 12,
@@ -253,6 +281,14 @@ impl GateParams {
         count(
             "cut_neighbours",
             self.cut_neighbours as u64,
+            1,
+            LOOKAHEAD as u64,
+        )?;
+        check("cut_edge", self.cut_edge, 0.0, 10.0)?;
+        check("cut_edge_isolation", self.cut_edge_isolation, 1.0, 100.0)?;
+        count(
+            "cut_edge_window",
+            self.cut_edge_window as u64,
             1,
             LOOKAHEAD as u64,
         )?;
@@ -348,6 +384,8 @@ pub struct Gate {
     black_run: u64,
     /// Transitions up to this `to` are inside a flash already found.
     flash_until: Option<u64>,
+    /// Edge change of the latest labelled transitions (any label).
+    recent_edges: VecDeque<f32>,
 }
 
 impl Gate {
@@ -363,6 +401,7 @@ impl Gate {
             recent: VecDeque::new(),
             black_run: 0,
             flash_until: None,
+            recent_edges: VecDeque::new(),
         }
     }
 
@@ -372,9 +411,15 @@ impl Gate {
     }
 
     fn horizon(&self) -> usize {
+        let edge_window = if self.params.cut_edge > 0.0 {
+            self.params.cut_edge_window
+        } else {
+            0
+        };
         self.params
             .cut_neighbours
             .max(self.params.flash_frames)
+            .max(edge_window)
             .clamp(1, LOOKAHEAD)
     }
 
@@ -484,7 +529,7 @@ impl Gate {
             return Some(Evidence::alone(Rule::BlackGap));
         }
         if !t.brk {
-            return None;
+            return self.edge_jump(t).then(|| Evidence::alone(Rule::EdgeJump));
         }
         // Calm neighbours: the shot's recent labelled transitions and the
         // next ones waiting up to the next break (past a break may be
@@ -514,11 +559,39 @@ impl Gate {
         } else {
             None
         };
+        let rule = rule.or_else(|| self.edge_jump(t).then_some(Rule::EdgeJump));
         rule.map(|rule| Evidence {
             rule,
             neighbours_mad: nm,
             neighbours_color: nc,
         })
+    }
+
+    /// The line-art rule: the front transition's edge change is at least
+    /// `cut_edge` and `cut_edge_isolation` times the largest edge change
+    /// within `cut_edge_window` transitions on either side (0.05 at
+    /// least). Motion that moves as much as a cut (a shake, a pull-back, a
+    /// punch, a wipe, ghosted blends) changes the lines of its neighbours
+    /// too; a cut changes them once.
+    fn edge_jump(&self, t: &Scored) -> bool {
+        let p = &self.params;
+        let v = t.scores.edge;
+        if p.cut_edge <= 0.0 || v < p.cut_edge {
+            return false;
+        }
+        let around = self
+            .recent_edges
+            .iter()
+            .copied()
+            .chain(
+                self.waiting
+                    .iter()
+                    .skip(1)
+                    .take(p.cut_edge_window)
+                    .map(|n| n.scores.edge),
+            )
+            .fold(EDGE_FLOOR, f32::max);
+        v >= p.cut_edge_isolation * around
     }
 
     /// A flash starting at `to`: the first frame `to + k` (k up to
@@ -572,6 +645,10 @@ impl Gate {
             }
         };
         let brk = front.brk;
+        self.recent_edges.push_back(front.scores.edge);
+        if self.recent_edges.len() > self.params.cut_edge_window {
+            self.recent_edges.pop_front();
+        }
         self.waiting.pop_front();
         self.black_run = match class {
             Class::Hold if black_from => black_frames,
