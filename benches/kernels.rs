@@ -70,6 +70,11 @@ fn gate(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("thumbnail", |bch| bch.iter(|| thumbnail_of(&b)));
     g.bench_function("compare", |bch| bch.iter(|| compare(&ta, &tb)));
+    let (tw, th) = (tb.width(), tb.height());
+    let tdata = tb.data().to_vec();
+    g.bench_function("edge_map", |bch| {
+        bch.iter(|| ainimotion::gate::edges::EdgeMap::of(tw, th, &tdata))
+    });
     g.bench_function("fine_check_new_frame", |bch| {
         bch.iter(|| {
             let fb = Fine::new(b.clone());
@@ -86,6 +91,36 @@ fn gate(c: &mut Criterion) {
             let s2 = compare(&ta, &t);
             let n = fine::changed_blocks(&first, &fb, 5.0, 0.5);
             (s, s2, n)
+        })
+    });
+    // Fields: the analysis measures a frame's own combing (and, when
+    // combed, four pairings); film mode compares each frame with the
+    // previous one for repeats.
+    fn plane(p: &Picture) -> ainimotion::fields::Plane<'_> {
+        ainimotion::fields::Plane {
+            data: &p.planes[0],
+            width: 1920,
+            height: 1080,
+            stride: 1920,
+            depth: 10,
+        }
+    }
+    g.bench_function("fields_comb_own", |bch| {
+        bch.iter(|| ainimotion::fields::comb(plane(&b), plane(&b)))
+    });
+    g.bench_function("fields_repeat_change", |bch| {
+        bch.iter(|| ainimotion::fields::decimate::repeat_change(plane(&a), plane(&b)))
+    });
+    g.bench_function("gate_and_fields_whole_frame", |bch| {
+        bch.iter(|| {
+            let t = thumbnail_of(&b);
+            let s = compare(&ta, &t);
+            let fb = Fine::new(b.clone());
+            let s2 = compare(&ta, &t);
+            let n = fine::changed_blocks(&first, &fb, 5.0, 0.5);
+            let c = ainimotion::fields::comb(plane(&b), plane(&b));
+            let r = ainimotion::fields::decimate::repeat_change(plane(&a), plane(&b));
+            (s, s2, n, c, r)
         })
     });
     g.finish();

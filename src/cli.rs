@@ -448,6 +448,14 @@ pub struct InfoArgs {
     #[arg(long, value_name = "FILE", requires = "gate")]
     pub config: Option<PathBuf>,
 
+    /// With --gate: every cut and flash as a strip of thumbnails (frames c-2..c+1, the rule that fired) in this PNG (overwritten)
+    #[arg(long, value_name = "PNG", requires = "gate")]
+    pub sheet: Option<PathBuf>,
+
+    /// With --gate: telecine and interlace handling, as `enhance --fields`
+    #[arg(long, value_enum, value_name = "MODE", requires = "gate")]
+    pub fields: Option<crate::fields::FieldsMode>,
+
     /// List the models of the manifest: file present and valid, inputs/outputs, device
     #[arg(long)]
     pub models: bool,

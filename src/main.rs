@@ -360,13 +360,30 @@ fn run_info(args: &InfoArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let info = ainimotion::probe(input, args.count)?;
+    if let Some(sheet) = &args.sheet {
+        ainimotion::lab::cut_sheet::check_path(sheet)?;
+    }
     let gate = if args.gate {
-        let config = ainimotion::config::resolve(
+        let mut config = ainimotion::config::resolve(
             ainimotion::config::DEFAULT_PRESET,
             args.config.as_deref(),
             &toml::Table::new(),
         )?;
-        Some(ainimotion::analyze(input, args.clip, &config)?)
+        if let Some(f) = args.fields {
+            config.decode.fields = f;
+        }
+        let summary = ainimotion::analyze(input, args.clip, &config)?;
+        if let Some(sheet) = &args.sheet {
+            let n = ainimotion::lab::cut_sheet::write(
+                sheet,
+                input,
+                args.clip,
+                config.decode.fields,
+                &summary,
+            )?;
+            eprintln!("sheet: {} break(s) in {}", n, sheet.display());
+        }
+        Some(summary)
     } else {
         None
     };

@@ -649,3 +649,58 @@ fn a_white_flash_is_no_cut_and_never_interpolated() {
         "the rest of the shot is interpolated: {r}"
     );
 }
+
+// ------------------------------------------------------------ cut sheet
+
+#[test]
+fn the_cut_sheet_shows_one_strip_per_cut_and_refuses_a_bad_name() {
+    let dir = tmpdir();
+    let clip = dir.path().join("two_shots.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=24:duration=2",
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=size=320x240:rate=24",
+        "-filter_complex",
+        "[1:v]trim=duration=2,format=yuv420p[m];[0:v]format=yuv420p[t];[t][m]concat=n=2:v=1:a=0[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        clip.to_str().unwrap(),
+    ]);
+    let sheet = dir.path().join("cuts.png");
+    let (code, out, err) = run(&[
+        "info",
+        clip.to_str().unwrap(),
+        "--gate",
+        "--json",
+        "--sheet",
+        sheet.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let g: Value = serde_json::from_str(&out).unwrap();
+    let cuts = labelled(&g["gate"], "cut");
+    assert_eq!(cuts, vec![48], "{err}");
+    assert!(err.contains("sheet: 1 break(s)"), "{err}");
+    let s = &streams(&sheet)[0];
+    // One strip: four 192 px thumbnails side by side, one row high.
+    assert!(s["width"].as_u64().unwrap() >= 4 * 192, "{s}");
+    let h = s["height"].as_u64().unwrap();
+    assert!((144..400).contains(&h), "one strip: {h} px high");
+    let (code, _, err) = run(&[
+        "info",
+        clip.to_str().unwrap(),
+        "--gate",
+        "--sheet",
+        dir.path().join("cuts.jpg").to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("PNG") && err.lines().count() == 1, "{err}");
+}

@@ -43,22 +43,32 @@ pub fn repeat_change(a: super::Plane, b: super::Plane) -> f32 {
     );
     let bx = a.width.div_ceil(REPEAT_BLOCK);
     let by = a.height.div_ceil(REPEAT_BLOCK);
-    let mut sums = vec![(0u64, 0u64); bx * by];
+    let mut sums = vec![0u64; bx * by];
     for y in 0..a.height {
         let ra = &a.data[y * a.stride..y * a.stride + a.width];
         let rb = &b.data[y * b.stride..y * b.stride + b.width];
         let row = (y / REPEAT_BLOCK) * bx;
-        for x in 0..a.width {
-            let d = (i32::from(ra[x] >> sa) - i32::from(rb[x] >> sb)).unsigned_abs();
-            let s = &mut sums[row + x / REPEAT_BLOCK];
-            s.0 += u64::from(d);
-            s.1 += 1;
+        for (k, (ca, cb)) in ra
+            .chunks(REPEAT_BLOCK)
+            .zip(rb.chunks(REPEAT_BLOCK))
+            .enumerate()
+        {
+            let d: u32 = ca
+                .iter()
+                .zip(cb)
+                .map(|(&p, &q)| (i32::from(p >> sa) - i32::from(q >> sb)).unsigned_abs())
+                .sum();
+            sums[row + k] += u64::from(d);
         }
     }
-    sums.iter()
-        .filter(|s| s.1 > 0)
-        .map(|s| s.0 as f32 / s.1 as f32)
-        .fold(0.0, f32::max)
+    let mut worst = 0f32;
+    for (i, &s) in sums.iter().enumerate() {
+        let (bxi, byi) = (i % bx, i / bx);
+        let w = REPEAT_BLOCK.min(a.width - bxi * REPEAT_BLOCK);
+        let h = REPEAT_BLOCK.min(a.height - byi * REPEAT_BLOCK);
+        worst = worst.max(s as f32 / (w * h).max(1) as f32);
+    }
+    worst
 }
 
 /// One frame waiting for its cycle to complete.

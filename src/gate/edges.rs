@@ -36,14 +36,6 @@ pub struct EdgeMap {
     area: u32,
 }
 
-fn set(bits: &mut [u64], i: usize) {
-    bits[i / 64] |= 1 << (i % 64);
-}
-
-fn get(bits: &[u64], i: usize) -> bool {
-    bits[i / 64] & (1 << (i % 64)) != 0
-}
-
 fn count(bits: &[u64]) -> u32 {
     bits.iter().map(|w| w.count_ones()).sum()
 }
@@ -57,79 +49,91 @@ impl EdgeMap {
         if width < 3 || height < 3 || data.len() < area {
             return EdgeMap::default();
         }
-        let at = |x: usize, y: usize| data[y * width + x];
-        let clamp_x = |x: isize| x.clamp(0, width as isize - 1) as usize;
-        let clamp_y = |y: isize| y.clamp(0, height as isize - 1) as usize;
-        // Gradients with replicated borders.
-        let mut gx = vec![0f32; area];
-        let mut gy = vec![0f32; area];
-        let mut mag = vec![0f32; area];
+        // Gradients (Sobel / 4) with replicated borders: squared magnitude,
+        // and whether the gradient is mostly horizontal.
+        let mut mag2 = vec![0f32; area];
+        let mut horizontal = vec![false; area];
+        let row = |y: usize| &data[y * width..(y + 1) * width];
+        // Per row: the vertical smoothing (up + 2 mid + down) and the
+        // vertical difference (down - up), then the horizontal halves of
+        // the two Sobel kernels; simple loops the compiler vectorises.
+        let mut smooth = vec![0f32; width];
+        let mut diff = vec![0f32; width];
         for y in 0..height {
-            let (ym, yp) = (clamp_y(y as isize - 1), clamp_y(y as isize + 1));
+            let (up, mid, down) = (
+                row(y.saturating_sub(1)),
+                row(y),
+                row((y + 1).min(height - 1)),
+            );
             for x in 0..width {
-                let (xm, xp) = (clamp_x(x as isize - 1), clamp_x(x as isize + 1));
-                let sx = at(xp, ym) + 2.0 * at(xp, y) + at(xp, yp)
-                    - at(xm, ym)
-                    - 2.0 * at(xm, y)
-                    - at(xm, yp);
-                let sy = at(xm, yp) + 2.0 * at(x, yp) + at(xp, yp)
-                    - at(xm, ym)
-                    - 2.0 * at(x, ym)
-                    - at(xp, ym);
-                let i = y * width + x;
-                gx[i] = sx * 0.25;
-                gy[i] = sy * 0.25;
-                mag[i] = (gx[i] * gx[i] + gy[i] * gy[i]).sqrt();
+                smooth[x] = up[x] + 2.0 * mid[x] + down[x];
+                diff[x] = down[x] - up[x];
             }
+            let out = &mut mag2[y * width..(y + 1) * width];
+            let hor = &mut horizontal[y * width..(y + 1) * width];
+            let mut put = |x: usize, xm: usize, xp: usize| {
+                let gx = (smooth[xp] - smooth[xm]) * 0.25;
+                let gy = (diff[xm] + 2.0 * diff[x] + diff[xp]) * 0.25;
+                out[x] = gx * gx + gy * gy;
+                hor[x] = gx.abs() >= gy.abs();
+            };
+            put(0, 0, 1);
+            for x in 1..width - 1 {
+                put(x, x - 1, x + 1);
+            }
+            put(width - 1, width - 2, width - 1);
         }
-        let words = area.div_ceil(64);
-        let mut edges = vec![0u64; words];
-        let m = |x: isize, y: isize| -> f32 {
-            if x < 0 || y < 0 || x >= width as isize || y >= height as isize {
-                0.0
-            } else {
-                mag[y as usize * width + x as usize]
-            }
-        };
+        // Thinned edges: a local maximum across the edge, strong enough.
+        let floor = EDGE_LEVELS * EDGE_LEVELS;
+        let mut edge = vec![0u8; area];
         for y in 0..height {
             for x in 0..width {
                 let i = y * width + x;
-                let v = mag[i];
-                if v < EDGE_LEVELS {
+                let v = mag2[i];
+                if v < floor {
                     continue;
                 }
-                let (xi, yi) = (x as isize, y as isize);
-                let keep = if gx[i].abs() >= gy[i].abs() {
-                    v >= m(xi - 1, yi) && v >= m(xi + 1, yi)
+                let keep = if horizontal[i] {
+                    (x == 0 || v >= mag2[i - 1]) && (x + 1 == width || v >= mag2[i + 1])
                 } else {
-                    v >= m(xi, yi - 1) && v >= m(xi, yi + 1)
+                    (y == 0 || v >= mag2[i - width]) && (y + 1 == height || v >= mag2[i + width])
                 };
-                if keep {
-                    set(&mut edges, i);
-                }
+                edge[i] = u8::from(keep);
             }
         }
         // Dilation by a (2 DILATE + 1) square: rows, then columns.
-        let mut rows = vec![0u64; words];
+        let mut rows = vec![0u8; area];
         for y in 0..height {
-            for x in 0..width {
-                let lo = x.saturating_sub(DILATE);
-                let hi = (x + DILATE).min(width - 1);
-                if (lo..=hi).any(|xx| get(&edges, y * width + xx)) {
-                    set(&mut rows, y * width + x);
+            let src = &edge[y * width..(y + 1) * width];
+            let dst = &mut rows[y * width..(y + 1) * width];
+            for (x, &e) in src.iter().enumerate() {
+                if e != 0 {
+                    let lo = x.saturating_sub(DILATE);
+                    let hi = (x + DILATE).min(width - 1);
+                    dst[lo..=hi].iter_mut().for_each(|d| *d = 1);
                 }
             }
         }
-        let mut near = vec![0u64; words];
+        let mut near = vec![0u8; area];
         for y in 0..height {
             let lo = y.saturating_sub(DILATE);
             let hi = (y + DILATE).min(height - 1);
-            for x in 0..width {
-                if (lo..=hi).any(|yy| get(&rows, yy * width + x)) {
-                    set(&mut near, y * width + x);
-                }
+            let dst = &mut near[y * width..(y + 1) * width];
+            for yy in lo..=hi {
+                let src = &rows[yy * width..(yy + 1) * width];
+                dst.iter_mut().zip(src).for_each(|(d, s)| *d |= s);
             }
         }
+        let pack = |v: &[u8]| -> Vec<u64> {
+            v.chunks(64)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .fold(0u64, |w, (k, &b)| w | (u64::from(b) << k))
+                })
+                .collect()
+        };
+        let (edges, near) = (pack(&edge), pack(&near));
         EdgeMap {
             n_edges: count(&edges),
             n_near: count(&near),

@@ -94,14 +94,20 @@ fn glyph(c: char) -> [u8; 7] {
     }
 }
 
-struct Canvas {
-    w: usize,
-    h: usize,
-    rgb: Vec<u8>,
+/// A white RGB24 picture to draw bars, pictures and 5x7 text on.
+pub(crate) struct Canvas {
+    pub(crate) w: usize,
+    pub(crate) h: usize,
+    pub(crate) rgb: Vec<u8>,
 }
 
+/// Pixels one character of [`Canvas::text`] advances.
+pub(crate) const TEXT_ADVANCE: usize = ADVANCE;
+/// Height of a line of [`Canvas::text`], pixels.
+pub(crate) const TEXT_HEIGHT: usize = 7 * SCALE;
+
 impl Canvas {
-    fn new(w: usize, h: usize) -> Canvas {
+    pub(crate) fn new(w: usize, h: usize) -> Canvas {
         Canvas {
             w,
             h,
@@ -109,7 +115,7 @@ impl Canvas {
         }
     }
 
-    fn fill(&mut self, x: usize, y: usize, w: usize, h: usize, c: [u8; 3]) {
+    pub(crate) fn fill(&mut self, x: usize, y: usize, w: usize, h: usize, c: [u8; 3]) {
         for yy in y..(y + h).min(self.h) {
             for xx in x..(x + w).min(self.w) {
                 self.rgb[(yy * self.w + xx) * 3..][..3].copy_from_slice(&c);
@@ -117,7 +123,18 @@ impl Canvas {
         }
     }
 
-    fn text(&mut self, x: usize, y: usize, s: &str) {
+    /// Copy an RGB24 picture of `w` x `h` with its top left at (x, y),
+    /// clipped to the canvas.
+    pub(crate) fn blit(&mut self, x: usize, y: usize, w: usize, h: usize, rgb: &[u8]) {
+        for yy in 0..h.min(self.h.saturating_sub(y)) {
+            let cols = w.min(self.w.saturating_sub(x));
+            let src = &rgb[yy * w * 3..(yy * w + cols) * 3];
+            let at = ((y + yy) * self.w + x) * 3;
+            self.rgb[at..at + cols * 3].copy_from_slice(src);
+        }
+    }
+
+    pub(crate) fn text(&mut self, x: usize, y: usize, s: &str) {
         for (k, c) in s.chars().enumerate() {
             let g = glyph(c);
             for (row, bits) in g.iter().enumerate() {

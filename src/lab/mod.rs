@@ -12,9 +12,11 @@
 //! - [`triplets`]: the threaded run over the inputs,
 //! - [`metrics`]: PSNR, SSIM and the line-art chamfer distance,
 //! - [`eval`]: drop-and-reconstruct on the triplets, every model and two baselines,
-//! - [`chart`]: the bar chart of `eval --chart`.
+//! - [`chart`]: the bar chart of `eval --chart`,
+//! - [`cut_sheet`]: `info --gate --sheet`, every cut and flash as a strip of thumbnails.
 
 pub mod chart;
+pub mod cut_sheet;
 pub mod dataset;
 pub mod eval;
 pub mod image;
