@@ -45,6 +45,11 @@ impl EdgeMap {
     /// gradient, thinned to the local maximum across the edge (along the
     /// gradient's dominant axis), kept at [`EDGE_LEVELS`] or more.
     pub fn of(width: usize, height: usize, data: &[f32]) -> EdgeMap {
+        EdgeMap::with(width, height, data, EDGE_LEVELS, DILATE)
+    }
+
+    /// [`EdgeMap::of`] with another edge level and dilation radius.
+    pub fn with(width: usize, height: usize, data: &[f32], level: f32, radius: usize) -> EdgeMap {
         let area = width * height;
         if width < 3 || height < 3 || data.len() < area {
             return EdgeMap::default();
@@ -84,7 +89,7 @@ impl EdgeMap {
             put(width - 1, width - 2, width - 1);
         }
         // Thinned edges: a local maximum across the edge, strong enough.
-        let floor = EDGE_LEVELS * EDGE_LEVELS;
+        let floor = level * level;
         let mut edge = vec![0u8; area];
         for y in 0..height {
             for x in 0..width {
@@ -108,16 +113,16 @@ impl EdgeMap {
             let dst = &mut rows[y * width..(y + 1) * width];
             for (x, &e) in src.iter().enumerate() {
                 if e != 0 {
-                    let lo = x.saturating_sub(DILATE);
-                    let hi = (x + DILATE).min(width - 1);
+                    let lo = x.saturating_sub(radius);
+                    let hi = (x + radius).min(width - 1);
                     dst[lo..=hi].iter_mut().for_each(|d| *d = 1);
                 }
             }
         }
         let mut near = vec![0u8; area];
         for y in 0..height {
-            let lo = y.saturating_sub(DILATE);
-            let hi = (y + DILATE).min(height - 1);
+            let lo = y.saturating_sub(radius);
+            let hi = (y + radius).min(height - 1);
             let dst = &mut near[y * width..(y + 1) * width];
             for yy in lo..=hi {
                 let src = &rows[yy * width..(yy + 1) * width];

@@ -140,6 +140,10 @@ impl Thumb {
     pub fn mean(&self) -> f32 {
         self.mean
     }
+    /// Line art (see [`super::edges`]).
+    pub fn edges(&self) -> &super::edges::EdgeMap {
+        &self.edges
+    }
     /// Normalised 32-bin luma histogram.
     pub fn hist(&self) -> &[f32; HIST_BINS] {
         &self.hist

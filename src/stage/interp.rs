@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::Stage;
 use crate::color::{from_rgb, to_rgb, Colorimetry};
 use crate::error::{Error, Result};
+use crate::gate::edges::edge_change;
 use crate::gate::{compare, is_break, thumbnail_of, GateParams};
 use crate::model::{Interpolate, ModelError};
 use crate::picture::Frame;
@@ -99,6 +100,16 @@ pub const GUARD_TOLERANCE: f32 = 2.0 / 255.0;
 /// copy of one neighbour: within this mean absolute difference (0..1
 /// units, 3 levels) of it. Anything else there mixes two pictures.
 pub const GHOST_COPY: f32 = 3.0 / 255.0;
+
+/// Edge change (see [`crate::gate::edges::edge_change`]) of two frames
+/// above which no flow can carry one drawing into the other: their line
+/// art is unrelated, so whatever the model makes between them mixes two
+/// pictures. 0.8: every labelled cut of the public clips with line art on
+/// both sides measures 0.85 or more (the same-room cuts 0.82-0.97 by this
+/// guard's own thumbnails), while 0.58% of the in-shot MOTION transitions
+/// there do (6195 transitions over 16 clips; violent camera shakes, wipes
+/// and Bad Apple's morphing silhouettes); Big Buck Bunny's none.
+pub const GUARD_EDGE_CHANGE: f32 = 0.8;
 
 /// The guard's judgement of an in-between `mid` of `a` and `b`. Broken
 /// output (non-finite, or further from both neighbours than they are from
@@ -299,15 +310,21 @@ impl InterpStage {
                         .into());
                     }
                     let template = self.frame(a)?.frame.picture.clone();
-                    let pair_is_break = match &self.guard {
-                        Some(params) => {
+                    let thumbs = match &self.guard {
+                        Some(_) => {
                             let pb = self.frame(b)?.frame.picture.clone();
-                            is_break(
-                                params,
-                                &compare(&thumbnail_of(&template), &thumbnail_of(&pb)),
-                            )
+                            Some((thumbnail_of(&template), thumbnail_of(&pb)))
                         }
-                        None => false,
+                        None => None,
+                    };
+                    // A structural break by the gate's own rule, or line art
+                    // that no flow can carry across.
+                    let pair_is_break = match (&self.guard, &thumbs) {
+                        (Some(params), Some((ta, tb))) => {
+                            is_break(params, &compare(ta, tb))
+                                || edge_change(ta.edges(), tb.edges()) >= GUARD_EDGE_CHANGE
+                        }
+                        _ => false,
                     };
                     for (n, mid) in mids.into_iter().enumerate() {
                         let out = outs[i + n];
