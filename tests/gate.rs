@@ -704,3 +704,92 @@ fn the_cut_sheet_shows_one_strip_per_cut_and_refuses_a_bad_name() {
     assert_ne!(code, 0);
     assert!(err.contains("PNG") && err.lines().count() == 1, "{err}");
 }
+
+/// The two same-room cuts of the Family Guy clip (two camera set-ups in
+/// one flat-coloured bedroom, which the colour and level rules miss),
+/// through `interpolate-only --fps 2x --lossless`: the output frame between
+/// the last frame of the old shot and the first of the new is a copy of
+/// one of them, with cut detection on (the line-art rule) and off (the
+/// ghost guard alone).
+#[test]
+fn same_room_cuts_are_never_morphed_with_or_without_cut_detection() {
+    let Some(clip) = anime("myfourthgit_familyguy_bedroom_480x360.mp4") else {
+        return;
+    };
+    if !models_ready() {
+        return;
+    }
+    let fps = 24000.0 / 1001.0;
+    let dir = tmpdir();
+    let nocut = dir.path().join("nocut.toml");
+    std::fs::write(&nocut, "[gate]\ndetect_cuts = false\n").unwrap();
+    // First frame of each new shot (labels), decoded straight from the clip.
+    let frame = |n: usize| -> Vec<u8> {
+        let out = Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(&clip)
+            .args([
+                "-vf",
+                &format!("select=eq(n\\,{n})"),
+                "-vsync",
+                "passthrough",
+                "-frames:v",
+                "1",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "gray",
+                "-",
+            ])
+            .output()
+            .unwrap();
+        out.stdout
+    };
+    for cut in [66usize, 373] {
+        let (old, new) = (frame(cut - 1), frame(cut));
+        // A window of 8 frames each side; the clip re-bases time to 0.
+        let start = (cut as f64 - 8.0) / fps;
+        let range = format!("{start:.4}-{:.4}", (cut as f64 + 8.0) / fps);
+        for detect in [true, false] {
+            let out = dir.path().join(format!("out_{cut}_{detect}.mkv"));
+            let rep = dir.path().join(format!("r_{cut}_{detect}.json"));
+            let mut args = vec![
+                "--fps",
+                "2x",
+                "--lossless",
+                "--clip",
+                &range,
+                "--report",
+                rep.to_str().unwrap(),
+            ];
+            if !detect {
+                args.extend_from_slice(&["--config", nocut.to_str().unwrap()]);
+            }
+            enhance_ok(&clip, &out, "interpolate-only", &args);
+            let r = report(&rep);
+            let pts = video_pts(&out);
+            let outs = gray_frames(&out).2;
+            assert_eq!(pts.len(), outs.len());
+            // Output frames strictly between the two input frames' times.
+            let (t_old, t_new) = ((cut - 1) as f64 / fps - start, cut as f64 / fps - start);
+            let between: Vec<usize> = (0..pts.len())
+                .filter(|&i| pts[i] > t_old + 0.002 && pts[i] < t_new - 0.002)
+                .collect();
+            assert!(
+                !between.is_empty(),
+                "no output frame between {t_old} and {t_new}: {pts:?}"
+            );
+            for i in between {
+                let (da, db) = (mean_abs(&outs[i], &old), mean_abs(&outs[i], &new));
+                eprintln!(
+                    "cut {cut}, detection {detect}: output at {:.3} s is {da:.2} / {db:.2} levels from the two shots (gate cuts {}, rejected {})",
+                    pts[i], r["gate"]["cut"], r["interpolate"]["rejected"]
+                );
+                assert!(
+                    da.min(db) <= 3.0,
+                    "cut {cut} (detection {detect}) was morphed"
+                );
+            }
+        }
+    }
+}
