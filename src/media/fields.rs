@@ -119,6 +119,12 @@ fn measure(frames: &[Luma], stats: &mut FieldStats) {
     for i in 1..frames.len() {
         let (prev, cur) = (frames[i - 1].plane(), frames[i].plane());
         let moved = repeat_change(prev, cur) > MOVED_LEVELS;
+        if !moved {
+            // A still frame says nothing (FieldStats::add ignores it): skip
+            // the combing measure, the analysis's main cost.
+            stats.add(false, Default::default(), None);
+            continue;
+        }
         let own = comb(cur, cur);
         let pairings = match frames.get(i + 1) {
             Some(next) if own.is_combed() => {
