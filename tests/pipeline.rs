@@ -1106,3 +1106,89 @@ fn ghost_guard_keeps_real_motion_and_rejects_morphs_across_cuts() {
     }
     assert!(kept.is_empty(), "morphs across cuts kept: {kept:?}");
 }
+
+/// Regression: an output on a filesystem that fills up mid-run hung a
+/// chunked run forever (the encoder died, decode waited on its full
+/// queue). Single and chunked runs must stop by themselves with one line
+/// that names the disk, and leave nothing under the target name. Needs
+/// root to mount a 3 MB tmpfs; skipped with a message otherwise.
+#[test]
+fn a_full_disk_stops_single_and_chunked_runs_with_one_line() {
+    use std::time::{Duration, Instant};
+    let dir = tmpdir();
+    let small = dir.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
+        .arg(&small)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIP: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(small.clone());
+    let clip = dir.path().join("long.mp4");
+    make_clip(
+        &clip,
+        "320x180",
+        "24000/1001",
+        "60",
+        &["-c:v", "libx264", "-crf", "30", "-preset", "ultrafast"],
+    );
+    for chunk in ["10", "0"] {
+        let out = small.join("out.mkv");
+        let mut child = bin()
+            .args([
+                "enhance",
+                clip.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ])
+            .args([
+                "--preset",
+                "reencode",
+                "-q",
+                "-y",
+                "--encoder-preset",
+                "ultrafast",
+            ])
+            .args(["--chunk-seconds", chunk])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > Duration::from_secs(120) {
+                let _ = child.kill();
+                panic!("--chunk-seconds {chunk}: still running after 120 s on a full disk");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        eprintln!(
+            "--chunk-seconds {chunk}: {:?} in {:.1} s: {err}",
+            status.code(),
+            started.elapsed().as_secs_f64()
+        );
+        assert!(!status.success());
+        assert!(err.contains("disk full"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!out.exists(), "a partial output was left");
+        // Free the space for the next round.
+        for e in std::fs::read_dir(&small).unwrap() {
+            let p = e.unwrap().path();
+            let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+        }
+    }
+}

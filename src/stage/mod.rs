@@ -163,6 +163,30 @@ pub trait Stage: Send + 'static {
     }
 }
 
+/// How often a stage waiting to hand on an item looks at the abort flag.
+pub const SEND_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Hand `item` to the next stage, waiting while its queue is full, but
+/// never past an abort: when any stage has failed (or the user stopped the
+/// run), a full queue may never drain (its reader is gone, or the runner's
+/// queue-length probe keeps the channel open), so waiting on it would hang
+/// the run. Returns false when the item could not be handed on.
+pub fn send_or_abort<T>(tx: &crossbeam_channel::Sender<T>, item: T, state: &RunState) -> bool {
+    let mut item = item;
+    loop {
+        match tx.send_timeout(item, SEND_POLL) {
+            Ok(()) => return true,
+            Err(crossbeam_channel::SendTimeoutError::Timeout(back)) => {
+                if state.aborted() {
+                    return false;
+                }
+                item = back;
+            }
+            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return false,
+        }
+    }
+}
+
 /// The body of a stage thread: receive, process, send, until the input
 /// ends (clean: flush and return the stage) or anything fails (record the
 /// error, set the abort flag, return None).
@@ -176,7 +200,7 @@ pub fn run_stage<S: Stage>(
 ) -> Option<S> {
     let send_all = |outs: Vec<S::Out>| -> bool {
         for o in outs {
-            if tx.send(o).is_err() {
+            if !send_or_abort(&tx, o, state) {
                 state.fail(Error::Disconnected(name));
                 return false;
             }
@@ -222,6 +246,26 @@ pub fn run_stage<S: Stage>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (a full disk hung a chunked run): the encoder died, the
+    /// runner's queue probe still held a receiver, and decode waited on the
+    /// full queue forever. A send into a full queue must give up once the
+    /// run is aborted.
+    #[test]
+    fn a_send_into_a_full_queue_gives_up_when_the_run_aborts() {
+        let state = Arc::new(RunState::new(Arc::new(AtomicBool::new(false))));
+        let (tx, rx) = crossbeam_channel::bounded::<u32>(1);
+        let _probe = rx.clone(); // what the runner's queue probe holds
+        drop(rx);
+        assert!(send_or_abort(&tx, 1, &state));
+        let s = state.clone();
+        let waiter = std::thread::spawn(move || send_or_abort(&tx, 2, &s));
+        std::thread::sleep(SEND_POLL * 2);
+        let started = std::time::Instant::now();
+        state.fail(crate::error::Error::Internal("the encoder died".into()));
+        assert!(!waiter.join().unwrap());
+        assert!(started.elapsed() < SEND_POLL * 5);
+    }
 
     /// Doubles its input; raises no warnings (the trait's default).
     struct Doubler;

@@ -859,7 +859,7 @@ fn decode_stage(
         match next {
             Ok(Some(frame)) => {
                 meter.frames.fetch_add(1, Ordering::Relaxed);
-                if tx.send(frame).is_err() {
+                if !super::send_or_abort(&tx, frame, state) {
                     state.fail(Error::Disconnected("decode"));
                     return None;
                 }
