@@ -22,9 +22,16 @@ pub enum Error {
         reason: String,
     },
 
-    /// The output cannot be created or written.
+    /// The output cannot be created or written: it exists (without `-y`),
+    /// its name or folder is wrong, or the disk is full. Exit code 4, so a
+    /// script can tell a storage problem from a bug.
     #[error("{path}: {reason}")]
     Output { path: PathBuf, reason: String },
+
+    /// A program we run (sbatch) refused the work or answered what we
+    /// cannot read; `path` is what we gave it. Not an I/O failure: exit 3.
+    #[error("{path}: {reason}")]
+    Refused { path: PathBuf, reason: String },
 
     /// The encoder refused the settings or failed.
     #[error("encoder {codec}: {reason}")]
@@ -80,10 +87,12 @@ impl Error {
     }
 
     /// Exit code for this error: 2 bad settings/input, 3 failure while
-    /// working, 130 interrupted.
+    /// working (and our bugs), 4 the output cannot be written, 130
+    /// interrupted.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) | Error::Input { .. } | Error::Unsupported { .. } => 2,
+            Error::Output { .. } => 4,
             Error::Interrupted => 130,
             _ => 3,
         }

@@ -211,7 +211,7 @@ pub fn submit(
         .map(|id| format!("--dependency=afterok:{id}"));
     let join_id = run_sbatch(&sbatch, dependency.as_slice(), &join_script_path).map_err(|e| {
         match (&submission.array_job, e) {
-            (Some(id), Error::Output { path, reason }) => Error::Output {
+            (Some(id), Error::Refused { path, reason }) => Error::Refused {
                 path,
                 reason: format!(
                     "{reason} (the chunk array, job {id}, is queued: `scancel {id}`, or submit the join by hand with `sbatch --dependency=afterok:{id} {}`)",
@@ -508,19 +508,17 @@ fn run_sbatch(sbatch: &Path, extra: &[String], script: &Path) -> Result<String> 
         .map_err(|e| Error::Config(format!("{}: cannot run: {e}", sbatch.display())))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        return Err(Error::output(
-            script,
-            format!(
+        return Err(Error::Refused {
+            path: script.to_path_buf(),
+            reason: format!(
                 "sbatch refused it: {}",
                 squash(&String::from_utf8_lossy(&out.stderr))
             ),
-        ));
+        });
     }
-    parse_job_id(&stdout).ok_or_else(|| {
-        Error::output(
-            script,
-            format!("sbatch printed no job id (stdout: '{}')", squash(&stdout)),
-        )
+    parse_job_id(&stdout).ok_or_else(|| Error::Refused {
+        path: script.to_path_buf(),
+        reason: format!("sbatch printed no job id (stdout: '{}')", squash(&stdout)),
     })
 }
 
