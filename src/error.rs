@@ -54,6 +54,17 @@ pub enum Error {
     #[error("interrupted; no output was written")]
     Interrupted,
 
+    /// The user interrupted a chunked run: the chunks done are kept.
+    #[error(
+        "interrupted; {done} of {total} chunks are done and kept in {}: the same command resumes from there",
+        work.display()
+    )]
+    InterruptedResumable {
+        work: PathBuf,
+        done: usize,
+        total: usize,
+    },
+
     /// A pipeline stage stopped because its neighbour went away. Never the
     /// root cause: the pipeline reports the neighbour's error instead.
     #[error("pipeline stage '{0}' lost its neighbour")]
@@ -88,14 +99,22 @@ impl Error {
 
     /// Exit code for this error: 2 bad settings/input, 3 failure while
     /// working (and our bugs), 4 the output cannot be written, 130
-    /// interrupted.
+    /// interrupted (the binary says 143 for SIGTERM).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) | Error::Input { .. } | Error::Unsupported { .. } => 2,
             Error::Output { .. } => 4,
-            Error::Interrupted => 130,
+            Error::Interrupted | Error::InterruptedResumable { .. } => 130,
             _ => 3,
         }
+    }
+
+    /// The user stopped the run (either kind of interruption).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(
+            self,
+            Error::Interrupted | Error::InterruptedResumable { .. }
+        )
     }
 }
 

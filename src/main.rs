@@ -1,7 +1,7 @@
 //! ainimotion binary: arguments → library → exit code.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -49,29 +49,57 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             eprintln!("error: {err:#}");
-            let code = err
-                .chain()
-                .find_map(|e| e.downcast_ref::<Error>())
-                .map(Error::exit_code)
-                .unwrap_or(1);
+            let code = match err.chain().find_map(|e| e.downcast_ref::<Error>()) {
+                // 128 + the signal, as a shell reports a process it killed.
+                Some(e) if e.is_interrupted() => match FIRST_SIGNAL.load(Ordering::SeqCst) {
+                    0 => e.exit_code(),
+                    signo => 128 + signo,
+                },
+                Some(e) => e.exit_code(),
+                None => 1,
+            };
             ExitCode::from(code as u8)
         }
     }
 }
 
-/// First Ctrl-C / SIGTERM: stop cleanly (no output under the target name).
-/// Second: remove temporary outputs and exit at once.
+/// The first stop signal received (0: none yet).
+static FIRST_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// First SIGINT (Ctrl-C), SIGTERM or SIGHUP: set the abort flag, so the
+/// run stops cleanly (no output under the target name, a chunked run's
+/// finished chunks kept) and says so in one line; the exit code is then
+/// 128 + that signal (130, 143, 129). Second: remove temporary outputs
+/// and exit at once with 128 + the second signal. The signals are read on
+/// a thread of their own (signal-hook's iterator), so nothing here runs in
+/// a signal handler.
 fn install_signal_handler(abort: Arc<AtomicBool>) {
-    static PRESSES: AtomicU8 = AtomicU8::new(0);
-    let _ = ctrlc::set_handler(move || {
-        if PRESSES.fetch_add(1, Ordering::SeqCst) == 0 {
-            eprintln!("\ninterrupted: stopping (press Ctrl-C again to quit at once)");
-            abort.store(true, Ordering::SeqCst);
-        } else {
-            ainimotion::media::mux::remove_partial_outputs();
-            std::process::exit(130);
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("warning: cannot catch Ctrl-C and SIGTERM ({e}); they stop the run at once");
+            return;
         }
-    });
+    };
+    let spawned = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signo in signals.forever() {
+                let first = FIRST_SIGNAL
+                    .compare_exchange(0, signo, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok();
+                if first {
+                    abort.store(true, Ordering::SeqCst);
+                } else {
+                    ainimotion::media::mux::remove_partial_outputs();
+                    std::process::exit(128 + signo);
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("warning: cannot watch for Ctrl-C and SIGTERM ({e})");
+    }
 }
 
 fn run_enhance(args: &EnhanceArgs, cli: &Cli, abort: Arc<AtomicBool>) -> anyhow::Result<()> {
@@ -148,7 +176,7 @@ fn run_folder(
                     frames_out: report.frames_out,
                     wall_s: report.wall_s,
                 },
-                Err(Error::Interrupted) => return Err(Error::Interrupted.into()),
+                Err(e) if e.is_interrupted() => return Err(e.into()),
                 Err(e) => {
                     eprintln!("error: {e}");
                     first_code.get_or_insert(e.exit_code());

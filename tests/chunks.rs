@@ -324,3 +324,122 @@ fn lossy_chunks_join_into_mp4_and_mkv_with_the_single_runs_timestamps() {
         assert_eq!(stream_list(&single), stream_list(&out));
     }
 }
+
+/// `enhance IN -o OUT --preset reencode -q --encoder-preset ultrafast
+/// --chunk-seconds CHUNK`, as strings for a spawned child.
+fn reencode_args(input: &Path, out: &Path, chunk: &str) -> Vec<String> {
+    [
+        "enhance",
+        s(input),
+        "-o",
+        s(out),
+        "--preset",
+        "reencode",
+        "-q",
+        "--encoder-preset",
+        "ultrafast",
+        "--chunk-seconds",
+        chunk,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Wait for `child` at most `limit`; kill it and fail past that.
+fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let t = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            return status;
+        }
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running {limit:?} after it should have stopped");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Everything the child wrote on stderr (it has ended).
+fn stderr_of(child: &mut std::process::Child) -> String {
+    let mut err = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut pipe, &mut err).expect("read stderr");
+    }
+    err
+}
+
+/// Issue 25: SIGTERM and SIGINT stop a chunked run within two seconds
+/// with 143 / 130 and one line saying how many chunks are kept and that
+/// the same command resumes; nothing is left under the target name, and
+/// the rerun reuses exactly the chunks that line counted.
+#[test]
+fn sigterm_and_sigint_stop_a_chunked_run_within_two_seconds_and_it_resumes() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(&input, "320x180", "24", "60", &[]);
+    for (signal, name, code) in [
+        (libc::SIGTERM, "sigterm", 143),
+        (libc::SIGINT, "sigint", 130),
+    ] {
+        let out = dir.path().join(format!("{name}.mkv"));
+        let work = dir.path().join(format!(".{name}.mkv.ainimotion"));
+        let args = reencode_args(&input, &out, "5");
+        let mut child = bin()
+            .args(&args)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("binary runs");
+        let first_done = wait_for(&work.join("chunk-0000.json"), Duration::from_secs(300));
+        let sent = Instant::now();
+        // SAFETY: kill(2) with our own child's pid and a valid signal.
+        let rc = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        assert_eq!(rc, 0, "kill failed");
+        let status = wait_at_most(&mut child, Duration::from_secs(30));
+        let latency = sent.elapsed();
+        let err = stderr_of(&mut child);
+        eprintln!(
+            "{name}: exit {:?} {:.0} ms after the signal: {err}",
+            status.code(),
+            latency.as_secs_f64() * 1e3
+        );
+        assert!(first_done, "{name}: the first chunk never finished");
+        assert_eq!(status.code(), Some(code), "{name}: {err}");
+        assert!(latency < Duration::from_secs(2), "{name}: took {latency:?}");
+        assert_eq!(err.trim().lines().count(), 1, "{name}: {err}");
+        assert!(
+            err.contains("the same command resumes") && err.contains(s(&work)),
+            "{err}"
+        );
+        let kept: u64 = err
+            .split("interrupted; ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no chunk count in: {err}"));
+        assert!(kept >= 1, "{err}");
+        // Nothing under the target name, no temporary file or lock beside
+        // it, no half-written chunk in the work folder.
+        let beside: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("read dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(&format!("{name}.mkv")))
+            .collect();
+        assert_eq!(beside, [format!(".{name}.mkv.ainimotion")], "{name}");
+        let partial = std::fs::read_dir(&work)
+            .expect("work folder")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .find(|n| n.contains(".partial-"));
+        assert_eq!(partial, None, "{name}: a partial chunk was left");
+
+        let report = dir.path().join(format!("{name}.json"));
+        let mut again = args.clone();
+        again.extend(["--report".to_string(), s(&report).to_string()]);
+        let again: Vec<&str> = again.iter().map(String::as_str).collect();
+        let (rc, _, err) = run(&again);
+        assert_eq!(rc, 0, "{name} rerun: {err}");
+        let r = common::report(&report);
+        assert_eq!(r["chunks"]["reused"].as_u64(), Some(kept), "{name}");
+        assert!(out.exists() && !work.exists());
+    }
+}

@@ -4,7 +4,7 @@
 //! chunks already journalled and does only the rest.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -86,7 +86,11 @@ pub fn enhance_in_chunks(
                 "planning: labelling every frame, chunks of at most {chunk_seconds} s (work folder {})",
                 work.display()
             ));
-            let plan = make_plan(&req, progress, &abort)?;
+            let plan = make_plan(&req, progress, &abort).inspect_err(|_| {
+                // Nothing to resume from: leave no folder that a rerun
+                // would call "an unfinished run that is not this one".
+                let _ = std::fs::remove_dir(&work);
+            })?;
             plan.write(&plan_path)?;
             plan
         }
@@ -103,6 +107,12 @@ pub fn enhance_in_chunks(
     let mut report: Option<Report> = None;
     // Loaded by the first chunk, reused by the others.
     let mut models = None;
+    let mut done = reused;
+    let stopped = |done: usize| Error::InterruptedResumable {
+        work: work.clone(),
+        done,
+        total,
+    };
     for (n, &k) in pending.iter().enumerate() {
         let c = &plan.chunks[k];
         progress.info(&format!(
@@ -113,7 +123,7 @@ pub fn enhance_in_chunks(
             crate::clip::format_time(c.start_s),
             c.end_s.map_or("end".into(), crate::clip::format_time)
         ));
-        let Some(r) = run_chunk_reusing(
+        let ran = match run_chunk_reusing(
             &plan,
             &opts.input,
             k,
@@ -121,8 +131,12 @@ pub fn enhance_in_chunks(
             progress,
             abort.clone(),
             &mut models,
-        )?
-        else {
+        ) {
+            Err(Error::Interrupted) => return Err(stopped(done)),
+            ran => ran?,
+        };
+        done += 1;
+        let Some(r) = ran else {
             continue;
         };
         match report.as_mut() {
@@ -130,6 +144,9 @@ pub fn enhance_in_chunks(
             None => report = Some(r),
         }
         release_freed_memory();
+    }
+    if abort.load(Ordering::SeqCst) {
+        return Err(stopped(done));
     }
     progress.info(&format!(
         "joining {total} chunks into {}",
