@@ -28,6 +28,13 @@ pub enum Error {
     #[error("{path}: {reason}")]
     Output { path: PathBuf, reason: String },
 
+    /// The output (or its work folder) is in use by another run. Exit
+    /// code 2, as for the other refusals before any work (`slurm`'s "jobs
+    /// still queued"): nothing was done and nothing is wrong with the disk,
+    /// so 4's remedy (free space, fix the folder) would mislead.
+    #[error("{path}: {reason}")]
+    InUse { path: PathBuf, reason: String },
+
     /// A program we run (sbatch) refused the work or answered what we
     /// cannot read; `path` is what we gave it. Not an I/O failure: exit 3.
     #[error("{path}: {reason}")]
@@ -97,12 +104,16 @@ impl Error {
         }
     }
 
-    /// Exit code for this error: 2 bad settings/input, 3 failure while
-    /// working (and our bugs), 4 the output cannot be written, 130
-    /// interrupted (the binary says 143 for SIGTERM).
+    /// Exit code for this error: 2 bad settings/input (or the output in
+    /// use by another run), 3 failure while working (and our bugs), 4 the
+    /// output cannot be written, 130 interrupted (the binary says 143 for
+    /// SIGTERM).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config(_) | Error::Input { .. } | Error::Unsupported { .. } => 2,
+            Error::Config(_)
+            | Error::Input { .. }
+            | Error::Unsupported { .. }
+            | Error::InUse { .. } => 2,
             Error::Output { .. } => 4,
             Error::Interrupted | Error::InterruptedResumable { .. } => 130,
             _ => 3,

@@ -18,6 +18,7 @@ pub mod gate;
 pub mod lab;
 pub mod media;
 pub mod model;
+pub mod output_lock;
 pub mod picture;
 pub mod progress;
 pub mod rational;

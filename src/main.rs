@@ -70,9 +70,9 @@ static FIRST_SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// run stops cleanly (no output under the target name, a chunked run's
 /// finished chunks kept) and says so in one line; the exit code is then
 /// 128 + that signal (130, 143, 129). Second: remove temporary outputs
-/// and exit at once with 128 + the second signal. The signals are read on
-/// a thread of their own (signal-hook's iterator), so nothing here runs in
-/// a signal handler.
+/// and lock files and exit at once with 128 + the second signal. The
+/// signals are read on a thread of their own (signal-hook's iterator), so
+/// nothing here runs in a signal handler.
 fn install_signal_handler(abort: Arc<AtomicBool>) {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
@@ -93,6 +93,7 @@ fn install_signal_handler(abort: Arc<AtomicBool>) {
                     abort.store(true, Ordering::SeqCst);
                 } else {
                     ainimotion::media::mux::remove_partial_outputs();
+                    ainimotion::output_lock::remove_lock_files();
                     std::process::exit(128 + signo);
                 }
             }

@@ -125,6 +125,19 @@ pub fn submit(
         ));
     }
     let exe = absolute(&opts.exe)?;
+    // Not while an `enhance` (or another `slurm`) plans or writes this
+    // output's work folder: the lock is held until the jobs are submitted
+    // (the array tasks run in parallel by design and take none). Its file
+    // goes beside the output, so that folder is made first, as making the
+    // work folder always did.
+    if let Some(dir) = output.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::output(dir, format!("cannot create the folder: {e}")))?;
+    }
+    let lock = crate::output_lock::OutputLock::acquire(&output)?;
+    if let Some(w) = lock.warning() {
+        progress.warn(w);
+    }
     // The folder a plain `enhance` of the same output resumes from.
     let work_dir = crate::chunk::resume::work_dir_for(&output);
     let plan_path = work_dir.join("plan.json");

@@ -443,3 +443,91 @@ fn sigterm_and_sigint_stop_a_chunked_run_within_two_seconds_and_it_resumes() {
         assert!(out.exists() && !work.exists());
     }
 }
+
+/// Issue 25: two runs on one output wrote the same work folder (the
+/// second exited 0, the first died). Now a second `enhance`, chunked or
+/// not, and a `slurm` on the same output are refused at once with one
+/// line naming the running one's pid (exit 2), and the first completes;
+/// the lock of a SIGKILLed run does not block the next run.
+#[test]
+fn a_second_run_on_one_output_is_refused_and_a_killed_runs_lock_does_not_block() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(&input, "320x180", "24", "60", &[]);
+    let holder = |lock: &Path, pid: u32| {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(60) {
+            let text = std::fs::read_to_string(lock).unwrap_or_default();
+            if text.lines().next() == Some(pid.to_string().as_str()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    };
+    for chunk in ["5", "0"] {
+        let out = dir.path().join(format!("out{chunk}.mkv"));
+        let lock = dir.path().join(format!(".out{chunk}.mkv.lock"));
+        let args = reencode_args(&input, &out, chunk);
+        let mut first = bin()
+            .args(&args)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("binary runs");
+        assert!(holder(&lock, first.id()), "no lock naming the first run");
+        let pid = format!("pid {}", first.id());
+        let mut second: Vec<&str> = args.iter().map(String::as_str).collect();
+        let slurm = [
+            "slurm",
+            s(&input),
+            "-o",
+            s(&out),
+            "--preset",
+            "reencode",
+            "--chunk-seconds",
+            "5",
+            "--dry-run",
+            "-q",
+        ];
+        let mut tries = vec![second.clone()];
+        if chunk != "0" {
+            tries.push(slurm.to_vec());
+        }
+        second.push("-y");
+        tries.push(second);
+        for t in &tries {
+            let started = Instant::now();
+            let (code, _, err) = run(t);
+            eprintln!(
+                "{} while the first runs: exit {code} in {:.0} ms: {err}",
+                t[0],
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            assert_eq!(code, 2, "{t:?}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            assert!(
+                err.contains(&pid) && err.contains("is writing this output"),
+                "{err}"
+            );
+        }
+        let status = wait_at_most(&mut first, Duration::from_secs(300));
+        let err = stderr_of(&mut first);
+        assert!(status.success(), "the first run failed: {err}");
+        assert!(out.exists(), "no output");
+        assert!(!lock.exists(), "the lock file stays after the run");
+    }
+    // A killed run's lock file stays; the next run takes it and ends.
+    let out = dir.path().join("killed.mkv");
+    let lock = dir.path().join(".killed.mkv.lock");
+    let args = reencode_args(&input, &out, "5");
+    let mut child = bin().args(&args).spawn().expect("binary runs");
+    let locked = holder(&lock, child.id());
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    assert!(locked, "no lock naming the run");
+    assert!(lock.exists(), "the lock file should outlive a SIGKILL");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 0, "after a killed run: {err}");
+    assert!(out.exists() && !lock.exists());
+}

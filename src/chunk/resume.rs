@@ -11,6 +11,7 @@ use std::time::Instant;
 use super::{join::join, make_plan, run_chunk_reusing, Plan, PlanRequest};
 use crate::error::{Error, Result};
 use crate::media::mux::check_output;
+use crate::output_lock::OutputLock;
 use crate::progress::Progress;
 use crate::stage::report::ChunkCounts;
 use crate::stage::{EnhanceOptions, Report};
@@ -53,6 +54,12 @@ pub fn enhance_in_chunks(
     let started = Instant::now();
     opts.config.validate("settings")?;
     check_output(&opts.output, &opts.input, opts.overwrite)?;
+    // Held until the join is done: a second run on this output is refused
+    // instead of writing the same chunks.
+    let lock = OutputLock::acquire(&opts.output)?;
+    if let Some(w) = lock.warning() {
+        progress.warn(w);
+    }
     let work = work_dir_for(&opts.output);
     let plan_path = work.join("plan.json");
     let req = PlanRequest {
@@ -156,6 +163,7 @@ pub fn enhance_in_chunks(
     if !keep_work {
         let _ = std::fs::remove_dir_all(&work);
     }
+    drop(lock);
     let wall_s = started.elapsed().as_secs_f64();
     let mut report = match report {
         Some(r) => r,

@@ -30,6 +30,7 @@ use crate::media::encode::{EncodeSettings, VideoShape};
 use crate::media::mux::{check_output, Muxer, OutputPlan, OutputSummary};
 use crate::media::{seconds_ts, Rational};
 use crate::model::RunModels;
+use crate::output_lock::OutputLock;
 use crate::picture::{Family, Frame};
 use crate::progress::Progress;
 use crate::size::output_size;
@@ -69,12 +70,21 @@ pub struct ChunkPart {
     pub next: Option<(u64, i64)>,
 }
 
-/// Run the whole job. `abort` is the process's Ctrl-C flag.
+/// Run the whole job. `abort` is the process's Ctrl-C flag. The output
+/// is locked for the run ([`OutputLock`]): a second run on it is refused.
 pub fn enhance(
     opts: &EnhanceOptions,
     progress: &mut dyn Progress,
     abort: Arc<AtomicBool>,
 ) -> Result<Report> {
+    // Checked before the lock so that a bad setting or output path gets
+    // its own message (`Prepared::new` checks again, for chunks too).
+    opts.config.validate("settings")?;
+    check_output(&opts.output, &opts.input, opts.overwrite)?;
+    let lock = OutputLock::acquire(&opts.output)?;
+    if let Some(w) = lock.warning() {
+        progress.warn(w);
+    }
     enhance_reusing(opts, progress, abort, &mut None)
 }
 
