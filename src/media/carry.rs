@@ -391,8 +391,11 @@ pub(super) fn add_other_streams(
     fmt_name: &str,
 ) -> Result<Carried> {
     let carried = carry_streams(copier, octx, plan, fmt_name);
-    let outcomes = carried.iter().map(|(s, c)| outcome(s, c, 0)).collect();
-    let warnings = carried.iter().filter_map(|(s, c)| warning(s, c)).collect();
+    let outcomes = carried.iter().map(|(s, c, _)| outcome(s, c, 0)).collect();
+    let warnings = carried
+        .iter()
+        .filter_map(|(s, c, _)| warning(s, c))
+        .collect();
     let (copy_map, covers) = add_carried_streams(octx, copier, plan, fmt_name, carried)?;
     Ok(Carried {
         copy_map,
@@ -402,13 +405,23 @@ pub(super) fn add_other_streams(
     })
 }
 
+/// One input stream, what the output does with it, and its converter
+/// when its subtitles are converted.
+type StreamPlan = (StreamFacts, Carry, Option<TextConverter>);
+
 /// Every input stream but the video, with what the output does with it.
+/// A stream that cannot be carried as decided (a cover without a picture,
+/// subtitles whose converter does not open) is dropped with the reason.
 fn carry_streams(
     copier: &ff::format::context::Input,
     octx: &ff::format::context::Output,
     plan: &OutputPlan,
     fmt_name: &str,
-) -> Vec<(StreamFacts, Carry)> {
+) -> Vec<StreamPlan> {
+    let global_header = octx
+        .format()
+        .flags()
+        .contains(ff::format::Flags::GLOBAL_HEADER);
     let facts: Vec<StreamFacts> = copier
         .streams()
         .map(|ist| StreamFacts::read(&ist))
@@ -428,16 +441,27 @@ fn carry_streams(
     facts
         .into_iter()
         .map(|s| {
-            let mut c = decider.decide(&s);
-            let empty = || {
-                copier
-                    .stream(s.index)
-                    .is_none_or(|ist| cover_picture(&ist).is_empty())
+            let c = decider.decide(&s);
+            let Some(ist) = copier.stream(s.index) else {
+                return (s, Carry::Drop("the input lost it".into()), None);
             };
-            if matches!(c, Carry::Cover(_)) && empty() {
-                c = Carry::Drop("it holds no picture".into());
+            match c {
+                Carry::Cover(_) if cover_picture(&ist).is_empty() => {
+                    (s, Carry::Drop("it holds no picture".into()), None)
+                }
+                Carry::Subtitle(to) => match TextConverter::open(&ist, to, global_header) {
+                    Ok(conv) => (s, c, Some(conv)),
+                    Err(why) => {
+                        let why = format!(
+                            "cannot convert it to {}: {why}{}",
+                            codec_name(to),
+                            keep_hint(fmt_name)
+                        );
+                        (s, Carry::Drop(why), None)
+                    }
+                },
+                c => (s, c, None),
             }
-            (s, c)
         })
         .collect()
 }
@@ -465,38 +489,22 @@ fn add_carried_streams(
     copier: &ff::format::context::Input,
     plan: &OutputPlan,
     fmt_name: &str,
-    carried: Vec<(StreamFacts, Carry)>,
+    carried: Vec<StreamPlan>,
 ) -> Result<(Vec<Option<CopiedStream>>, Vec<ff::Packet>)> {
-    let global_header = octx
-        .format()
-        .flags()
-        .contains(ff::format::Flags::GLOBAL_HEADER);
     let mut copy_map: Vec<Option<CopiedStream>> = Vec::new();
     let mut covers = Vec::new();
-    for (s, how) in carried {
+    for (s, how, convert) in carried {
         let Some(ist) = copier.stream(s.index) else {
             continue;
         };
-        let (params, convert) = match &how {
-            Carry::Drop(_) => continue,
-            Carry::Cover(form) => {
+        let params = match (&how, &convert) {
+            (Carry::Cover(form), _) => {
                 covers.extend(add_cover(octx, &ist, &s, form, plan)?);
                 continue;
             }
-            Carry::Copy => (ist.parameters(), None),
-            Carry::Subtitle(to) => {
-                let conv = TextConverter::open(&ist, *to, global_header).map_err(|why| {
-                    Error::output(
-                        plan.target,
-                        format!(
-                            "cannot convert {} to {}: {why} (use .mkv to copy it as it is)",
-                            label(&s),
-                            codec_name(*to)
-                        ),
-                    )
-                })?;
-                (conv.parameters(), Some(conv))
-            }
+            (Carry::Copy, _) => ist.parameters(),
+            (Carry::Subtitle(_), Some(conv)) => conv.parameters(),
+            (Carry::Drop(_) | Carry::Subtitle(_), _) => continue,
         };
         let mut ost = new_stream(octx, plan, s.index)?;
         ost.set_parameters(params);
