@@ -22,7 +22,7 @@
 //!
 //! The decisions ([`Decider`]) are plain code; `add_other_streams` then
 //! sets up the output's streams, and the muxer writes their packets in step
-//! with the video, converting the subtitles' ([`super::subtitles`]).
+//! with the video, converting subtitles on the way ([`super::subtitles`]).
 
 use ff::format::stream::Disposition;
 use ffmpeg_next as ff;
@@ -179,8 +179,8 @@ fn image_type(id: ff::codec::Id) -> Option<(&'static str, &'static str)> {
     })
 }
 
-/// The streams' plans in order, with the file names attachments already
-/// use (so a cover's name is unique).
+/// Decides each stream's [`Carry`] for one output container, keeping the
+/// attachment file names in use so that each cover gets one of its own.
 pub struct Decider<'a> {
     pub fmt: &'a str,
     /// Whether the output container can hold a stream of this codec.
