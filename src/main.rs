@@ -331,11 +331,14 @@ fn run_join(args: &JoinArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| plan.input.path.clone());
     let summary =
         ainimotion::chunk::join::join(&plan, &args.plan, &input, &args.out, args.overwrite)?;
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
+    }
     if args.remove_chunks {
         plan.remove_chunks();
     }
     out(&format!(
-        "joined {} chunks: {} frames into {} ({} other stream(s) copied)\n",
+        "joined {} chunks: {} frames into {} ({} other stream(s) kept)\n",
         plan.chunks.len(),
         summary.frames,
         summary.path.display(),

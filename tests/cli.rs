@@ -164,22 +164,36 @@ fn fansub_keeps_audio_subtitles_and_fonts_with_languages() {
     assert!((ai - ao).abs() <= 0.05, "audio {ai} vs {ao}");
 }
 
+/// Into MP4 the three ASS tracks become `mov_text` (one line each saying
+/// the styling is lost) and the six fonts are dropped, each with one line
+/// naming `.mkv`.
 #[test]
-fn mp4_output_drops_what_it_cannot_carry_and_says_so() {
+fn mp4_output_converts_ass_and_drops_fonts_saying_so() {
     let Some(input) = media("anime/psd_issue-236-split-copy.mkv") else {
         return;
     };
     let dir = tmpdir();
     let out = dir.path().join("out.mp4");
     let err = enhance_ok(&input, &out, "reencode", &["--clip", "0-0.5"]);
-    assert_eq!(err.matches("warning: dropped subtitle").count(), 3, "{err}");
+    let lines = |needle: &str| err.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(lines("to mov_text: its ASS styling"), 3, "{err}");
+    assert_eq!(lines("warning: dropped attachment"), 6, "{err}");
+    assert_eq!(lines("(use .mkv to keep it)"), 9, "{err}");
+    assert_eq!(err.lines().count(), 9, "{err}");
+    let kinds: Vec<String> = streams(&out)
+        .iter()
+        .map(|s| format!("{} {}", s["codec_type"], s["codec_name"]))
+        .collect();
     assert_eq!(
-        err.matches("warning: dropped attachment").count(),
-        6,
-        "{err}"
+        kinds[1..],
+        [
+            "\"audio\" \"aac\"",
+            "\"subtitle\" \"mov_text\"",
+            "\"subtitle\" \"mov_text\"",
+            "\"subtitle\" \"mov_text\""
+        ],
+        "{kinds:?}"
     );
-    let so = streams(&out);
-    assert_eq!(so.len(), 2, "video + audio only");
 }
 
 #[test]
@@ -261,6 +275,455 @@ fn clip_gives_requested_duration_with_matching_audio() {
         p > 35.0,
         "first clip frame is not input frame 36 (PSNR {p:.1})"
     );
+}
+
+// ------------------------------------- streams across containers (issue 26)
+
+/// Four cues: one across the test clip's start (1.0 s), two lines, italic,
+/// one after the clip's end (3.2 s).
+const CUES_SRT: &str = "1\n00:00:00,250 --> 00:00:01,100\nFirst line\n\n\
+2\n00:00:01,500 --> 00:00:02,750\nSecond line\nwith two rows\n\n\
+3\n00:00:03,000 --> 00:00:03,400\nThird <i>italic</i>\n\n\
+4\n00:00:03,500 --> 00:00:03,800\nFourth, after the clip\n";
+const CLIP: (&str, i64, i64) = ("1.0-3.2", 1000, 3200);
+
+fn p(path: &std::path::Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// Test media in `dir`: `in.mp4` (mov_text, eng, default; PNG cover art
+/// as an attached picture) and `in.mkv` (ASS, jpn "Signs", default; the
+/// same PNG as a `cover.png` attachment), 4 s of 64x48 at 12 fps with
+/// audio. Returns the cover's bytes.
+fn make_media_with_extras(dir: &std::path::Path) -> Vec<u8> {
+    let cover = dir.join("cover.png");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=40x30",
+        "-frames:v",
+        "1",
+        "-c:v",
+        "png",
+        "-f",
+        "image2",
+        p(&cover),
+    ]);
+    let srt = dir.join("cues.srt");
+    std::fs::write(&srt, CUES_SRT).unwrap();
+    let ass = dir.join("cues.ass");
+    ffmpeg(&["-i", p(&srt), p(&ass)]);
+    let av = [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x48:rate=12:duration=4",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000:duration=4",
+    ];
+    let mut mp4 = av.to_vec();
+    mp4.extend([
+        "-i",
+        p(&srt),
+        "-i",
+        p(&cover),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-map",
+        "2",
+        "-map",
+        "3",
+        "-c:v:0",
+        "libx264",
+        "-c:v:1",
+        "png",
+        "-disposition:v:1",
+        "attached_pic",
+        "-c:a",
+        "aac",
+        "-c:s",
+        "mov_text",
+        "-metadata:s:s:0",
+        "language=eng",
+        "-disposition:s:0",
+        "default",
+    ]);
+    let out = dir.join("in.mp4");
+    mp4.push(p(&out));
+    ffmpeg(&mp4);
+    let mut mkv = av.to_vec();
+    mkv.extend([
+        "-i",
+        p(&ass),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-map",
+        "2",
+        "-c:v",
+        "libx264",
+        "-c:a",
+        "aac",
+        "-c:s",
+        "copy",
+        "-metadata:s:s:0",
+        "language=jpn",
+        "-metadata:s:s:0",
+        "title=Signs",
+        "-disposition:s:0",
+        "default",
+        "-attach",
+        p(&cover),
+        "-metadata:s:t",
+        "mimetype=image/png",
+        "-metadata:s:t",
+        "filename=cover.png",
+    ]);
+    let out = dir.join("in.mkv");
+    mkv.push(p(&out));
+    ffmpeg(&mkv);
+    std::fs::read(&cover).unwrap()
+}
+
+/// The file's cover art as stored (its one attached picture): ffprobe's
+/// stream entry and the picture's bytes.
+fn cover_art(path: &std::path::Path) -> (serde_json::Value, Vec<u8>) {
+    let covers: Vec<serde_json::Value> = streams(path)
+        .into_iter()
+        .filter(|s| s["disposition"]["attached_pic"] == 1)
+        .collect();
+    assert_eq!(covers.len(), 1, "{}: {covers:?}", path.display());
+    let map = format!("0:{}", covers[0]["index"]);
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i", p(path), "-map", &map])
+        .args(["-c", "copy", "-f", "rawvideo", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cover of {}", path.display());
+    (covers[0].clone(), out.stdout)
+}
+
+/// The cues of a file's first subtitle stream, as FFmpeg writes them to
+/// SubRip: (start ms, end ms, text).
+fn cues(path: &std::path::Path) -> Vec<(i64, i64, String)> {
+    let out = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-i",
+            p(path),
+            "-map",
+            "0:s:0",
+            "-f",
+            "srt",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cues of {}", path.display());
+    let ms = |t: &str| -> i64 {
+        let (hms, milli) = t.trim().split_once(',').unwrap();
+        let f: Vec<i64> = hms.split(':').map(|x| x.parse().unwrap()).collect();
+        ((f[0] * 60 + f[1]) * 60 + f[2]) * 1000 + milli.parse::<i64>().unwrap()
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .replace('\r', "")
+        .split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .map(|b| {
+            let lines: Vec<&str> = b.trim().lines().collect();
+            let (a, z) = lines[1].split_once("-->").unwrap();
+            (ms(a), ms(z), lines[2..].join("\n"))
+        })
+        .collect()
+}
+
+/// The cues a `--clip` of `[start, end)` ms keeps, as the copied streams
+/// are cut: those starting before the end and still showing after the
+/// start, re-based to it, the first one trimmed to start at 0.
+fn clipped(cues: &[(i64, i64, String)], start: i64, end: i64) -> Vec<(i64, i64, String)> {
+    cues.iter()
+        .filter(|(a, z, _)| *a < end && *z > start)
+        .map(|(a, z, t)| ((a - start).max(0), z - start, t.clone()))
+        .collect()
+}
+
+/// Language, title and the default/forced flags of the first subtitle
+/// stream.
+fn subtitle_tags(path: &std::path::Path) -> Vec<String> {
+    let s = streams(path)
+        .into_iter()
+        .find(|s| s["codec_type"] == "subtitle")
+        .unwrap_or_else(|| panic!("{}: no subtitle stream", path.display()));
+    vec![
+        s["tags"]["language"].to_string(),
+        s["tags"]["title"].to_string(),
+        s["disposition"]["default"].to_string(),
+        s["disposition"]["forced"].to_string(),
+    ]
+}
+
+/// Cover art survives `.mp4 → .mkv`, `.mkv → .mp4`, `.mp4 → .mp4` and
+/// `.mkv → .mkv` with its bytes unchanged: an attached picture in MP4, a
+/// `cover.png` attachment (image/png) in Matroska, which ffprobe reads back
+/// as an attached picture. No warning; the report says what was done.
+#[test]
+fn cover_art_survives_every_trip_between_mp4_and_mkv() {
+    let dir = tmpdir();
+    let png = make_media_with_extras(dir.path());
+    for (from, to, outcome) in [
+        ("mp4", "mkv", "converted"),
+        ("mkv", "mp4", "converted"),
+        ("mp4", "mp4", "copied"),
+        ("mkv", "mkv", "copied"),
+    ] {
+        let input = dir.path().join(format!("in.{from}"));
+        let out = dir.path().join(format!("{from}-to.{to}"));
+        let rep = dir.path().join(format!("{from}-to-{to}.json"));
+        let err = enhance_ok(&input, &out, "reencode", &["--report", p(&rep)]);
+        assert!(!err.contains("cover art"), "{from} → {to}: {err}");
+        let (s, bytes) = cover_art(&out);
+        assert!(bytes == png, "{from} → {to}: the picture changed");
+        assert_eq!(s["codec_name"], "png", "{from} → {to}");
+        if to == "mkv" {
+            assert_eq!(s["tags"]["filename"], "cover.png", "{s}");
+            assert_eq!(s["tags"]["mimetype"], "image/png", "{s}");
+        }
+        let r = report(&rep);
+        let listed: Vec<&serde_json::Value> = r["output"]["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["codec"] == "png")
+            .collect();
+        assert_eq!(listed.len(), 1, "{r}");
+        assert_eq!(listed[0]["outcome"], outcome, "{from} → {to}: {r}");
+    }
+}
+
+/// `mov_text → .mkv` (SubRip) and `ASS → .mp4` (mov_text) keep every cue's
+/// text and timing as FFmpeg's own conversion of the same file does, with
+/// language, title and disposition, through `reencode`, `--fps 2x` and a
+/// `--clip`; ASS into MP4 says once that its styling is lost.
+#[test]
+fn text_subtitles_are_converted_with_every_cue_in_time() {
+    let dir = tmpdir();
+    make_media_with_extras(dir.path());
+    let blend = blend_manifest(dir.path());
+    let fps = [
+        "--fps",
+        "2x",
+        "--interpolator",
+        "blend",
+        "--extra-models",
+        p(&blend),
+        "--device",
+        "cpu",
+    ];
+    for (from, to, codec, reference) in [
+        ("mp4", "mkv", "subrip", "srt"),
+        ("mkv", "mp4", "mov_text", "mov_text"),
+    ] {
+        let input = dir.path().join(format!("in.{from}"));
+        let ffmpegs = dir.path().join(format!("ffmpeg-{from}.{to}"));
+        ffmpeg(&[
+            "-i",
+            p(&input),
+            "-map",
+            "0:s",
+            "-c:s",
+            reference,
+            p(&ffmpegs),
+        ]);
+        let want = cues(&ffmpegs);
+        assert_eq!(want.len(), 4, "FFmpeg's own conversion: {want:?}");
+        for (name, preset, extra) in [
+            ("reencode", "reencode", &[][..]),
+            ("fps", "interpolate-only", &fps[..]),
+            ("clip", "reencode", &["--clip", CLIP.0][..]),
+        ] {
+            let out = dir.path().join(format!("{from}-{name}.{to}"));
+            let rep = dir.path().join(format!("{from}-{name}.json"));
+            let mut args = extra.to_vec();
+            args.extend(["--report", p(&rep)]);
+            let err = enhance_ok(&input, &out, preset, &args);
+            let what = format!("{from} → {to}, {name}");
+            let expected = if name == "clip" {
+                clipped(&want, CLIP.1, CLIP.2)
+            } else {
+                want.clone()
+            };
+            assert_eq!(cues(&out), expected, "{what}");
+            let s = streams(&out);
+            let subs: Vec<_> = s.iter().filter(|s| s["codec_type"] == "subtitle").collect();
+            assert_eq!(subs.len(), 1, "{what}");
+            assert_eq!(subs[0]["codec_name"], codec, "{what}");
+            assert_eq!(subtitle_tags(&out), subtitle_tags(&ffmpegs), "{what}");
+            if to == "mp4" {
+                // MP4 has no track title: the handler name carries it.
+                assert_eq!(subs[0]["tags"]["handler_name"], "Signs", "{what}");
+            }
+            let styling = err.matches("styling").count();
+            assert_eq!(styling, usize::from(from == "mkv"), "{what}: {err}");
+            assert_eq!(err.lines().count(), styling, "{what}: {err}");
+            let r = report(&rep);
+            let o = &r["output"]["streams"][2];
+            assert_eq!(o["type"], "subtitle", "{what}: {r}");
+            assert_eq!(o["outcome"], "converted", "{what}: {r}");
+            assert_eq!(o["to"], codec, "{what}: {r}");
+            if name == "fps" {
+                assert_eq!(r["fps_out"], 24.0, "{what}: {r}");
+                assert!(r["interpolate"]["model_calls"].as_u64() > Some(0), "{r}");
+            }
+        }
+    }
+}
+
+/// A run in chunks writes the converted subtitles and the cover art as a
+/// single run does (the join muxes them once from the source).
+#[test]
+fn chunked_runs_convert_subtitles_and_keep_cover_art_as_a_single_run() {
+    let dir = tmpdir();
+    let png = make_media_with_extras(dir.path());
+    for (from, to) in [("mp4", "mkv"), ("mkv", "mp4")] {
+        let input = dir.path().join(format!("in.{from}"));
+        let single = dir.path().join(format!("single-{from}.{to}"));
+        let chunked = dir.path().join(format!("chunked-{from}.{to}"));
+        let rep = dir.path().join(format!("chunked-{from}.json"));
+        let one = enhance_ok(&input, &single, "reencode", &["--chunk-seconds", "0"]);
+        let many = enhance_ok(
+            &input,
+            &chunked,
+            "reencode",
+            &["--chunk-seconds", "1", "--report", p(&rep)],
+        );
+        let r = report(&rep);
+        assert!(r["chunks"]["total"].as_u64() >= Some(2), "{r}");
+        assert_eq!(cues(&chunked), cues(&single), "{from} → {to}");
+        assert_eq!(cues(&single).len(), 4, "{from} → {to}");
+        assert_eq!(subtitle_tags(&chunked), subtitle_tags(&single));
+        assert!(cover_art(&chunked).1 == png, "{from} → {to}: cover");
+        let warnings = |e: &str| -> Vec<String> {
+            e.lines()
+                .filter(|l| l.starts_with("warning:"))
+                .map(String::from)
+                .collect()
+        };
+        assert_eq!(warnings(&many), warnings(&one), "{from} → {to}");
+        assert_eq!(r["output"]["streams"].as_array().map(Vec::len), Some(4));
+    }
+}
+
+/// A cue FFmpeg cannot decode (text that is not UTF-8) is left out with
+/// one warning naming the stream, counted in the report; the others stay.
+#[test]
+fn a_cue_that_cannot_be_converted_is_counted_and_said_once() {
+    let dir = tmpdir();
+    let srt = dir.path().join("latin1.srt");
+    std::fs::write(
+        &srt,
+        b"1\n00:00:00,250 --> 00:00:01,100\nGood\n\n\
+2\n00:00:01,500 --> 00:00:02,000\nCaf\xe9\n\n\
+3\n00:00:02,500 --> 00:00:03,000\nAlso good\n",
+    )
+    .unwrap();
+    let input = dir.path().join("in.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x48:rate=12:duration=4",
+        "-i",
+        p(&srt),
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-c:v",
+        "libx264",
+        "-c:s",
+        "copy",
+        p(&input),
+    ]);
+    let out = dir.path().join("out.mp4");
+    let rep = dir.path().join("r.json");
+    let err = enhance_ok(&input, &out, "reencode", &["--report", p(&rep)]);
+    assert_eq!(
+        err.trim(),
+        "warning: subtitle stream #1 (subrip): 1 cue(s) could not be converted to mov_text and are missing (run with -v to see FFmpeg's reason)"
+    );
+    let texts: Vec<String> = cues(&out).into_iter().map(|c| c.2).collect();
+    assert_eq!(texts, ["Good", "Also good"]);
+    let r = report(&rep);
+    assert_eq!(r["output"]["streams"][1]["failed"], 1, "{r}");
+    assert_eq!(r["warnings"].as_array().map(Vec::len), Some(1), "{r}");
+}
+
+/// Bitmap subtitles MP4 cannot carry (DVB; it does carry DVD's) give one
+/// warning line naming the track and `.mkv`, and the run goes on.
+#[test]
+fn bitmap_subtitles_into_mp4_are_one_warning_line() {
+    let Some(dvd) = media("robust/fate/h264_242_4.mkv") else {
+        return;
+    };
+    let dir = tmpdir();
+    // DVB subtitles made from the DVD ones (bitmap to bitmap), beside a
+    // DVD track, under a tiny video.
+    let input = dir.path().join("bitmap.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        // As long as the subtitles last (the DVB track's last packet, a
+        // clear, ends at 10.2 s).
+        "testsrc2=size=64x48:rate=12:duration=11",
+        "-i",
+        p(&dvd),
+        "-map",
+        "0:v",
+        "-map",
+        "1:s:0",
+        "-map",
+        "1:s:1",
+        "-c:v",
+        "libx264",
+        "-c:s:0",
+        "dvbsub",
+        "-c:s:1",
+        "copy",
+        p(&input),
+    ]);
+    let out = dir.path().join("out.mp4");
+    let rep = dir.path().join("r.json");
+    let err = enhance_ok(&input, &out, "reencode", &["--report", p(&rep)]);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("warning: dropped subtitle stream #1 (dvb_subtitle, fre)")
+            && lines[0].contains(".mkv"),
+        "{err}"
+    );
+    let kept: Vec<_> = streams(&out)
+        .iter()
+        .map(|s| s["codec_name"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(kept, ["h264", "dvd_subtitle"]);
+    let r = report(&rep);
+    let o = &r["output"]["streams"];
+    assert_eq!(o[1]["outcome"], "dropped", "{r}");
+    assert!(o[1]["why"].as_str().unwrap_or("").contains(".mkv"), "{r}");
+    assert_eq!(o[2]["outcome"], "copied", "{r}");
+    // Matroska carries both.
+    let mkv = dir.path().join("out.mkv");
+    let err = enhance_ok(&input, &mkv, "reencode", &[]);
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(streams(&mkv).len(), 3);
 }
 
 // ------------------------------------------------------------ errors

@@ -103,6 +103,9 @@ pub fn join(
         &params,
     )?;
     drop(ictx);
+    // The streams' warnings come with the summary: the join has nothing
+    // to print them on.
+    let early = std::mem::take(&mut muxer.warnings);
     for rec in &records {
         let path = plan.chunk_file(rec.chunk);
         let mut ictx = open_chunk(&path)?;
@@ -168,7 +171,9 @@ pub fn join(
             ));
         }
     }
-    muxer.finish()
+    let mut summary = muxer.finish()?;
+    summary.warnings.splice(0..0, early);
+    Ok(summary)
 }
 
 /// Give the leading packets without a dts one each, strictly increasing

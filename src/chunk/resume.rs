@@ -160,6 +160,9 @@ pub fn enhance_in_chunks(
         opts.output.display()
     ));
     let summary = join(&plan, &plan_path, &opts.input, &opts.output, opts.overwrite)?;
+    for w in &summary.warnings {
+        progress.warn(w);
+    }
     if !keep_work {
         let _ = std::fs::remove_dir_all(&work);
     }
@@ -170,6 +173,11 @@ pub fn enhance_in_chunks(
         // Everything was done already: figures from the plan and the join.
         None => Report::joined(&opts.input, summary.clone()),
     };
+    for w in &summary.warnings {
+        if !report.warnings.contains(w) {
+            report.warnings.push(w.clone());
+        }
+    }
     report.frames_in = plan.frames;
     report.frames_out = summary.frames;
     report.output = summary;

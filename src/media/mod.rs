@@ -1,6 +1,7 @@
 //! Everything that touches FFmpeg: probing, decoding, encoding and muxing.
 //! No other module uses `ffmpeg_next` directly.
 
+pub mod carry;
 pub mod decode;
 pub mod encode;
 pub mod fields;
@@ -9,6 +10,7 @@ pub mod pixels;
 pub mod probe;
 pub mod still;
 pub mod stream;
+pub mod subtitles;
 
 use std::path::Path;
 use std::sync::Once;

@@ -1,5 +1,6 @@
 //! The output file: encoded video plus every other stream of the input,
-//! copied packet for packet.
+//! copied packet for packet, or in the form the container carries
+//! ([`super::carry`]: cover art, text subtitles converted).
 //!
 //! Copied streams are read by a second demuxer on the input file, advanced in
 //! step with the encoded video (`copy_until`), so no audio or subtitle packet
@@ -12,6 +13,7 @@ use std::sync::Mutex;
 
 use ffmpeg_next as ff;
 
+use super::carry::{add_other_streams, Carried, CopiedStream, Outcome, StreamOutcome};
 use super::encode::{
     negotiate_layout, open_encoder, EncodeSettings, EncoderLayout, EncoderSpec, VideoShape,
 };
@@ -159,23 +161,21 @@ pub struct OutputPlan<'a> {
     pub video_only: bool,
 }
 
-struct CopiedStream {
-    out_index: usize,
-    in_tb: Rational,
-    out_tb: Rational,
-    origin_ts: i64,
-    end_ts: Option<i64>,
-    is_subtitle: bool,
-}
-
 /// Result of a finished output.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct OutputSummary {
     pub path: PathBuf,
     pub bytes: u64,
     pub frames: u64,
+    /// Streams kept besides the video (copied or converted).
     pub copied_streams: usize,
     pub copied_packets: u64,
+    /// Every input stream and what became of it.
+    pub streams: Vec<StreamOutcome>,
+    /// Warnings raised while writing (cues that could not be converted),
+    /// after those of [`Muxer::warnings`].
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// An output file being written.
@@ -203,6 +203,8 @@ pub struct Muxer {
     /// Dts of the last packet given to [`Muxer::write_packet`].
     last_copied_dts: Option<i64>,
     copied_packets: u64,
+    /// What became of each input stream, in input order.
+    outcomes: Vec<StreamOutcome>,
     committed: bool,
     /// Warnings for the user (dropped streams, reduced depth…).
     pub warnings: Vec<String>,
@@ -284,20 +286,37 @@ impl Muxer {
             (None, None) => return Err(Error::Internal("no video for the output".into())),
         };
         let video_out = add_video_stream(&mut octx, &copier, plan, params, layout.encoder)?;
-        let mut copy_map = if plan.video_only {
-            Vec::new()
+        let mut other = if plan.video_only {
+            Carried::default()
         } else {
-            let copied = streams_to_copy(&copier, &octx, plan, fmt_name, &mut warnings);
-            let map = add_copied_streams(&mut octx, &copier, plan, copied)?;
+            let other = add_other_streams(&mut octx, &copier, plan, fmt_name)?;
             octx.set_metadata(copier.metadata().to_owned());
             copy_chapters(&mut octx, &copier, plan);
-            map
+            other
         };
+        warnings.append(&mut other.warnings);
+        if let Some(ist) = copier.stream(plan.video_stream_index) {
+            let to = layout.encoder.to_string();
+            let video = StreamOutcome::new(&StreamFacts::read(&ist), Outcome::Encoded { to });
+            other.outcomes.push(video);
+        }
+        other.outcomes.sort_by_key(|o| o.index);
+        let Carried {
+            mut copy_map,
+            covers,
+            outcomes,
+            ..
+        } = other;
         if plan.origin_s > 0.0 {
             let target_ts = (plan.origin_s * ff::ffi::AV_TIME_BASE as f64) as i64;
             let _ = copier.seek(target_ts, ..target_ts);
         }
         let video_out_tb = write_header(&mut octx, &mut copy_map, video_out, plan)?;
+        for cover in covers {
+            cover.write_interleaved(&mut octx).map_err(|e| {
+                Error::output(target, format!("cannot write cover art: {}", describe(e)))
+            })?;
+        }
         Ok(Muxer {
             target: target.to_path_buf(),
             partial: partial.to_path_buf(),
@@ -318,6 +337,7 @@ impl Muxer {
             frames: 0,
             last_copied_dts: None,
             copied_packets: 0,
+            outcomes,
             committed: false,
             warnings,
         })
@@ -445,7 +465,7 @@ impl Muxer {
                     }
                 }
             };
-            let Some(Some(s)) = self.copy_map.get(packet.stream()) else {
+            let Some(Some(s)) = self.copy_map.get_mut(packet.stream()) else {
                 continue;
             };
             let Some(ts) = packet.pts().or(packet.dts()) else {
@@ -464,27 +484,42 @@ impl Muxer {
                     continue;
                 }
             }
-            let (out_index, in_tb, out_tb, origin_ts, is_sub) =
-                (s.out_index, s.in_tb, s.out_tb, s.origin_ts, s.is_subtitle);
-            let mut shift_dts = packet.dts().map(|d| d - origin_ts);
-            let mut new_pts = rel;
+            let mut dts = packet.dts().map(|d| d - s.origin_ts);
+            let mut pts = rel;
+            let mut duration = packet.duration();
             if rel < 0 {
                 // Before the clip start: keep only subtitles still on screen,
                 // trimmed to start at 0.
-                let dur = packet.duration();
-                if !is_sub || dur <= 0 || rel + dur <= 0 {
+                if !s.is_subtitle || duration <= 0 || rel + duration <= 0 {
                     continue;
                 }
-                packet.set_duration(rel + dur);
-                new_pts = 0;
-                shift_dts = Some(0);
+                duration += rel;
+                pts = 0;
+                dts = Some(0);
             }
-            packet.set_pts(Some(rescale(new_pts, in_tb, out_tb)));
-            packet.set_dts(shift_dts.map(|d| rescale(d, in_tb, out_tb)));
-            if packet.duration() > 0 {
-                packet.set_duration(rescale(packet.duration(), in_tb, out_tb));
+            if let Some(conv) = s.convert.as_mut() {
+                let Some(cue) = conv.convert(&packet) else {
+                    continue;
+                };
+                let ms = |v: u32| rescale(i64::from(v), Rational::new(1, 1000), s.in_tb);
+                if rel >= 0 {
+                    pts += ms(cue.start_ms);
+                }
+                if duration <= 0 {
+                    duration = ms(cue.duration_ms);
+                }
+                dts = Some(pts);
+                packet = ff::Packet::copy(&cue.data);
+                packet.set_flags(ff::packet::Flags::KEY);
             }
-            packet.set_stream(out_index);
+            packet.set_pts(Some(rescale(pts, s.in_tb, s.out_tb)));
+            packet.set_dts(dts.map(|d| rescale(d, s.in_tb, s.out_tb)));
+            packet.set_duration(if duration > 0 {
+                rescale(duration, s.in_tb, s.out_tb)
+            } else {
+                0
+            });
+            packet.set_stream(s.out_index);
             packet.set_position(-1);
             packet
                 .write_interleaved(&mut self.octx)
@@ -503,6 +538,7 @@ impl Muxer {
             self.drain_encoder()?;
         }
         self.copy_until(None)?;
+        let warnings = self.count_failed_cues();
         self.octx.write_trailer().map_err(|e| self.write_error(e))?;
         std::fs::rename(&self.partial, &self.target).map_err(|e| {
             Error::output(
@@ -519,14 +555,44 @@ impl Muxer {
             path: self.target.clone(),
             bytes,
             frames: self.frames,
-            copied_streams: self.copy_map.iter().flatten().count(),
+            copied_streams: self
+                .outcomes
+                .iter()
+                .filter(|o| matches!(o.outcome, Outcome::Copied | Outcome::Converted { .. }))
+                .count(),
             copied_packets: self.copied_packets,
+            streams: std::mem::take(&mut self.outcomes),
+            warnings,
         })
+    }
+
+    /// Put the cues that could not be converted into the outcomes, and
+    /// one warning per stream that lost any.
+    fn count_failed_cues(&mut self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for o in self.outcomes.iter_mut() {
+            let Some(Some(c)) = self.copy_map.get(o.index) else {
+                continue;
+            };
+            let (Some(conv), Outcome::Converted { failed, to, .. }) =
+                (c.convert.as_ref(), &mut o.outcome)
+            else {
+                continue;
+            };
+            *failed = conv.failed;
+            if conv.failed > 0 {
+                warnings.push(format!(
+                    "subtitle stream #{} ({}): {} cue(s) could not be converted to {to} and are missing (run with -v to see FFmpeg's reason)",
+                    o.index, o.codec, conv.failed
+                ));
+            }
+        }
+        warnings
     }
 }
 
 /// Whether the output container can hold a stream of codec `id`.
-fn container_holds(octx: &ff::format::context::Output, id: ff::codec::Id) -> bool {
+pub(super) fn container_holds(octx: &ff::format::context::Output, id: ff::codec::Id) -> bool {
     // SAFETY: the oformat of an opened output context is a static muxer
     // description, valid for the process; querying it does not touch the
     // context.
@@ -645,117 +711,6 @@ fn keep_video_tags(ist: &ff::format::stream::Stream, ost: &mut ff::format::strea
             }
         }
     }
-}
-
-/// The input streams to copy (by index); each one the output cannot carry
-/// gets a warning instead.
-fn streams_to_copy(
-    copier: &ff::format::context::Input,
-    octx: &ff::format::context::Output,
-    plan: &OutputPlan,
-    fmt_name: &str,
-    warnings: &mut Vec<String>,
-) -> Vec<usize> {
-    let mut keep = Vec::new();
-    for ist in copier.streams() {
-        let s = StreamFacts::read(&ist);
-        if s.index == plan.video_stream_index {
-            continue;
-        }
-        match copy_refusal(&s, octx, fmt_name) {
-            Some(why) => warnings.push(why),
-            None => keep.push(s.index),
-        }
-    }
-    keep
-}
-
-/// Why a stream is not copied, or `None` when it is.
-fn copy_refusal(
-    s: &StreamFacts,
-    octx: &ff::format::context::Output,
-    fmt_name: &str,
-) -> Option<String> {
-    let label = format!(
-        "{} stream #{} ({}{})",
-        s.kind(),
-        s.index,
-        s.codec_id_name(),
-        s.language
-            .as_ref()
-            .map(|l| format!(", {l}"))
-            .unwrap_or_default()
-    );
-    use ff::media::Type;
-    if !matches!(s.medium, Type::Audio | Type::Subtitle | Type::Attachment) {
-        return Some(format!(
-            "dropped {label}: only audio, subtitle and attachment streams are copied"
-        ));
-    }
-    // Matroska carries attachments (fonts) as streams although its codec
-    // query knows nothing of them; other containers cannot.
-    let supported = if s.medium == Type::Attachment {
-        fmt_name == "matroska"
-    } else {
-        container_holds(octx, s.codec_id)
-    };
-    if supported {
-        return None;
-    }
-    let hint = if fmt_name == "matroska" {
-        ""
-    } else {
-        " (use .mkv to keep it)"
-    };
-    Some(format!(
-        "dropped {label}: a {fmt_name} file cannot carry it{hint}"
-    ))
-}
-
-/// Add an output stream for each copied input stream; the map is indexed
-/// by input stream.
-fn add_copied_streams(
-    octx: &mut ff::format::context::Output,
-    copier: &ff::format::context::Input,
-    plan: &OutputPlan,
-    indices: Vec<usize>,
-) -> Result<Vec<Option<CopiedStream>>> {
-    let mut copy_map: Vec<Option<CopiedStream>> = Vec::new();
-    for idx in indices {
-        let Some(ist) = copier.stream(idx) else {
-            continue;
-        };
-        let mut ost = octx
-            .add_stream(ff::encoder::find(ff::codec::Id::None))
-            .map_err(|e| {
-                Error::output(
-                    plan.target,
-                    format!("cannot add stream #{idx}: {}", describe(e)),
-                )
-            })?;
-        ost.set_parameters(ist.parameters());
-        // SAFETY: the output stream's codecpar is valid; codec_tag 0 lets
-        // the muxer choose its own tag; disposition is copied verbatim.
-        unsafe {
-            (*ost.parameters().as_mut_ptr()).codec_tag = 0;
-            (*ost.as_mut_ptr()).disposition = (*ist.as_ptr()).disposition;
-        }
-        ost.set_time_base(ist.time_base());
-        ost.set_metadata(ist.metadata().to_owned());
-        if copy_map.len() <= idx {
-            copy_map.resize_with(idx + 1, || None);
-        }
-        let in_tb = ist.time_base();
-        copy_map[idx] = Some(CopiedStream {
-            out_index: ost.index(),
-            in_tb,
-            out_tb: in_tb,
-            origin_ts: seconds_ts(plan.origin_s, in_tb),
-            end_ts: plan.end_s.map(|e| seconds_ts(e, in_tb)),
-            is_subtitle: ist.parameters().medium() == ff::media::Type::Subtitle,
-        });
-    }
-    Ok(copy_map)
 }
 
 /// Copy the chapters inside the output's range, re-based to its start.

@@ -141,7 +141,7 @@ pub fn render_summary(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "  output: {} ({:.1} MB, {} other stream(s) copied)",
+        "  output: {} ({:.1} MB, {} other stream(s) kept)",
         r.output.path.display(),
         r.output.bytes as f64 / 1e6,
         r.output.copied_streams

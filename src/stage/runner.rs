@@ -117,7 +117,11 @@ pub fn enhance_reusing(
     let done = pipeline.join();
     progress.finish();
     let done = done?;
-    for w in decode_warnings(opts, &job.fmt, &done.decode) {
+    let late = done.output.warnings.iter().cloned();
+    for w in decode_warnings(opts, &job.fmt, &done.decode)
+        .into_iter()
+        .chain(late)
+    {
         progress.warn(&w);
         job.warnings.push(w);
     }

@@ -281,3 +281,43 @@ pub fn framemd5(path: &Path, args: &[&str]) -> Vec<String> {
 pub fn report(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// A tiny real ONNX interpolator (the linear blend of its two inputs) and
+/// a manifest naming it `blend`, written into `dir`: `enhance ...
+/// --interpolator blend --extra-models <returned path> --device cpu` runs
+/// `--fps` without the built models. Returns the manifest's path.
+pub fn blend_manifest(dir: &Path) -> PathBuf {
+    use sha2::Digest;
+    let blend = ainimotion::model::test_models::blend_interpolator();
+    std::fs::write(dir.join("blend.onnx"), &blend).unwrap();
+    let sha: String = sha2::Sha256::digest(&blend)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let manifest = dir.join("blend.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            r#"[[model]]
+name = "blend"
+kind = "interpolate"
+file = "blend.onnx"
+sha256 = "{sha}"
+scale = 1
+inputs = ["img0", "img1", "timestep"]
+output = "output"
+size_multiple = 64
+pre_pad = 0
+value_range = [0.0, 1.0]
+clamp = true
+licence = "MIT"
+licence_file = "LICENSE"
+source_package = "test==1"
+source_path = "blend.onnx"
+description = "50/50 blend for tests"
+"#
+        ),
+    )
+    .unwrap();
+    manifest
+}
