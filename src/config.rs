@@ -35,7 +35,7 @@ pub const DEFAULT_PRESET: &str = "anime-clean";
 
 use crate::gate::GateParams;
 use crate::timing::FpsTarget;
-pub use crate::timing::{CadenceMode, FlowMode};
+pub use crate::timing::{CadenceMode, FlowMode, InbetweenMode};
 
 /// The whole resolved configuration. Field names are the TOML keys.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -103,6 +103,11 @@ pub struct UpscaleConfig {
     pub tile: u32,
     /// Reuse the result of a repeated picture instead of running the model again.
     pub reuse: bool,
+    /// With interpolation: `upscale` runs each in-between through the
+    /// upscaler; `warp` makes it at output size from the upscaled drawings
+    /// beside it with the interpolator's flow (needs a model with
+    /// `flow_output`).
+    pub inbetweens: InbetweenMode,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -158,6 +163,7 @@ impl Default for UpscaleConfig {
             model: "animevideov3".into(),
             tile: 0,
             reuse: true,
+            inbetweens: InbetweenMode::Upscale,
         }
     }
 }

@@ -546,6 +546,7 @@ fn run_eval(args: &EvalArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::Result<()
         } else {
             0
         },
+        at_output_size: args.at_output_size.clone(),
         models: args.model.options(),
     };
     let mut progress = progress_for(cli);

@@ -173,3 +173,24 @@ impl RgbImage {
         &self.data[c * n..(c + 1) * n]
     }
 }
+
+/// How an interpolator made one in-between, at the size of its input
+/// frames: `data` is 5×H×W: where each pixel of the in-between samples the
+/// earlier frame (x offset, y offset, in pixels), where it samples the later
+/// one (x, y), and the weight of the earlier frame's sample (0..1). The
+/// in-between is `w * a(p + d0) + (1 - w) * b(p + d1)`, so the same step can
+/// be redone on other pictures of the same drawings (the upscaled ones).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flow {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<f32>,
+}
+
+impl Flow {
+    /// Plane `c` (0..5: x0, y0, x1, y1, weight).
+    pub fn plane(&self, c: usize) -> &[f32] {
+        let n = self.width * self.height;
+        &self.data[c * n..(c + 1) * n]
+    }
+}

@@ -531,3 +531,65 @@ fn a_second_run_on_one_output_is_refused_and_a_killed_runs_lock_does_not_block()
     assert_eq!(code, 0, "after a killed run: {err}");
     assert!(out.exists() && !lock.exists());
 }
+
+/// `--inbetweens warp` (issue 27): each distinct drawing goes through the
+/// upscaler once and every kept in-between is warped at output size; the
+/// in-betweens stay close to today's mode (upscale each in-between), the
+/// drawings are the same, and a chunked run equals the single run frame for
+/// frame. One Piece demo, first second, real RIFE and animevideov3.
+#[test]
+fn warped_in_betweens_upscale_each_drawing_once_and_chunk_exactly() {
+    if !models_ready() {
+        return;
+    }
+    let Some(input) = media("anime/realesrgan_onepiece_demo.mp4") else {
+        return;
+    };
+    let dir = tmpdir();
+    let settings = ["--clip", "0-1", "--crf", "0"];
+    let run_mode = |name: &str, mode: &str, chunk: &str| {
+        let out = dir.path().join(format!("{name}.mkv"));
+        let rep = dir.path().join(format!("{name}.json"));
+        let mut extra = settings.to_vec();
+        extra.extend(["--inbetweens", mode, "--chunk-seconds", chunk]);
+        extra.extend(["--report", s(&rep)]);
+        enhance_ok(&input, &out, "anime-clean", &extra);
+        (out, report(&rep))
+    };
+    let (warp, r) = run_mode("warp", "warp", "0");
+    let distinct = r["gate"]["distinct"].as_u64().unwrap();
+    let inferred = r["interpolate"]["inferred"].as_u64().unwrap();
+    assert!(distinct >= 4 && inferred >= 4, "{r}");
+    assert_eq!(r["upscale"]["inferred"].as_u64(), Some(distinct), "{r}");
+    assert_eq!(r["upscale"]["warped"].as_u64(), Some(inferred), "{r}");
+
+    let (today, t) = run_mode("upscale", "upscale", "0");
+    assert_eq!(t["upscale"]["inferred"].as_u64(), Some(distinct + inferred));
+    assert_eq!(t["upscale"]["warped"].as_u64(), Some(0));
+    // Same frames and times; drawings identical, in-betweens close.
+    let (a, b) = (frame_hashes(&today), frame_hashes(&warp));
+    assert_eq!(a.len(), b.len());
+    let same = a.iter().zip(&b).filter(|(x, y)| x == y).count() as u64;
+    assert_eq!(
+        same + inferred,
+        a.len() as u64,
+        "only in-betweens may differ"
+    );
+    let db = psnr(&today, &warp);
+    eprintln!(
+        "warp against upscale mode: {db:.2} dB over {} frames",
+        a.len()
+    );
+    assert!(db > 40.0, "{db:.2} dB");
+
+    let (chunked, c) = run_mode("chunked", "warp", "0.4");
+    assert_eq!(c["upscale"]["warped"].as_u64(), Some(inferred), "{c}");
+    let chunked = frame_hashes(&chunked);
+    assert_eq!(b.len(), chunked.len(), "frame counts differ");
+    for (i, (x, y)) in b.iter().zip(&chunked).enumerate() {
+        assert_eq!(
+            x, y,
+            "frame {i} differs between the single and the chunked run"
+        );
+    }
+}

@@ -935,6 +935,7 @@ fn pipeline_upscale_matches_a_direct_model_run_within_1_255() {
                 picture: Arc::clone(&pic),
             },
             picture_id: 0,
+            warp: None,
         })
         .unwrap();
     assert!(stage.counts.tiles > 1, "the stage did not tile");

@@ -31,6 +31,7 @@ use serde::Serialize;
 use super::dataset::{Record, MANIFEST};
 use super::image::{decode, StillFormat};
 use super::metrics::{chamfer, psnr, ssim};
+use super::output_size::{with_flow, OutputSize};
 use super::triplets::{triplets, TripletOptions};
 use crate::config::{Config, FlowMode};
 use crate::error::{Error, Result};
@@ -59,6 +60,9 @@ pub struct EvalOptions {
     pub max_triplets: usize,
     /// Worst triplets on the sheet.
     pub sheet_rows: usize,
+    /// Also score the first interpolator's in-betweens at this upscaler's
+    /// output size, both ways (see [`super::output_size`]).
+    pub at_output_size: Option<String>,
     pub models: ModelOptions,
 }
 
@@ -129,20 +133,27 @@ pub struct EvalReport {
     pub repeats_left_out: u64,
     pub interpolation: Vec<MethodScores>,
     pub upscaling: Vec<MethodScores>,
-    /// The worst triplets by the first interpolation model's PSNR.
+    /// In-betweens at output size (`--at-output-size`): `upscale`, then
+    /// `warp`, by "interpolator + upscaler" (`at_output_size_of`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub at_output_size: Vec<MethodScores>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub at_output_size_of: String,
+    /// The worst triplets by the first interpolation model's PSNR (with
+    /// `--at-output-size`: by the `warp` way's PSNR).
     pub worst: Vec<String>,
 }
 
-struct Method {
+pub(super) struct Method {
     name: String,
     kind: &'static str,
-    seconds: f64,
+    pub(super) seconds: f64,
     all: Acc,
     shots: BTreeMap<(PathBuf, u64), Acc>,
 }
 
 impl Method {
-    fn new(name: &str, kind: &'static str) -> Method {
+    pub(super) fn new(name: &str, kind: &'static str) -> Method {
         Method {
             name: name.to_string(),
             kind,
@@ -152,7 +163,7 @@ impl Method {
         }
     }
 
-    fn add(&mut self, r: &Record, s: Scores) {
+    pub(super) fn add(&mut self, r: &Record, s: Scores) {
         self.all.add(s);
         self.shots
             .entry((r.source.clone(), r.shot))
@@ -181,7 +192,7 @@ impl Method {
     }
 }
 
-fn score(pred: &RgbImage, truth: &RgbImage) -> Scores {
+pub(super) fn score(pred: &RgbImage, truth: &RgbImage) -> Scores {
     Scores {
         psnr_db: psnr(pred, truth),
         ssim: ssim(pred, truth),
@@ -358,6 +369,29 @@ pub fn eval(
         device = m.device;
         upscalers.extend(m.upscaler);
     }
+    let mut output_size = match (&opts.at_output_size, interpolators.first()) {
+        (Some(name), Some(first)) => {
+            let mut cfg = config.clone();
+            cfg.upscale.model = name.clone();
+            let m = load(&cfg, &opts.models, false, true, (0, 0))?;
+            let up = m.upscaler.ok_or_else(|| {
+                Error::Config(format!("--at-output-size {name}: not an upscaling model"))
+            })?;
+            if !first.has_flow() {
+                return Err(Error::Config(format!(
+                    "--at-output-size: the interpolation model {} gives no flow (no flow_output in its manifest entry); name one that does with --interpolators",
+                    first.name()
+                )));
+            }
+            Some(OutputSize::new(up, first.name()))
+        }
+        (Some(_), None) => {
+            return Err(Error::Config(
+                "--at-output-size needs an interpolation model (--interpolators)".into(),
+            ))
+        }
+        _ => None,
+    };
     progress.info(&device);
 
     progress.info(&format!("cutting triplets into {}", topts.out.display()));
@@ -433,14 +467,25 @@ pub fn eval(
         scored += 1;
         let t = r.timestep as f32;
         let mut pictures = vec![truth.clone()];
-        for (m, method) in interpolators.iter_mut().zip(methods.iter_mut()) {
+        let mut at_output = None;
+        for (i, (m, method)) in interpolators.iter_mut().zip(methods.iter_mut()).enumerate() {
             let t0 = Instant::now();
-            let pred = m
-                .interpolate(&a, &b, &[t])?
-                .into_iter()
-                .next()
-                .ok_or_else(|| Error::Internal(format!("{} gave no picture", method.name)))?;
-            method.seconds += t0.elapsed().as_secs_f64();
+            let pred = match (&mut output_size, i) {
+                (Some(os), 0) => {
+                    let (mid, flow) = with_flow(m.as_mut(), &a, &b, t)?;
+                    method.seconds += t0.elapsed().as_secs_f64();
+                    at_output = Some(os.score(r, (&a, &truth, &b), &mid, &flow)?);
+                    mid
+                }
+                _ => m
+                    .interpolate(&a, &b, &[t])?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::Internal(format!("{} gave no picture", method.name)))?,
+            };
+            if i > 0 || output_size.is_none() {
+                method.seconds += t0.elapsed().as_secs_f64();
+            }
             method.add(r, score(&pred, &truth));
             pictures.push(pred);
         }
@@ -462,9 +507,17 @@ pub fn eval(
         let nearest = if t <= 0.5 { a.clone() } else { b.clone() };
         methods[n + 1].add(r, score(&nearest, &truth));
         pictures.push(nearest);
+        // With --at-output-size the sheet shows those pictures instead,
+        // worst by the warp way's PSNR.
+        if let Some([up_truth, via_model, warped]) = at_output {
+            pictures = vec![up_truth, via_model, warped];
+        }
         // The worst rows by the first method's PSNR.
         if opts.sheet_rows > 0 {
-            let key = psnr(&pictures[1], &truth);
+            let key = match output_size {
+                Some(_) => psnr(&pictures[2], &pictures[0]),
+                None => psnr(&pictures[1], &truth),
+            };
             sheet.push(SheetRow {
                 id: r.id.clone(),
                 psnr: key,
@@ -507,6 +560,13 @@ pub fn eval(
         repeats_left_out: repeats,
         interpolation: methods.iter().map(Method::report).collect(),
         upscaling,
+        at_output_size: output_size
+            .iter()
+            .flat_map(|os| [os.upscale.report(), os.warp.report()])
+            .collect(),
+        at_output_size_of: output_size
+            .as_ref()
+            .map_or(String::new(), |os| os.title.clone()),
         worst: sheet.iter().map(|r| r.id.clone()).collect(),
     };
     Ok((report, sheet))
@@ -540,6 +600,10 @@ pub fn render_table(r: &EvalReport) -> String {
     };
     block("interpolation", &r.interpolation);
     block("upscaling", &r.upscaling);
+    block(
+        &format!("at output size: {}", r.at_output_size_of),
+        &r.at_output_size,
+    );
     s
 }
 

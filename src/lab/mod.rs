@@ -21,6 +21,7 @@ pub mod dataset;
 pub mod eval;
 pub mod image;
 pub mod metrics;
+mod output_size;
 pub mod pick;
 pub mod triplets;
 

@@ -70,6 +70,17 @@ pub struct ModelEntry {
     /// [`LARGE_FRAME_PIXELS`] (a reduced-flow variant of the same net).
     #[serde(default)]
     pub large_variant: Option<String>,
+    /// Interpolation only: the output holding the flow the last step warped
+    /// with, `[B,4,H,W]` in pixels (img0's sampling offset in channels 0-1,
+    /// img1's in 2-3), so the step can be redone on other pictures of the
+    /// same content (the upscaled drawings).
+    #[serde(default)]
+    pub flow_output: Option<String>,
+    /// Interpolation only: the output holding the blend weight of warped
+    /// img0, `[B,1,H,W]` (output = mask * warp(img0) + (1 - mask) * warp(img1)).
+    /// Given together with `flow_output`.
+    #[serde(default)]
+    pub mask_output: Option<String>,
     /// Precision on the OpenVINO CPU path with `--precision auto`, on CPUs
     /// with bf16 units: the fastest one measured at >= 45 dB PSNR against
     /// the fp32 output on real anime frames (models/README.md).
@@ -385,6 +396,13 @@ impl ModelEntry {
         {
             return Err(self
                 .invalid("flow_scale and large_variant apply to interpolate models only".into()));
+        }
+        if self.flow_output.is_some() != self.mask_output.is_some()
+            || (self.kind == ModelKind::Upscale && self.flow_output.is_some())
+        {
+            return Err(self.invalid(
+                "flow_output and mask_output go together, on interpolate models only".into(),
+            ));
         }
         let (inputs, model) = match self.kind {
             ModelKind::Upscale => (1, "an upscale model"),

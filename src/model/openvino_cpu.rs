@@ -304,12 +304,12 @@ impl OvSession {
         &self.outputs
     }
 
-    /// Runs the model on named NCHW f32 inputs; returns the named output.
+    /// Runs the model on named NCHW f32 inputs; returns the named outputs.
     pub fn run(
         &mut self,
         inputs: &[(&str, ArrayView4<'_, f32>)],
-        output: &str,
-    ) -> std::result::Result<Array4<f32>, String> {
+        outputs: &[&str],
+    ) -> std::result::Result<Vec<Array4<f32>>, String> {
         for (name, array) in inputs {
             let (n, c, h, w) = array.dim();
             let dims = [n, c, h, w].map(|d| i64::try_from(d).unwrap_or(i64::MAX));
@@ -327,6 +327,11 @@ impl OvSession {
             self.request.set_tensor(name, &tensor).map_err(ov_err)?;
         }
         self.request.infer().map_err(ov_err)?;
+        outputs.iter().map(|o| self.output(o)).collect()
+    }
+
+    /// The named output of the last inference, copied out.
+    fn output(&mut self, output: &str) -> std::result::Result<Array4<f32>, String> {
         let tensor = self.request.get_tensor(output).map_err(ov_err)?;
         let shape = tensor.get_shape().map_err(ov_err)?;
         let dims: Vec<usize> = shape

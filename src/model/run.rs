@@ -14,13 +14,31 @@ use super::{
 };
 use crate::config::{Config, FlowMode};
 use crate::error::{Error, Result};
-use crate::picture::RgbImage;
+use crate::picture::{Flow, RgbImage};
 
 /// An interpolation model: in-betweens of `a` and `b` at each timestep.
 pub trait Interpolate: Send {
     /// The model's name (manifest name), for the report.
     fn name(&self) -> &str;
     fn interpolate(&mut self, a: &RgbImage, b: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>>;
+    /// Whether [`Interpolate::interpolate_with_flow`] gives flows.
+    fn has_flow(&self) -> bool {
+        false
+    }
+    /// As [`Interpolate::interpolate`], each in-between with the flow and
+    /// weight it was made from (None from a model that cannot tell).
+    fn interpolate_with_flow(
+        &mut self,
+        a: &RgbImage,
+        b: &RgbImage,
+        ts: &[f32],
+    ) -> Result<Vec<(RgbImage, Option<Flow>)>> {
+        Ok(self
+            .interpolate(a, b, ts)?
+            .into_iter()
+            .map(|m| (m, None))
+            .collect())
+    }
     /// Seconds spent inside model calls so far.
     fn model_seconds(&self) -> f64 {
         0.0
@@ -242,6 +260,51 @@ impl Interpolate for RifeAdapter {
         };
         let out = self.inner.run(ba, bb, ts)?;
         Ok(to_images(out))
+    }
+
+    fn has_flow(&self) -> bool {
+        self.inner.has_flow()
+    }
+
+    fn interpolate_with_flow(
+        &mut self,
+        a: &RgbImage,
+        b: &RgbImage,
+        ts: &[f32],
+    ) -> Result<Vec<(RgbImage, Option<Flow>)>> {
+        let n = ts.len();
+        let (va, vb) = (view4(a)?, view4(b)?);
+        let shape = (n, 3, a.height, a.width);
+        let (ba, bb) = match (va.broadcast(shape), vb.broadcast(shape)) {
+            (Some(x), Some(y)) => (x, y),
+            _ => return Err(Error::Internal("cannot batch interpolation inputs".into())),
+        };
+        let (out, flow) = self.inner.run_with_flow(ba, bb, ts)?;
+        let images = to_images(out);
+        let Some((flow, mask)) = flow else {
+            return Ok(images.into_iter().map(|m| (m, None)).collect());
+        };
+        // Flow [N,4,H,W] and mask [N,1,H,W] side by side: [N,5,H,W].
+        let both = ndarray::concatenate(ndarray::Axis(1), &[flow.view(), mask.view()])
+            .map_err(|e| Error::Internal(format!("flow and mask: {e}")))?;
+        let (_, _, h, w) = both.dim();
+        let flat = both
+            .as_standard_layout()
+            .into_owned()
+            .into_raw_vec_and_offset()
+            .0;
+        Ok(images
+            .into_iter()
+            .zip(flat.chunks_exact(5 * h * w))
+            .map(|(m, f)| {
+                let flow = Flow {
+                    width: w,
+                    height: h,
+                    data: f.to_vec(),
+                };
+                (m, Some(flow))
+            })
+            .collect())
     }
 
     fn model_seconds(&self) -> f64 {

@@ -145,8 +145,20 @@ impl Core {
     }
 
     /// Runs the graph on named NCHW inputs; splits the batch when the graph
-    /// fixes it. Returns the named output.
+    /// fixes it. Returns the manifest's output.
     fn run(&mut self, inputs: &[(&str, ArrayView4<'_, f32>)]) -> Result<Array4<f32>> {
+        let name = self.entry.output.clone();
+        let mut outs = self.run_outputs(inputs, &[name.as_str()])?;
+        outs.pop()
+            .ok_or_else(|| self.io_err(format!("no output named '{name}'")))
+    }
+
+    /// As [`Core::run`], returning the named outputs in the order asked.
+    fn run_outputs(
+        &mut self,
+        inputs: &[(&str, ArrayView4<'_, f32>)],
+        names: &[&str],
+    ) -> Result<Vec<Array4<f32>>> {
         let n = inputs.first().map_or(0, |(_, a)| a.dim().0);
         match self.fixed_batch {
             Some(fixed) if fixed != n => {
@@ -156,23 +168,32 @@ impl Core {
                         self.entry.file_name()
                     )));
                 }
-                let mut parts = Vec::with_capacity(n);
+                let mut parts: Vec<Vec<Array4<f32>>> = Vec::with_capacity(n);
                 for i in 0..n {
                     let one: Vec<(&str, ArrayView4<'_, f32>)> = inputs
                         .iter()
                         .map(|(name, a)| (*name, a.slice(s![i..i + 1, .., .., ..])))
                         .collect();
-                    parts.push(self.run_once(&one)?);
+                    parts.push(self.run_once(&one, names)?);
                 }
-                let views: Vec<ArrayView4<'_, f32>> = parts.iter().map(|p| p.view()).collect();
-                ndarray::concatenate(ndarray::Axis(0), &views)
-                    .map_err(|e| self.io_err(e.to_string()))
+                (0..names.len())
+                    .map(|k| {
+                        let views: Vec<ArrayView4<'_, f32>> =
+                            parts.iter().map(|p| p[k].view()).collect();
+                        ndarray::concatenate(ndarray::Axis(0), &views)
+                            .map_err(|e| self.io_err(e.to_string()))
+                    })
+                    .collect()
             }
-            _ => self.run_once(inputs),
+            _ => self.run_once(inputs, names),
         }
     }
 
-    fn run_once(&mut self, inputs: &[(&str, ArrayView4<'_, f32>)]) -> Result<Array4<f32>> {
+    fn run_once(
+        &mut self,
+        inputs: &[(&str, ArrayView4<'_, f32>)],
+        names: &[&str],
+    ) -> Result<Vec<Array4<f32>>> {
         let infer_err = |path: &Path, e: &dyn std::fmt::Display| ModelError::Inference {
             path: path.to_path_buf(),
             reason: one_line(&e.to_string()),
@@ -188,7 +209,7 @@ impl Core {
                     .map(|((name, _), a)| (*name, a.view()))
                     .collect();
                 let start = Instant::now();
-                let result = ov.run(&named, &self.entry.output);
+                let result = ov.run(&named, names);
                 self.timer.add(start.elapsed());
                 return result.map_err(|e| infer_err(&self.path, &e));
             }
@@ -204,17 +225,20 @@ impl Core {
         let result = session.run(values);
         self.timer.add(start.elapsed());
         let outputs = result.map_err(|e| infer_err(&self.path, &e))?;
-        let name = self.entry.output.as_str();
-        let value = outputs
-            .get(name)
-            .ok_or_else(|| infer_err(&self.path, &format!("no output named '{name}'")))?;
-        let array = value
-            .try_extract_array::<f32>()
-            .map_err(|e| infer_err(&self.path, &e))?;
-        let array = array
-            .into_dimensionality::<Ix4>()
-            .map_err(|_| infer_err(&self.path, &format!("output '{name}' is not 4-dimensional")))?;
-        Ok(array.to_owned())
+        let mut got = Vec::with_capacity(names.len());
+        for &name in names {
+            let value = outputs
+                .get(name)
+                .ok_or_else(|| infer_err(&self.path, &format!("no output named '{name}'")))?;
+            let array = value
+                .try_extract_array::<f32>()
+                .map_err(|e| infer_err(&self.path, &e))?;
+            let array = array.into_dimensionality::<Ix4>().map_err(|_| {
+                infer_err(&self.path, &format!("output '{name}' is not 4-dimensional"))
+            })?;
+            got.push(array.to_owned());
+        }
+        Ok(got)
     }
 
     fn clamp(&self, out: &mut Array4<f32>) {
@@ -491,6 +515,9 @@ impl Upscaler {
 }
 
 /// A frame interpolation model session (one per worker).
+/// An interpolator's flow `[N, 4, H, W]` and mask `[N, 1, H, W]`.
+pub type FlowAndMask = (Array4<f32>, Array4<f32>);
+
 pub struct Interpolator {
     core: Core,
 }
@@ -513,6 +540,34 @@ impl Interpolator {
         img1: ArrayView4<'_, f32>,
         t: &[f32],
     ) -> Result<Array4<f32>> {
+        Ok(self.run_inner(img0, img1, t, false)?.0)
+    }
+
+    /// Whether the model gives the flow and mask of its last step
+    /// (`flow_output` and `mask_output` in the manifest).
+    pub fn has_flow(&self) -> bool {
+        self.core.entry.flow_output.is_some() && self.core.entry.mask_output.is_some()
+    }
+
+    /// As [`Interpolator::run`], with what the last step made each frame
+    /// from: the flow `[N, 4, H, W]` and the mask `[N, 1, H, W]` (see
+    /// [`ModelEntry::flow_output`]); None when the model has no such outputs.
+    pub fn run_with_flow(
+        &mut self,
+        img0: ArrayView4<'_, f32>,
+        img1: ArrayView4<'_, f32>,
+        t: &[f32],
+    ) -> Result<(Array4<f32>, Option<FlowAndMask>)> {
+        self.run_inner(img0, img1, t, self.has_flow())
+    }
+
+    fn run_inner(
+        &mut self,
+        img0: ArrayView4<'_, f32>,
+        img1: ArrayView4<'_, f32>,
+        t: &[f32],
+        flow: bool,
+    ) -> Result<(Array4<f32>, Option<FlowAndMask>)> {
         let context = format!("model {}", self.core.entry.file_name());
         check_pair(&context, &img0, &img1, t)?;
         let (n, c, h, w) = img0.dim();
@@ -531,29 +586,49 @@ impl Interpolator {
                 context: context.clone(),
                 reason: e.to_string(),
             })?;
-        let names = self.core.entry.inputs.clone();
-        let out = self.core.run(&[
-            (names[0].as_str(), a),
-            (names[1].as_str(), b),
-            (names[2].as_str(), ts.view()),
-        ])?;
-        let (on, oc, oh, ow) = out.dim();
-        if on != n || oc != c || oh < h || ow < w {
-            return Err(self.core.io_err(format!(
-                "model output '{}' of {} is [{on}, {oc}, {oh}, {ow}] (expected [{n}, {c}, {}, {}])",
-                self.core.entry.output,
-                self.core.entry.file_name(),
-                h + eh,
-                w + ew
-            )));
+        let inputs = self.core.entry.inputs.clone();
+        let entry = &self.core.entry;
+        let mut names = vec![entry.output.clone()];
+        if flow {
+            names.extend(entry.flow_output.iter().chain(&entry.mask_output).cloned());
         }
-        let mut out = if oh == h && ow == w {
-            out
-        } else {
-            tiling::crop_nchw(out.view(), 0, 0, h, w)
-        };
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut outs = self.core.run_outputs(
+            &[
+                (inputs[0].as_str(), a),
+                (inputs[1].as_str(), b),
+                (inputs[2].as_str(), ts.view()),
+            ],
+            &names,
+        )?;
+        // Every output is cropped back to the unpadded frame (the padding
+        // is at the bottom and right).
+        for (k, out) in outs.iter_mut().enumerate() {
+            let want_c = [c, 4, 1][k];
+            let (on, oc, oh, ow) = out.dim();
+            if on != n || oc != want_c || oh < h || ow < w {
+                return Err(self.core.io_err(format!(
+                    "model output '{}' of {} is [{on}, {oc}, {oh}, {ow}] (expected [{n}, {want_c}, {}, {}])",
+                    names[k],
+                    self.core.entry.file_name(),
+                    h + eh,
+                    w + ew
+                )));
+            }
+            if oh != h || ow != w {
+                *out = tiling::crop_nchw(out.view(), 0, 0, h, w);
+            }
+        }
+        let mut it = outs.into_iter();
+        let mut out = it
+            .next()
+            .ok_or_else(|| self.core.io_err("the model gave no output".into()))?;
         self.core.clamp(&mut out);
-        Ok(out)
+        let flow = match (it.next(), it.next()) {
+            (Some(f), Some(m)) => Some((f, m)),
+            _ => None,
+        };
+        Ok((out, flow))
     }
 }
 

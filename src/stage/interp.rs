@@ -16,8 +16,7 @@ use crate::error::{Error, Result};
 use crate::gate::edges::edge_change;
 use crate::gate::{compare, is_break, thumbnail_of, GateParams};
 use crate::model::{Interpolate, ModelError};
-use crate::picture::Frame;
-use crate::picture::RgbImage;
+use crate::picture::{Flow, Frame, Picture, RgbImage};
 use crate::timing::{Decision, OutFrame, Planner};
 
 pub use super::gate::Gated;
@@ -27,6 +26,19 @@ pub use super::gate::Gated;
 pub struct Staged {
     pub frame: Frame,
     pub picture_id: u64,
+    /// An in-between to be made at output size from the upscaled drawings
+    /// beside it (`upscale.inbetweens = "warp"`); `frame.picture` is then
+    /// the interpolator's own in-between at input size.
+    pub warp: Option<Arc<WarpJob>>,
+}
+
+/// What an in-between is made from at output size: the drawings beside it
+/// (picture id and picture, earlier first) and the interpolator's flow.
+#[derive(Debug)]
+pub struct WarpJob {
+    pub a: (u64, Arc<Picture>),
+    pub b: (u64, Arc<Picture>),
+    pub flow: Flow,
 }
 
 /// Ids of generated pictures live above every input index.
@@ -157,6 +169,9 @@ pub struct InterpStage {
     /// part of it (a chunk): the grid's origin.
     origin_pts: Option<i64>,
     next_synthetic: u64,
+    /// Hand each kept in-between on with its flow, to be made at output
+    /// size by the upscale stage.
+    warp: bool,
     /// The model's own seconds counter when this stage got it (a model
     /// reused from an earlier chunk has counted already).
     model_s0: f64,
@@ -189,6 +204,7 @@ impl InterpStage {
             pts_offset: 0,
             origin_pts: None,
             next_synthetic: SYNTHETIC_ID,
+            warp: false,
             model_s0,
             counts: InterpCounts::default(),
         }
@@ -198,6 +214,13 @@ impl InterpStage {
     /// frame is shown until then at most.
     pub fn with_end_limit(mut self, end: Option<i64>) -> InterpStage {
         self.end_limit = end;
+        self
+    }
+
+    /// Hand each kept in-between on with the flow it was made from
+    /// (`upscale.inbetweens = "warp"`), when the model gives one.
+    pub fn with_warp(mut self, warp: bool) -> InterpStage {
+        self.warp = warp && self.model.has_flow();
         self
     }
 
@@ -260,6 +283,7 @@ impl InterpStage {
                 picture: g.frame.picture.clone(),
             },
             picture_id: g.picture_id,
+            warp: None,
         })
     }
 
@@ -300,7 +324,12 @@ impl InterpStage {
                     }
                     let ia = self.rgb_of(a)?;
                     let ib = self.rgb_of(b)?;
-                    let mids = self.model.interpolate(&ia, &ib, &ts)?;
+                    let mids = if self.warp {
+                        self.model.interpolate_with_flow(&ia, &ib, &ts)?
+                    } else {
+                        let mids = self.model.interpolate(&ia, &ib, &ts)?;
+                        mids.into_iter().map(|m| (m, None)).collect()
+                    };
                     self.counts.model_calls += 1;
                     if mids.len() != ts.len() {
                         return Err(ModelError::BadOutput {
@@ -326,7 +355,7 @@ impl InterpStage {
                         }
                         _ => false,
                     };
-                    for (n, mid) in mids.into_iter().enumerate() {
+                    for (n, (mid, flow)) in mids.into_iter().enumerate() {
                         let out = outs[i + n];
                         let t = ts[n];
                         if self.guard.is_some()
@@ -341,6 +370,17 @@ impl InterpStage {
                         let pic = from_rgb(&mid, template.chroma, template.depth, self.colorimetry);
                         let id = self.next_synthetic;
                         self.next_synthetic += 1;
+                        let warp = match flow {
+                            Some(flow) => {
+                                let (ga, gb) = (self.frame(a)?, self.frame(b)?);
+                                Some(Arc::new(WarpJob {
+                                    a: (ga.picture_id, ga.frame.picture.clone()),
+                                    b: (gb.picture_id, gb.frame.picture.clone()),
+                                    flow,
+                                }))
+                            }
+                            None => None,
+                        };
                         result.push(Staged {
                             frame: Frame {
                                 index: out.k,
@@ -349,6 +389,7 @@ impl InterpStage {
                                 picture: Arc::new(pic),
                             },
                             picture_id: id,
+                            warp,
                         });
                     }
                     i = j;
@@ -607,5 +648,70 @@ mod tests {
             data: vec![0.5; 192],
         };
         assert_eq!(judge(&grey, &grey, &nan, false), Verdict::Implausible);
+    }
+
+    /// [`Blend`] that tells how it blended: no motion, weight 1 - t.
+    struct FlowBlend;
+    impl Interpolate for FlowBlend {
+        fn name(&self) -> &str {
+            "flow-blend"
+        }
+        fn interpolate(&mut self, a: &RgbImage, b: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>> {
+            Blend.interpolate(a, b, ts)
+        }
+        fn has_flow(&self) -> bool {
+            true
+        }
+        fn interpolate_with_flow(
+            &mut self,
+            a: &RgbImage,
+            b: &RgbImage,
+            ts: &[f32],
+        ) -> Result<Vec<(RgbImage, Option<Flow>)>> {
+            let n = a.width * a.height;
+            let mids = self.interpolate(a, b, ts)?;
+            Ok(mids
+                .into_iter()
+                .zip(ts)
+                .map(|(m, &t)| {
+                    let mut data = vec![0.0; 5 * n];
+                    data[4 * n..].iter_mut().for_each(|w| *w = 1.0 - t);
+                    let flow = Flow {
+                        width: a.width,
+                        height: a.height,
+                        data,
+                    };
+                    (m, Some(flow))
+                })
+                .collect())
+        }
+    }
+
+    /// With `warp`, a kept in-between carries the drawings beside it and
+    /// its flow; held frames, cut sides and rejected in-betweens are plain
+    /// copies of a drawing, so the upscaler sees each drawing once.
+    #[test]
+    fn warp_mode_hands_on_the_drawings_and_flow_of_each_kept_in_between() {
+        let mut s = stage(Box::new(FlowBlend), true).with_warp(true);
+        let out = run(
+            &mut s,
+            &[
+                (40, None),
+                (40, Some(Class::Hold)),
+                (56, Some(Class::Motion)),
+                (200, Some(Class::Motion)), // a missed cut: the guard rejects it
+            ],
+        );
+        let jobs: Vec<_> = out.iter().filter_map(|f| f.warp.as_ref()).collect();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!((jobs[0].a.0, jobs[0].b.0), (1, 2));
+        assert_eq!(jobs[0].flow.plane(4)[0], 0.5);
+        assert_eq!((s.counts.inferred, s.counts.rejected), (1, 1));
+        let rejected = &out[5];
+        assert!(rejected.warp.is_none() && rejected.picture_id <= 3);
+        // Without a flow from the model, warp mode falls back to plain
+        // in-betweens.
+        let s = stage(Box::new(Blend), true).with_warp(true);
+        assert!(!s.warp);
     }
 }

@@ -22,7 +22,7 @@ use super::report::{Report, StageReport};
 use super::upscale::UpscaleStage;
 use super::{run_stage, RunState, Stage, StageMeter, DECODE_QUEUE, GATE_QUEUE, UPSCALE_QUEUE};
 use crate::clip::ClipRange;
-use crate::config::{Config, FpsSetting};
+use crate::config::{Config, FpsSetting, InbetweenMode};
 use crate::error::{Error, Result};
 use crate::gate::Class;
 use crate::media::decode::{DecodePart, DecodeStats, VideoDecoder, VideoFormat};
@@ -228,6 +228,18 @@ impl Prepared {
             )?,
         };
         let size = Self::size(cfg, &fmt, &mut models)?;
+        if let (InbetweenMode::Warp, Some(interp), Some(_)) = (
+            cfg.upscale.inbetweens,
+            &models.interpolator,
+            &models.upscaler,
+        ) {
+            if !interp.has_flow() {
+                warnings.push(format!(
+                    "upscale.inbetweens = warp: the interpolation model {} gives no flow (no flow_output in its manifest entry); its in-betweens go through the upscaler",
+                    interp.name()
+                ));
+            }
+        }
         let muxer = Self::open_output(opts, &fmt, &timing, size)?;
         warnings.extend(muxer.warnings.iter().cloned());
         // The grid applies when the interpolation stage runs (planner and model).
@@ -655,7 +667,11 @@ fn interp_stage(job: &mut Prepared, opts: &EnhanceOptions) -> Either<InterpStage
         .map(|d| seconds_ts(d, fmt.time_base));
     let (tb, rate) = (fmt.time_base, job.frame_rate);
     let guard = cfg.interpolate.guard.then(|| cfg.gate.clone());
-    let mut stage = InterpStage::new(planner, model, fmt.colorimetry(), guard, nominal);
+    // Warp in-betweens at output size only when an upscaler makes the
+    // drawings' output size pictures; otherwise there is nothing to gain.
+    let warp = cfg.upscale.inbetweens == InbetweenMode::Warp && job.models.upscaler.is_some();
+    let mut stage =
+        InterpStage::new(planner, model, fmt.colorimetry(), guard, nominal).with_warp(warp);
     if let Some(p) = &opts.part {
         stage = stage.with_origin(p.origin_pts);
     }
@@ -765,6 +781,7 @@ impl Stage for KeepTiming {
         Ok(vec![Staged {
             frame: g.frame,
             picture_id: g.picture_id,
+            warp: None,
         }])
     }
     fn finish(&mut self) -> Result<Vec<Staged>> {

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::{ModelError, Upscale};
 use crate::picture::RgbImage;
 use crate::picture::{Frame, Picture};
+use crate::resize::warp::warp_blend;
 use crate::resize::{pick_filter, resize_into, Planar};
 
 /// Counters for the report (`upscale.*`).
@@ -24,6 +25,9 @@ pub struct UpscaleCounts {
     pub reused: u64,
     /// Frames only resized (target not larger than the input).
     pub resized_only: u64,
+    /// In-betweens made at output size from the upscaled drawings beside
+    /// them (`upscale.inbetweens = "warp"`): no model call of their own.
+    pub warped: u64,
     pub tiles: u64,
     pub tile_fallbacks: u64,
 }
@@ -34,6 +38,7 @@ impl UpscaleCounts {
         self.inferred += o.inferred;
         self.reused += o.reused;
         self.resized_only += o.resized_only;
+        self.warped += o.warped;
         self.tiles += o.tiles;
         self.tile_fallbacks += o.tile_fallbacks;
     }
@@ -90,16 +95,39 @@ impl UpscaleStage {
     }
 
     pub fn process(&mut self, s: Staged) -> Result<Frame> {
-        if self.reuse {
-            if let Some((_, pic)) = self.cache.iter().find(|(id, _)| *id == s.picture_id) {
-                self.counts.reused += 1;
+        if let Some(job) = &s.warp {
+            if self.model.is_some() {
+                let (a, _) = self.upscaled(job.a.0, &job.a.1, true)?;
+                let (b, _) = self.upscaled(job.b.0, &job.b.1, true)?;
+                let pic = warp_blend(&a, &b, &job.flow).map_err(Error::Internal)?;
+                self.counts.warped += 1;
                 return Ok(Frame {
-                    picture: pic.clone(),
+                    picture: Arc::new(pic),
                     ..s.frame
                 });
             }
         }
-        let src = &s.frame.picture;
+        let (picture, reused) = self.upscaled(s.picture_id, &s.frame.picture, self.reuse)?;
+        if reused {
+            self.counts.reused += 1;
+        }
+        Ok(Frame { picture, ..s.frame })
+    }
+
+    /// The picture at output size, and whether it came from the cache: the
+    /// cached result when `cached` allows it and there is one, else through
+    /// the model (or the resize alone) and into the cache.
+    fn upscaled(
+        &mut self,
+        id: u64,
+        src: &Arc<Picture>,
+        cached: bool,
+    ) -> Result<(Arc<Picture>, bool)> {
+        if cached {
+            if let Some((_, pic)) = self.cache.iter().find(|(i, _)| *i == id) {
+                return Ok((pic.clone(), true));
+            }
+        }
         let rgb = to_rgb(src, self.colorimetry);
         let big = match self.model.as_mut() {
             Some(m) => {
@@ -152,16 +180,14 @@ impl UpscaleStage {
         if sized.width == self.width && sized.height == self.height && self.resize_buf.is_empty() {
             self.resize_buf = sized.data;
         }
-        if self.reuse {
-            self.cache.push_back((s.picture_id, pic.clone()));
-            if self.cache.len() > REUSE_CACHE {
-                self.cache.pop_front();
-            }
+        // Kept even without reuse: an in-between warped from this drawing
+        // asks for it again.
+        self.cache.retain(|(i, _)| *i != id);
+        self.cache.push_back((id, pic.clone()));
+        if self.cache.len() > REUSE_CACHE {
+            self.cache.pop_front();
         }
-        Ok(Frame {
-            picture: pic,
-            ..s.frame
-        })
+        Ok((pic, false))
     }
 }
 
@@ -226,6 +252,7 @@ mod tests {
                 picture: Arc::new(p),
             },
             picture_id: id,
+            warp: None,
         }
     }
 
@@ -258,5 +285,43 @@ mod tests {
         }
         assert_eq!(s.counts.inferred, 3);
         assert_eq!(s.counts.reused, 0);
+    }
+
+    /// An in-between made from the upscaled drawings beside it: the model
+    /// runs once per drawing, the in-between costs no call, and the
+    /// drawing shown after it reuses the result made for it.
+    #[test]
+    fn warped_in_betweens_cost_no_model_call() {
+        use crate::picture::Flow;
+        use crate::stage::interp::WarpJob;
+        let mut s = UpscaleStage::new(Some(Box::new(Nearest2(0))), 66, 34, CM, true);
+        let (a, b) = (staged(0, 0, 300), staged(1, 2, 500));
+        let flow = Flow {
+            width: 33,
+            height: 17,
+            data: [0.0, 0.0, 0.0, 0.0, 0.25]
+                .iter()
+                .flat_map(|&v| std::iter::repeat_n(v, 33 * 17))
+                .collect(),
+        };
+        let mut mid = staged(1 << 62, 1, 0);
+        mid.warp = Some(Arc::new(WarpJob {
+            a: (0, a.frame.picture.clone()),
+            b: (1, b.frame.picture.clone()),
+            flow,
+        }));
+        let f0 = s.process(a).unwrap();
+        let f1 = s.process(mid).unwrap();
+        let f2 = s.process(b).unwrap();
+        assert_eq!((f1.pts, f1.picture.width, f1.picture.height), (1, 66, 34));
+        let v = |f: &Frame| f.picture.planes[0][100] as i32;
+        // 0.25 of a, 0.75 of b.
+        assert!(
+            (v(&f1) - (v(&f0) + 3 * v(&f2)) / 4).abs() <= 1,
+            "{}",
+            v(&f1)
+        );
+        let c = &s.counts;
+        assert_eq!((c.inferred, c.warped, c.reused), (2, 1, 1));
     }
 }

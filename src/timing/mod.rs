@@ -130,6 +130,21 @@ pub enum FlowMode {
     Full,
 }
 
+/// How in-betweens reach output size when a run both interpolates and
+/// upscales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum InbetweenMode {
+    /// The interpolator's in-between goes through the upscaler like a
+    /// drawing: one upscaler call per in-between.
+    #[default]
+    Upscale,
+    /// The in-between is made at output size from the two upscaled
+    /// drawings beside it, warped with the interpolator's own flow and
+    /// blended with its mask: each drawing goes through the upscaler once.
+    Warp,
+}
+
 /// How held drawings are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
