@@ -570,12 +570,19 @@ fn run_eval(args: &EvalArgs, cli: &Cli, abort: &AtomicBool) -> anyhow::Result<()
             "wrote {} (rows: {}; columns: truth, {})\n",
             p.display(),
             report.worst.join(", "),
-            report
-                .interpolation
-                .iter()
-                .map(|m| m.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            if report.at_output_size.is_empty() {
+                report
+                    .interpolation
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                format!(
+                    "upscale, warp ({}; worst by warp)",
+                    report.at_output_size_of
+                )
+            }
         ))?;
     }
     Ok(())

@@ -793,6 +793,7 @@ fn every_preset_gives_a_consistent_valid_output() {
             assert_eq!(
                 u["inferred"].as_u64().unwrap()
                     + u["reused"].as_u64().unwrap()
+                    + u["warped"].as_u64().unwrap()
                     + u["resized_only"].as_u64().unwrap(),
                 frames_out,
                 "{preset}: {r}"
