@@ -593,3 +593,80 @@ fn warped_in_betweens_upscale_each_drawing_once_and_chunk_exactly() {
         );
     }
 }
+
+/// A chunked run's report adds up to the single run's (issue 25): the same
+/// frames in and out, gate classes, distinct pictures, model calls and
+/// copies, decoded frames and the input's end; it says how many chunks
+/// there were and how many were reused. Drawings on threes, a cut, and the
+/// tiny blend interpolator, so it runs without the built models.
+#[test]
+fn a_chunked_runs_report_adds_up_to_the_single_runs() {
+    let dir = tmpdir();
+    let clip = dir.path().join("in.mkv");
+    ffmpeg(&[
+        "-filter_complex",
+        "testsrc2=s=320x180:r=8:d=6,fps=24[a];mandelbrot=s=320x180:r=24,trim=duration=5[b];[a][b]concat=n=2[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-qp",
+        "0",
+        "-preset",
+        "ultrafast",
+        s(&clip),
+    ]);
+    let manifest = blend_manifest(dir.path());
+    let run_with = |chunk: &str| {
+        let out = dir.path().join(format!("out{chunk}.mkv"));
+        let rep = dir.path().join(format!("r{chunk}.json"));
+        let extra = [
+            "--interpolator",
+            "blend",
+            "--extra-models",
+            s(&manifest),
+            "--device",
+            "cpu",
+            "--chunk-seconds",
+            chunk,
+            "--report",
+            s(&rep),
+        ];
+        enhance_ok(&clip, &out, "interpolate-only", &extra);
+        report(&rep)
+    };
+    let (single, chunked) = (run_with("0"), run_with("2"));
+    let chunks = chunked["chunks"]["total"].as_u64().unwrap();
+    assert!(chunks >= 4, "{chunked}");
+    assert_eq!(chunked["chunks"]["reused"].as_u64(), Some(0));
+    for key in [
+        "/frames_in",
+        "/frames_out",
+        "/gate/cut",
+        "/gate/hold",
+        "/gate/motion",
+        "/gate/flash",
+        "/gate/distinct",
+        "/interpolate/inferred",
+        "/interpolate/copied",
+        "/interpolate/held",
+        "/interpolate/cut_copies",
+        "/interpolate/rejected",
+        "/interpolate/model_calls",
+        "/decode/frames",
+    ] {
+        assert_eq!(
+            single.pointer(key),
+            chunked.pointer(key),
+            "{key}: single {single}\nchunked {chunked}"
+        );
+    }
+    let end = |r: &serde_json::Value| r["decode"]["last_end_s"].as_f64().unwrap();
+    assert!((end(&single) - 11.0).abs() < 0.05, "{single}");
+    assert!((end(&single) - end(&chunked)).abs() < 1e-6, "{chunked}");
+    assert_eq!(
+        single["gate"]["cut"].as_u64(),
+        Some(1),
+        "one cut between the sources: {single}"
+    );
+}

@@ -57,6 +57,11 @@ pub struct Replay {
     /// The input, for the error when the frames differ.
     pub input: std::path::PathBuf,
     seen: u64,
+    /// The frames are one chunk of a run: whether it starts the run, and
+    /// whether its last frame is the next chunk's first (a lookahead).
+    part: Option<(bool, bool)>,
+    /// The first frame's incoming label.
+    first_label: Option<Class>,
 }
 
 impl Replay {
@@ -66,7 +71,21 @@ impl Replay {
             pts_digest,
             input,
             seen: PTS_DIGEST_SEED,
+            part: None,
+            first_label: None,
         }
+    }
+
+    /// These frames are one chunk of a run (`starts_run`: the first chunk;
+    /// `lookahead`: the last frame is the next chunk's first): the counts
+    /// then add up over the chunks to the whole run's. The first frame is
+    /// a distinct picture only where the run's would be (it starts the run,
+    /// or its incoming label is not a HOLD), and the lookahead frame is the
+    /// next chunk's to count (its incoming transition stays this chunk's:
+    /// the next chunk does not count its first frame's).
+    pub fn part(mut self, starts_run: bool, lookahead: bool) -> Replay {
+        self.part = Some((starts_run, lookahead));
+        self
     }
 
     fn changed(&self) -> Error {
@@ -102,6 +121,8 @@ pub struct GateStage {
     labels: HashMap<u64, Class>,
     first: Option<u64>,
     last_id: u64,
+    /// Whether the last frame handed on counted as a distinct picture.
+    last_counted: bool,
     /// Every labelled transition, kept when asked (`info --gate`).
     log: Option<Vec<Transition>>,
     pub counts: GateCounts,
@@ -144,6 +165,7 @@ impl GateStage {
             labels: HashMap::new(),
             first: None,
             last_id: 0,
+            last_counted: false,
             log: None,
             counts: GateCounts::default(),
         }
@@ -188,11 +210,18 @@ impl GateStage {
             };
             let picture_id = match class {
                 Some(Class::Hold) => self.last_id,
-                _ => {
-                    self.counts.distinct += 1;
-                    index
-                }
+                _ => index,
             };
+            // A chunk's first frame continuing a hold of the previous
+            // chunk's last is no new picture of the run.
+            let held_over = class.is_none()
+                && self.replay.as_ref().is_some_and(|r| {
+                    matches!(r.part, Some((false, _))) && r.first_label == Some(Class::Hold)
+                });
+            self.last_counted = class != Some(Class::Hold) && !held_over;
+            if self.last_counted {
+                self.counts.distinct += 1;
+            }
             self.last_id = picture_id;
             out.push(Gated {
                 frame,
@@ -217,7 +246,9 @@ impl Stage for GateStage {
                 return Err(r.changed());
             };
             r.seen = pts_digest(r.seen, frame.pts);
-            if Some(frame.index) != self.first {
+            if Some(frame.index) == self.first {
+                r.first_label = Some(class);
+            } else {
                 self.count(class);
                 self.labels.insert(frame.index, class);
             }
@@ -238,6 +269,12 @@ impl Stage for GateStage {
         if let Some(r) = &self.replay {
             if !r.labels.is_empty() || r.seen != r.pts_digest {
                 return Err(r.changed());
+            }
+            // Every frame was handed on as it came: the last one was the
+            // lookahead.
+            if matches!(r.part, Some((_, true))) && self.last_counted {
+                self.counts.distinct -= 1;
+                self.last_counted = false;
             }
         }
         let transitions = match self.gate.as_mut() {

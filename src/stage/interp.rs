@@ -172,6 +172,9 @@ pub struct InterpStage {
     /// Hand each kept in-between on with its flow, to be made at output
     /// size by the upscale stage.
     warp: bool,
+    /// The output frames (k) this stage's part of the run owns (a chunk
+    /// also makes frames the runner drops): only those are counted.
+    window: Option<(u64, u64)>,
     /// The model's own seconds counter when this stage got it (a model
     /// reused from an earlier chunk has counted already).
     model_s0: f64,
@@ -205,6 +208,7 @@ impl InterpStage {
             origin_pts: None,
             next_synthetic: SYNTHETIC_ID,
             warp: false,
+            window: None,
             model_s0,
             counts: InterpCounts::default(),
         }
@@ -222,6 +226,17 @@ impl InterpStage {
     pub fn with_warp(mut self, warp: bool) -> InterpStage {
         self.warp = warp && self.model.has_flow();
         self
+    }
+
+    /// Count only output frames k in `lo..hi` (a chunk's own frames), so
+    /// that the chunks' counts add up to the whole run's.
+    pub fn with_window(mut self, window: Option<(u64, u64)>) -> InterpStage {
+        self.window = window;
+        self
+    }
+
+    fn owns(&self, k: u64) -> bool {
+        self.window.is_none_or(|(lo, hi)| (lo..hi).contains(&k))
     }
 
     /// Keep the output on the input's timeline: the planner's grid starts at
@@ -294,18 +309,18 @@ impl InterpStage {
             let o = outs[i];
             match o.decision {
                 Decision::Copy { src } => {
-                    self.counts.copied += 1;
+                    self.counts.copied += u64::from(self.owns(o.k));
                     result.push(self.copy_of(o.k, o.pts, src)?);
                     i += 1;
                 }
                 Decision::Hold { src } => {
-                    self.counts.copied += 1;
-                    self.counts.held += 1;
+                    self.counts.copied += u64::from(self.owns(o.k));
+                    self.counts.held += u64::from(self.owns(o.k));
                     result.push(self.copy_of(o.k, o.pts, src)?);
                     i += 1;
                 }
                 Decision::CutSide { src } => {
-                    self.counts.cut_copies += 1;
+                    self.counts.cut_copies += u64::from(self.owns(o.k));
                     result.push(self.copy_of(o.k, o.pts, src)?);
                     i += 1;
                 }
@@ -361,12 +376,12 @@ impl InterpStage {
                         if self.guard.is_some()
                             && judge(&ia, &ib, &mid, pair_is_break) != Verdict::Keep
                         {
-                            self.counts.rejected += 1;
+                            self.counts.rejected += u64::from(self.owns(out.k));
                             let nearer = if t < 0.5 { a } else { b };
                             result.push(self.copy_of(out.k, out.pts, nearer)?);
                             continue;
                         }
-                        self.counts.inferred += 1;
+                        self.counts.inferred += u64::from(self.owns(out.k));
                         let pic = from_rgb(&mid, template.chroma, template.depth, self.colorimetry);
                         let id = self.next_synthetic;
                         self.next_synthetic += 1;

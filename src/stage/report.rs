@@ -114,6 +114,11 @@ impl Report {
         self.model_s += o.model_s;
         self.wall_s += o.wall_s;
         self.decode.frames += o.decode.frames;
+        // On the input's own timeline: the run's end is the latest chunk end.
+        self.decode.last_end_s = self.decode.last_end_s.max(o.decode.last_end_s);
+        if self.decode.read_error.is_none() {
+            self.decode.read_error = o.decode.read_error.clone();
+        }
         self.decode.corrupt_packets += o.decode.corrupt_packets;
         self.decode.pts_repaired += o.decode.pts_repaired;
         self.decode.resized_frames += o.decode.resized_frames;

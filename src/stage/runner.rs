@@ -625,11 +625,10 @@ impl ModelThreads {
             ("upscale", probe(&u_rx, UPSCALE_QUEUE)),
         ];
         let gate = match &opts.part {
-            Some(p) => GateStage::replay(Replay::new(
-                p.labels.clone(),
-                p.pts_digest,
-                opts.input.clone(),
-            )),
+            Some(p) => GateStage::replay(
+                Replay::new(p.labels.clone(), p.pts_digest, opts.input.clone())
+                    .part(p.decode.first_pts == p.origin_pts, p.next.is_some()),
+            ),
             None if opts.no_gate => GateStage::disabled(),
             None => GateStage::new(opts.config.gate.clone()),
         };
@@ -670,8 +669,9 @@ fn interp_stage(job: &mut Prepared, opts: &EnhanceOptions) -> Either<InterpStage
     // Warp in-betweens at output size only when an upscaler makes the
     // drawings' output size pictures; otherwise there is nothing to gain.
     let warp = cfg.upscale.inbetweens == InbetweenMode::Warp && job.models.upscaler.is_some();
-    let mut stage =
-        InterpStage::new(planner, model, fmt.colorimetry(), guard, nominal).with_warp(warp);
+    let mut stage = InterpStage::new(planner, model, fmt.colorimetry(), guard, nominal)
+        .with_warp(warp)
+        .with_window(job.window);
     if let Some(p) = &opts.part {
         stage = stage.with_origin(p.origin_pts);
     }
@@ -723,9 +723,15 @@ impl Report {
             upscaler,
             device: job.models.device.clone(),
         };
+        // A chunk decodes the next chunk's first frame too (its lookahead):
+        // that frame is the next chunk's to count, so the chunks add up.
+        let mut decode = done.decode;
+        if opts.part.as_ref().is_some_and(|p| p.next.is_some()) {
+            decode.frames = decode.frames.saturating_sub(1);
+        }
         let report = Report {
             input: opts.input.clone(),
-            frames_in: done.decode.frames,
+            frames_in: decode.frames,
             frames_out: done.output.frames,
             width,
             height,
@@ -741,7 +747,7 @@ impl Report {
             device: job.models.device,
             interpolator: job.interpolator,
             upscaler: job.upscaler,
-            decode: done.decode,
+            decode,
             warnings: job.warnings,
             chunks: None,
         };
