@@ -1494,3 +1494,74 @@ fn rife_4_6_loads_and_beats_the_blend_on_real_motion() {
         );
     }
 }
+
+/// The flow and mask the RIFE builds export (issue 27) are what their last
+/// step warped with: redoing `mask·warp(img0) + (1−mask)·warp(img1)` with
+/// the pipeline's own warp gives the model's in-between, on the device
+/// this file runs on (ONNX Runtime, then OpenVINO in CI's second pass), at
+/// a size that needs padding (the flow is cropped like the frame).
+#[test]
+fn rife_flow_and_mask_redo_the_models_in_between() {
+    use ainimotion::picture::{Flow, RgbImage};
+    use ainimotion::resize::warp::warp_blend_rgb;
+    let Some(rt) = runtime() else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = match Manifest::load(root.join("models/models.toml")) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("SKIP: {e}");
+            return;
+        }
+    };
+    let (h, w) = (120, 200);
+    let (a, b) = (textured(h, w, 0.0), textured(h, w, 6.0));
+    for name in ["rife-4.26", "rife-4.6"] {
+        let entry = manifest.get_kind(name, ModelKind::Interpolate).expect(name);
+        assert_eq!(entry.flow_output.as_deref(), Some("flow"), "{name}");
+        let verified = match entry.verify() {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("SKIP: {e}");
+                return;
+            }
+        };
+        let mut it = Interpolator::new(rt, &verified, &cpu_plan(rt)).expect("load");
+        let t = [0.3f32, 0.5];
+        let ab = ndarray::stack(Axis(0), &[a.view(), a.view()]).unwrap();
+        let bb = ndarray::stack(Axis(0), &[b.view(), b.view()]).unwrap();
+        let (out, flow) = it.run_with_flow(ab.view(), bb.view(), &t).expect("run");
+        let (flow, mask) = flow.expect("rife exports its flow");
+        assert_eq!((flow.dim(), mask.dim()), ((2, 4, h, w), (2, 1, h, w)));
+        // The same in-between as a plain run.
+        let plain = it.run(ab.view(), bb.view(), &t).expect("run");
+        assert_eq!(plain, out, "{name}");
+        let image = |x: &Array3<f32>| RgbImage {
+            width: w,
+            height: h,
+            data: x.iter().copied().collect(),
+        };
+        for (i, &ti) in t.iter().enumerate() {
+            let mut data: Vec<f32> = flow.slice(s![i, .., .., ..]).iter().copied().collect();
+            data.extend(mask.slice(s![i, .., .., ..]).iter().copied());
+            let f = Flow {
+                width: w,
+                height: h,
+                data,
+            };
+            let redo = warp_blend_rgb(&image(&a), &image(&b), &f).expect("warp");
+            let redo = Array3::from_shape_vec((3, h, w), redo.data)
+                .unwrap()
+                .mapv(|v| v.clamp(0.0, 1.0));
+            let db = psnr(redo.view(), out.slice(s![i, .., .., ..]));
+            // The scene moves 6 px left: the in-between samples img0 about
+            // 6·t px to the right of each pixel.
+            let dx0 = flow.slice(s![i, 0, .., ..]).mean().unwrap();
+            eprintln!("{name} t={ti}: redo {db:.1} dB, img0 offset {dx0:.2} px");
+            assert!(
+                db > 60.0,
+                "{name} t={ti}: the redo is {db:.1} dB from the model"
+            );
+            assert!((dx0 - 6.0 * ti).abs() < 1.5, "{name} t={ti}: offset {dx0}");
+        }
+    }
+}

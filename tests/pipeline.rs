@@ -1195,3 +1195,87 @@ fn a_full_disk_stops_single_and_chunked_runs_with_one_line() {
         }
     }
 }
+
+/// When any stage fails or panics, every other stage stops and the run
+/// ends with one line and no output, in single and chunked runs (issue 25).
+/// The failure is injected with `AINIMOTION_FAIL_STAGE=NAME:N[:panic]`,
+/// which debug builds (this suite's binary) honour.
+#[test]
+fn a_failing_or_panicking_stage_stops_every_other_stage() {
+    use std::time::{Duration, Instant};
+    let dir = tmpdir();
+    let clip = dir.path().join("in.mkv");
+    make_clip(
+        &clip,
+        "320x180",
+        "24",
+        "20",
+        &["-c:v", "libx264", "-crf", "30", "-preset", "ultrafast"],
+    );
+    let manifest = blend_manifest(dir.path());
+    let out = dir.path().join("out.mkv");
+    let mut cases: Vec<(String, &str)> = ["decode", "gate", "interp", "upscale", "encode"]
+        .iter()
+        .flat_map(|s| [(format!("{s}:40"), "0"), (format!("{s}:40"), "5")])
+        .collect();
+    cases.push(("interp:40:panic".into(), "0"));
+    cases.push(("gate:40:panic".into(), "5"));
+    for (point, chunk) in cases {
+        let started = Instant::now();
+        let mut child = bin()
+            .args([
+                "enhance",
+                clip.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ])
+            .args([
+                "--preset",
+                "interpolate-only",
+                "-q",
+                "-y",
+                "--device",
+                "cpu",
+            ])
+            .args(["--interpolator", "blend", "--extra-models"])
+            .arg(&manifest)
+            .args(["--chunk-seconds", chunk, "--encoder-preset", "ultrafast"])
+            .env("AINIMOTION_FAIL_STAGE", &point)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > Duration::from_secs(90) {
+                let _ = child.kill();
+                panic!("{point} --chunk-seconds {chunk}: still running after 90 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        let stage = point.split(':').next().unwrap();
+        eprintln!(
+            "{point} --chunk-seconds {chunk}: exit {:?} after {:.2} s",
+            status.code(),
+            started.elapsed().as_secs_f64()
+        );
+        assert_eq!(status.code(), Some(3), "{point}: {err}");
+        let last = err.trim().lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("error: ") && last.contains(stage) && last.contains("bug"),
+            "{point}: {err}"
+        );
+        if !point.ends_with("panic") {
+            assert_eq!(err.trim().lines().count(), 1, "{point}: {err}");
+        }
+        assert!(!out.exists(), "{point}: an output was left");
+        let partial = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().contains(".partial-"));
+        assert!(!partial, "{point}: a partial output was left");
+    }
+}

@@ -187,6 +187,77 @@ pub fn send_or_abort<T>(tx: &crossbeam_channel::Sender<T>, item: T, state: &RunS
     }
 }
 
+/// A failure injected into one stage, to prove that any stage's failure
+/// stops the others: `AINIMOTION_FAIL_STAGE=NAME:N` makes stage NAME
+/// (decode, gate, interp, upscale, encode) fail on its N-th item,
+/// `NAME:N:panic` panic there. Honoured in debug builds only (the test
+/// suite's binary); a release build never reads it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FailPoint {
+    at: u64,
+    panic: bool,
+}
+
+impl FailPoint {
+    /// The fail point set for stage `name`, if any.
+    pub fn for_stage(name: &str) -> Option<FailPoint> {
+        if !cfg!(debug_assertions) {
+            return None;
+        }
+        Self::parse(&std::env::var("AINIMOTION_FAIL_STAGE").ok()?, name)
+    }
+
+    fn parse(spec: &str, name: &str) -> Option<FailPoint> {
+        let mut parts = spec.split(':');
+        if parts.next()? != name {
+            return None;
+        }
+        let at = parts.next()?.parse().ok()?;
+        let panic = parts.next() == Some("panic");
+        Some(FailPoint { at, panic })
+    }
+
+    /// Fail (or panic) when this is item `n` (counting from 0).
+    pub fn check(point: Option<FailPoint>, name: &str, n: u64) -> Result<(), Error> {
+        match point {
+            Some(p) if p.at == n => {
+                if p.panic {
+                    panic!("injected panic in stage {name} at item {n}");
+                }
+                Err(Error::Internal(format!(
+                    "injected failure in stage {name} at item {n}"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Fails the run when its stage thread panics, while the stage's channels
+/// still stand: declared first in a stage's body, it is dropped before the
+/// body's arguments (its queues), so the stages after it see the abort
+/// before they see their input end, and none of them finishes a
+/// truncated output.
+pub struct PanicGuard<'a> {
+    state: &'a RunState,
+    name: &'static str,
+}
+
+impl<'a> PanicGuard<'a> {
+    pub fn new(state: &'a RunState, name: &'static str) -> PanicGuard<'a> {
+        PanicGuard { state, name }
+    }
+}
+
+impl Drop for PanicGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.state
+                .fail(Error::Internal(format!("the {} stage panicked", self.name)));
+        }
+    }
+}
+
 /// The body of a stage thread: receive, process, send, until the input
 /// ends (clean: flush and return the stage) or anything fails (record the
 /// error, set the abort flag, return None).
@@ -207,8 +278,14 @@ pub fn run_stage<S: Stage>(
         }
         true
     };
-    for item in rx.iter() {
+    let _guard = PanicGuard::new(state, name);
+    let fail = FailPoint::for_stage(name);
+    for (n, item) in rx.iter().enumerate() {
         if state.aborted() {
+            return None;
+        }
+        if let Err(e) = FailPoint::check(fail, name, n as u64) {
+            state.fail(e);
             return None;
         }
         let pushed = meter.time(|| stage.push(item));
@@ -265,6 +342,26 @@ mod tests {
         state.fail(crate::error::Error::Internal("the encoder died".into()));
         assert!(!waiter.join().unwrap());
         assert!(started.elapsed() < SEND_POLL * 5);
+    }
+
+    #[test]
+    fn fail_points_name_one_stage_and_item() {
+        let p = FailPoint::parse("interp:30", "interp");
+        assert_eq!(
+            p,
+            Some(FailPoint {
+                at: 30,
+                panic: false
+            })
+        );
+        assert_eq!(
+            FailPoint::parse("interp:30:panic", "interp").map(|p| p.panic),
+            Some(true)
+        );
+        assert_eq!(FailPoint::parse("interp:30", "gate"), None);
+        assert_eq!(FailPoint::parse("interp:x", "interp"), None);
+        assert!(FailPoint::check(p, "interp", 29).is_ok());
+        assert!(FailPoint::check(p, "interp", 30).is_err());
     }
 
     /// Doubles its input; raises no warnings (the trait's default).

@@ -481,8 +481,10 @@ impl Pipeline {
         let (dec_tx, dec_rx) = bounded::<Frame>(DECODE_QUEUE);
         let mut queues = vec![("decode", probe(&dec_rx, DECODE_QUEUE))];
         let decode = {
-            let (state, m) = (state.clone(), meters["decode"].clone());
-            spawn("decode", move || decode_stage(decoder, dec_tx, &state, &m))?
+            let (st, m) = (state.clone(), meters["decode"].clone());
+            spawn("decode", &state, move || {
+                decode_stage(decoder, dec_tx, &st, &m)
+            })?
         };
         let (models, enc_rx) = if job.modelled() {
             let (threads, rx) = ModelThreads::spawn(job, opts, dec_rx, &state, &meters)?;
@@ -492,8 +494,10 @@ impl Pipeline {
             (None, dec_rx)
         };
         let encode = {
-            let (state, m) = (state.clone(), meters["encode"].clone());
-            spawn("encode", move || encode_stage(muxer, enc_rx, &state, &m))?
+            let (st, m) = (state.clone(), meters["encode"].clone());
+            spawn("encode", &state, move || {
+                encode_stage(muxer, enc_rx, &st, &m)
+            })?
         };
         Ok(Pipeline {
             state,
@@ -755,13 +759,29 @@ impl Report {
     }
 }
 
+/// Start a stage thread. A panic in it fails the run like an error does:
+/// without that, the other stages would wait on a queue that the runner's
+/// probe keeps open, or the encoder would see its input end and finish a
+/// truncated output.
 fn spawn<T: Send + 'static>(
     name: &'static str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<JoinHandle<T>> {
+    state: &Arc<RunState>,
+    f: impl FnOnce() -> Option<T> + Send + 'static,
+) -> Result<JoinHandle<Option<T>>> {
+    let state = state.clone();
     thread::Builder::new()
         .name(name.into())
-        .spawn(f)
+        .spawn(move || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+                let why = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                state.fail(Error::Internal(format!("the {name} stage panicked: {why}")));
+                None
+            })
+        })
         .map_err(|e| Error::Internal(format!("cannot start the {name} thread: {e}")))
 }
 
@@ -774,8 +794,8 @@ fn stage_thread<S: Stage>(
     state: &Arc<RunState>,
     meters: &BTreeMap<&'static str, Arc<StageMeter>>,
 ) -> Result<JoinHandle<Option<S>>> {
-    let (state, m) = (state.clone(), meters[name].clone());
-    spawn(name, move || run_stage(stage, rx, tx, name, &state, &m))
+    let (st, m) = (state.clone(), meters[name].clone());
+    spawn(name, state, move || run_stage(stage, rx, tx, name, &st, &m))
 }
 
 /// No interpolation: input frames keep their timing.
@@ -886,8 +906,14 @@ fn decode_stage(
     state: &RunState,
     meter: &StageMeter,
 ) -> Option<DecodeStats> {
-    loop {
+    let _guard = super::PanicGuard::new(state, "decode");
+    let fail = super::FailPoint::for_stage("decode");
+    for n in 0u64.. {
         if state.aborted() {
+            return None;
+        }
+        if let Err(e) = super::FailPoint::check(fail, "decode", n) {
+            state.fail(e);
             return None;
         }
         let t = Instant::now();
@@ -908,6 +934,7 @@ fn decode_stage(
             }
         }
     }
+    None
 }
 
 fn encode_stage(
@@ -916,9 +943,15 @@ fn encode_stage(
     state: &RunState,
     meter: &StageMeter,
 ) -> Option<OutputSummary> {
+    let _guard = super::PanicGuard::new(state, "encode");
     let mut last_pts: Option<i64> = None;
-    for frame in rx.iter() {
+    let fail = super::FailPoint::for_stage("encode");
+    for (n, frame) in rx.iter().enumerate() {
         if state.aborted() {
+            return None;
+        }
+        if let Err(e) = super::FailPoint::check(fail, "encode", n as u64) {
+            state.fail(e);
             return None;
         }
         if let Some(p) = last_pts {

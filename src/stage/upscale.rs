@@ -55,7 +55,10 @@ pub struct UpscaleStage {
     height: usize,
     colorimetry: Colorimetry,
     reuse: bool,
-    cache: VecDeque<(u64, Arc<Picture>)>,
+    /// Recent results: picture id, picture, and whether a frame showed it
+    /// yet (a drawing upscaled ahead for the in-betweens before it has
+    /// not: its first showing is the frame that model call was for).
+    cache: VecDeque<(u64, Arc<Picture>, bool)>,
     resize_buf: Vec<f32>,
     /// The model's own seconds counter when this stage got it.
     model_s0: f64,
@@ -97,8 +100,8 @@ impl UpscaleStage {
     pub fn process(&mut self, s: Staged) -> Result<Frame> {
         if let Some(job) = &s.warp {
             if self.model.is_some() {
-                let (a, _) = self.upscaled(job.a.0, &job.a.1, true)?;
-                let (b, _) = self.upscaled(job.b.0, &job.b.1, true)?;
+                let (a, _) = self.upscaled(job.a.0, &job.a.1, true, false)?;
+                let (b, _) = self.upscaled(job.b.0, &job.b.1, true, false)?;
                 let pic = warp_blend(&a, &b, &job.flow).map_err(Error::Internal)?;
                 self.counts.warped += 1;
                 return Ok(Frame {
@@ -107,25 +110,32 @@ impl UpscaleStage {
                 });
             }
         }
-        let (picture, reused) = self.upscaled(s.picture_id, &s.frame.picture, self.reuse)?;
+        let (picture, reused) = self.upscaled(s.picture_id, &s.frame.picture, self.reuse, true)?;
         if reused {
             self.counts.reused += 1;
         }
         Ok(Frame { picture, ..s.frame })
     }
 
-    /// The picture at output size, and whether it came from the cache: the
+    /// The picture at output size, and whether it counts as reused: the
     /// cached result when `cached` allows it and there is one, else through
-    /// the model (or the resize alone) and into the cache.
+    /// the model (or the resize alone) and into the cache. `shown`: a frame
+    /// shows it (not only an in-between warped from it). A frame showing a
+    /// result made ahead for in-betweens is not a reuse but the frame that
+    /// model call was for, so that with every drawing on the output grid
+    /// `inferred + reused + warped + resized_only = frames_out`.
     fn upscaled(
         &mut self,
         id: u64,
         src: &Arc<Picture>,
         cached: bool,
+        shown: bool,
     ) -> Result<(Arc<Picture>, bool)> {
         if cached {
-            if let Some((_, pic)) = self.cache.iter().find(|(i, _)| *i == id) {
-                return Ok((pic.clone(), true));
+            if let Some(entry) = self.cache.iter_mut().find(|(i, _, _)| *i == id) {
+                let reused = !shown || entry.2;
+                entry.2 |= shown;
+                return Ok((entry.1.clone(), reused));
             }
         }
         let rgb = to_rgb(src, self.colorimetry);
@@ -182,8 +192,8 @@ impl UpscaleStage {
         }
         // Kept even without reuse: an in-between warped from this drawing
         // asks for it again.
-        self.cache.retain(|(i, _)| *i != id);
-        self.cache.push_back((id, pic.clone()));
+        self.cache.retain(|(i, _, _)| *i != id);
+        self.cache.push_back((id, pic.clone(), shown));
         if self.cache.len() > REUSE_CACHE {
             self.cache.pop_front();
         }
@@ -322,6 +332,8 @@ mod tests {
             v(&f1)
         );
         let c = &s.counts;
-        assert_eq!((c.inferred, c.warped, c.reused), (2, 1, 1));
+        // b's result was made ahead for the in-between: showing it is the
+        // frame that call was for, not a reuse.
+        assert_eq!((c.inferred, c.warped, c.reused), (2, 1, 0));
     }
 }
