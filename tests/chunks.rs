@@ -670,3 +670,127 @@ fn a_chunked_runs_report_adds_up_to_the_single_runs() {
         "one cut between the sources: {single}"
     );
 }
+
+/// Killed again and again (issue 25): SIGKILL at three random moments of
+/// one chunked run (planning, chunks or the join), each followed by the
+/// same command; the final output is frame-exact to an uninterrupted run
+/// (`--lossless`), and nothing is left beside it: no temporary output of
+/// a killed process, no lock, no work folder. The moments come from a seed
+/// printed with the result (`KILL_SEED=N` repeats a run). The tiny blend
+/// interpolator keeps it to seconds without the built models.
+#[test]
+fn killed_three_times_at_random_moments_the_run_still_gives_the_same_frames() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(&input, "320x180", "24", "24", &[]);
+    let manifest = blend_manifest(dir.path());
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("out.mkv");
+    let mut args: Vec<String> = ["enhance", s(&input), "-o", s(&out), "-q"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    args.extend(
+        [
+            "--preset",
+            "interpolate-only",
+            "--lossless",
+            "--encoder-preset",
+            "ultrafast",
+            "--interpolator",
+            "blend",
+            "--device",
+            "cpu",
+            "--chunk-seconds",
+            "4",
+            "--extra-models",
+            s(&manifest),
+        ]
+        .map(String::from),
+    );
+    let mut seed: u64 = std::env::var("KILL_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    let first_seed = seed;
+    // How long the whole run takes here, uninterrupted, into another file:
+    // the kills fall anywhere within it.
+    let whole = dir.path().join("whole.mkv");
+    let mut whole_args: Vec<String> = args.clone();
+    whole_args[3] = s(&whole).to_string();
+    let t0 = std::time::Instant::now();
+    let status = bin().args(&whole_args).status().expect("binary runs");
+    assert!(status.success());
+    let span = (t0.elapsed().as_millis() as u64).max(500);
+    let mut kills = Vec::new();
+    for round in 0..3u64 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        // Each rerun has less left to do: later kills fall earlier.
+        let window = (span * (4 - round) / 4).max(100);
+        let delay = Duration::from_millis(50 + (seed >> 33) % window);
+        let mut child = bin().args(&args).spawn().expect("binary runs");
+        std::thread::sleep(delay);
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
+            child.kill().expect("SIGKILL");
+        }
+        let _ = child.wait();
+        kills.push(format!(
+            "{} ms{}",
+            delay.as_millis(),
+            if finished { " (done)" } else { "" }
+        ));
+    }
+    // The run may have finished within the last rounds' time.
+    if !out.exists() {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "KILL_SEED={first_seed}: the final run: {err}");
+    }
+    let single = dir.path().join("single.mkv");
+    let extra = [
+        "--lossless",
+        "--interpolator",
+        "blend",
+        "--device",
+        "cpu",
+        "--chunk-seconds",
+        "0",
+        "--extra-models",
+        s(&manifest),
+    ];
+    enhance_ok(&input, &single, "interpolate-only", &extra);
+    let (a, b) = (frame_hashes(&single), frame_hashes(&out));
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "KILL_SEED={first_seed}: frame counts differ"
+    );
+    assert!(a == b, "KILL_SEED={first_seed}: frames differ");
+    assert!(
+        frame_hashes(&whole) == a,
+        "the uninterrupted chunked run differs"
+    );
+    let left: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "out.mkv")
+        .collect();
+    assert!(
+        left.is_empty(),
+        "KILL_SEED={first_seed}: left beside the output: {left:?}"
+    );
+    eprintln!(
+        "KILL_SEED={first_seed}: a whole run takes {span} ms; killed at {}; {} frames identical",
+        kills.join(", "),
+        a.len()
+    );
+}

@@ -84,6 +84,42 @@ pub fn partial_path(target: &Path) -> PathBuf {
     dir.join(format!(".{name}.partial-{}", std::process::id()))
 }
 
+/// Remove the temporary outputs that killed runs left for `target`
+/// (`.NAME.partial-PID` whose process is gone): a run stopped by SIGKILL
+/// or a power cut cannot remove its own, and the next run on the same
+/// output should not leave them beside it forever. A partial of a process
+/// that is still running is left alone (where `/proc` cannot tell, every
+/// partial is).
+pub fn remove_stale_partials(target: &Path) {
+    let ours = partial_path(target);
+    let (Some(dir), Some(name)) = (ours.parent(), ours.file_name()) else {
+        return;
+    };
+    let name = name.to_string_lossy();
+    let Some((prefix, _)) = name.rsplit_once('-') else {
+        return;
+    };
+    let proc_fs = Path::new("/proc/self").exists();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let file = file.to_string_lossy();
+        let Some(pid) = file
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = !proc_fs || Path::new("/proc").join(pid.to_string()).exists();
+        if pid != std::process::id() && !alive {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// An output path may be written: it does not exist (or `overwrite`) and
 /// its folder does. Returns the folder.
 pub fn check_new_file(target: &Path, overwrite: bool) -> Result<&Path> {
@@ -226,6 +262,7 @@ impl Muxer {
 
     fn create_with(plan: &OutputPlan, video: Option<&ff::codec::Parameters>) -> Result<Muxer> {
         let fmt_name = container_for(plan.target)?;
+        remove_stale_partials(plan.target);
         let partial = partial_path(plan.target);
         if let Ok(mut l) = PARTIALS.lock() {
             l.push(partial.clone());
@@ -760,5 +797,28 @@ impl Drop for Muxer {
             let _ = std::fs::remove_file(&self.partial);
             forget_partial(&self.partial);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_partials_of_dead_runs_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.mkv");
+        let file = |pid: &str| dir.path().join(format!(".out.mkv.partial-{pid}"));
+        // pid_max on Linux is at most 2^22: this one never runs.
+        let dead = file("4194305");
+        let alive = file("1");
+        let ours = partial_path(&target);
+        let other = dir.path().join(".other.mkv.partial-4194305");
+        for p in [&dead, &alive, &ours, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        remove_stale_partials(&target);
+        assert!(!dead.exists());
+        assert!(alive.exists() && ours.exists() && other.exists());
     }
 }
