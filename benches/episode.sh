@@ -16,10 +16,10 @@ BIN=target/release/ainimotion
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt install time)" >&2; exit 1; }
 TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
 echo "preset $PRESET; $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
-last() { # last video and audio end times (s)
+last() { # where video and audio end (s): the latest pts + duration (packets are in decode order)
     for s in v:0 a:0; do
         ffprobe -v error -select_streams "$s" -show_entries packet=pts_time,duration_time \
-            -of csv=p=0 "$1" | awk -F, 'END { printf "%.3f ", $1 + $2 }'
+            -of csv=p=0 "$1" | awk -F, '$1 + $2 > m { m = $1 + $2 } END { printf "%.3f ", m }'
     done
 }
 for minutes in 2 24; do
