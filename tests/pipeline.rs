@@ -1112,8 +1112,10 @@ fn ghost_guard_keeps_real_motion_and_rejects_morphs_across_cuts() {
 /// Regression: an output on a filesystem that fills up mid-run hung a
 /// chunked run forever (the encoder died, decode waited on its full
 /// queue). Single and chunked runs must stop by themselves with one line
-/// that names the disk, and leave nothing under the target name. Needs
-/// root to mount a 3 MB tmpfs; skipped with a message otherwise.
+/// that names the disk, and leave nothing under the target name; once
+/// there is space, the chunked run's same command resumes from the chunks
+/// it had done. Needs root to mount a 3 MB tmpfs; skipped with a message
+/// otherwise.
 #[test]
 fn a_full_disk_stops_single_and_chunked_runs_with_one_line() {
     use std::time::{Duration, Instant};
@@ -1188,11 +1190,63 @@ fn a_full_disk_stops_single_and_chunked_runs_with_one_line() {
         assert!(err.contains("disk full"), "{err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(!out.exists(), "a partial output was left");
-        // Free the space for the next round.
+        if chunk != "0" {
+            // Space freed (the filesystem grown), the same command resumes
+            // from the chunks that were done.
+            let work = small.join(".out.mkv.ainimotion");
+            let done = std::fs::read_dir(&work)
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .filter(|e| {
+                            let n = e.file_name().to_string_lossy().into_owned();
+                            n.starts_with("chunk-") && n.ends_with(".json")
+                        })
+                        .count()
+                })
+                .unwrap_or(0);
+            let grown = Command::new("mount")
+                .args(["-o", "remount,size=64m"])
+                .arg(&small)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(grown, "cannot grow the tmpfs");
+            let rep = dir.path().join("resumed.json");
+            let res = bin()
+                .args([
+                    "enhance",
+                    clip.to_str().unwrap(),
+                    "-o",
+                    out.to_str().unwrap(),
+                ])
+                .args([
+                    "--preset",
+                    "reencode",
+                    "-q",
+                    "-y",
+                    "--encoder-preset",
+                    "ultrafast",
+                ])
+                .args(["--chunk-seconds", chunk, "--report", rep.to_str().unwrap()])
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&res.stderr);
+            assert!(res.status.success(), "the rerun after freeing space: {err}");
+            let r = report(&rep);
+            assert_eq!(r["chunks"]["reused"].as_u64(), Some(done as u64), "{r}");
+            assert_eq!(frame_count(&out), frame_count(&clip));
+            eprintln!("after freeing space: {done} chunks reused, the rest done");
+        }
+        // Free the space (and shrink the disk back) for the next round.
         for e in std::fs::read_dir(&small).unwrap() {
             let p = e.unwrap().path();
             let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
         }
+        let shrunk = Command::new("mount")
+            .args(["-o", "remount,size=3m"])
+            .arg(&small)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(shrunk, "cannot shrink the tmpfs back");
     }
 }
 
