@@ -131,6 +131,8 @@ pub fn join(
                 }
             };
             if more && packet.stream() != index {
+                // Released before the next read, which would not release it.
+                packet = ff::Packet::empty();
                 continue;
             }
             let mut ready = Vec::new();

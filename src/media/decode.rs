@@ -552,8 +552,12 @@ impl Source {
 
     /// Send the next packet of our stream (or EOF) to the decoder.
     fn feed(&mut self, stats: &mut DecodeStats) -> Result<()> {
-        let mut packet = ff::Packet::empty();
         loop {
+            // A new packet for every read: av_read_frame does not release
+            // what the packet held, so reusing one leaked every packet
+            // skipped here (audio, subtitles: 1.34 MB over 2 minutes of
+            // AAC by heaptrack, +33 MiB peak over a 24-minute episode).
+            let mut packet = ff::Packet::empty();
             match packet.read(&mut self.ictx) {
                 Ok(()) => {
                     if packet.stream() != self.stream_index {

@@ -160,10 +160,11 @@ fn sample_durations(path: &Path, stream_index: usize, limit: usize) -> Vec<f64> 
         None => return Vec::new(),
     };
     let mut pts = Vec::new();
-    let mut packet = ff::Packet::empty();
     let mut reads = 0usize;
     while pts.len() < limit && reads < limit * 50 {
         reads += 1;
+        // A new packet per read: av_read_frame does not release the old one.
+        let mut packet = ff::Packet::empty();
         match packet.read(&mut ictx) {
             Ok(()) => {
                 if packet.stream() == stream_index {
