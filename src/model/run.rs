@@ -227,10 +227,6 @@ impl RifeAdapter {
     }
 }
 
-fn view4(img: &RgbImage) -> Result<ArrayView4<'_, f32>> {
-    ArrayView4::from_shape((1, 3, img.height, img.width), &img.data).map_err(shape_bug)
-}
-
 fn to_images(out: ndarray::Array4<f32>) -> Vec<RgbImage> {
     let (n, _, h, w) = out.dim();
     let out = out.as_standard_layout().into_owned();
@@ -245,19 +241,21 @@ fn to_images(out: ndarray::Array4<f32>) -> Vec<RgbImage> {
         .collect()
 }
 
+/// `img` repeated `n` times as a `[n, 3, H, W]` view (one per timestep).
+fn batch_of(img: &RgbImage, n: usize) -> Result<ArrayView4<'_, f32>> {
+    use ndarray::ShapeBuilder;
+    let (h, w) = (img.height, img.width);
+    let shape = (n, 3, h, w).strides((0, h * w, w, 1));
+    ArrayView4::from_shape(shape, &img.data).map_err(shape_bug)
+}
+
 impl Interpolate for RifeAdapter {
     fn name(&self) -> &str {
         &self.inner.entry().name
     }
 
     fn interpolate(&mut self, a: &RgbImage, b: &RgbImage, ts: &[f32]) -> Result<Vec<RgbImage>> {
-        let n = ts.len();
-        let (va, vb) = (view4(a)?, view4(b)?);
-        let shape = (n, 3, a.height, a.width);
-        let (ba, bb) = match (va.broadcast(shape), vb.broadcast(shape)) {
-            (Some(x), Some(y)) => (x, y),
-            _ => return Err(Error::Internal("cannot batch interpolation inputs".into())),
-        };
+        let (ba, bb) = (batch_of(a, ts.len())?, batch_of(b, ts.len())?);
         let out = self.inner.run(ba, bb, ts)?;
         Ok(to_images(out))
     }
@@ -272,13 +270,7 @@ impl Interpolate for RifeAdapter {
         b: &RgbImage,
         ts: &[f32],
     ) -> Result<Vec<(RgbImage, Option<Flow>)>> {
-        let n = ts.len();
-        let (va, vb) = (view4(a)?, view4(b)?);
-        let shape = (n, 3, a.height, a.width);
-        let (ba, bb) = match (va.broadcast(shape), vb.broadcast(shape)) {
-            (Some(x), Some(y)) => (x, y),
-            _ => return Err(Error::Internal("cannot batch interpolation inputs".into())),
-        };
+        let (ba, bb) = (batch_of(a, ts.len())?, batch_of(b, ts.len())?);
         let (out, flow) = self.inner.run_with_flow(ba, bb, ts)?;
         let images = to_images(out);
         let Some((flow, mask)) = flow else {
