@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
@@ -126,28 +126,10 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Run the binary with a deadline; a hang is a test failure.
 fn run_bounded(args: &[&str]) -> (i32, String) {
-    let mut child = bin()
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
-    let start = Instant::now();
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                use std::io::Read;
-                let _ = e.read_to_string(&mut err);
-            }
-            return (status.code().unwrap_or(-1), err);
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            panic!("{args:?} did not finish within {TIMEOUT:?} (hang)");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut cmd = bin();
+    cmd.args(args).stdout(Stdio::null());
+    let (code, err) = run_within(cmd, TIMEOUT, &format!("{args:?}"));
+    (code.unwrap_or(-1), err)
 }
 
 #[test]

@@ -1148,45 +1148,35 @@ fn a_full_disk_stops_single_and_chunked_runs_with_one_line() {
     );
     for chunk in ["10", "0"] {
         let out = small.join("out.mkv");
-        let mut child = bin()
-            .args([
-                "enhance",
-                clip.to_str().unwrap(),
-                "-o",
-                out.to_str().unwrap(),
-            ])
-            .args([
-                "--preset",
-                "reencode",
-                "-q",
-                "-y",
-                "--encoder-preset",
-                "ultrafast",
-            ])
-            .args(["--chunk-seconds", chunk])
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut cmd = bin();
+        cmd.args([
+            "enhance",
+            clip.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .args([
+            "--preset",
+            "reencode",
+            "-q",
+            "-y",
+            "--encoder-preset",
+            "ultrafast",
+        ])
+        .args(["--chunk-seconds", chunk]);
         let started = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if started.elapsed() > Duration::from_secs(120) {
-                let _ = child.kill();
-                panic!("--chunk-seconds {chunk}: still running after 120 s on a full disk");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let mut err = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        let (code, err) = run_within(
+            cmd,
+            Duration::from_secs(120),
+            &format!("--chunk-seconds {chunk} on a full disk"),
+        );
         eprintln!(
             "--chunk-seconds {chunk}: {:?} in {:.1} s: {err}",
-            status.code(),
+            code,
             started.elapsed().as_secs_f64()
         );
         // 4: the output cannot be written; 3 is for our own bugs.
-        assert_eq!(status.code(), Some(4), "{err}");
+        assert_eq!(code, Some(4), "{err}");
         assert!(err.contains("disk full"), "{err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(!out.exists(), "a partial output was left");
@@ -1276,47 +1266,37 @@ fn a_failing_or_panicking_stage_stops_every_other_stage() {
     cases.push(("gate:40:panic".into(), "5"));
     for (point, chunk) in cases {
         let started = Instant::now();
-        let mut child = bin()
-            .args([
-                "enhance",
-                clip.to_str().unwrap(),
-                "-o",
-                out.to_str().unwrap(),
-            ])
-            .args([
-                "--preset",
-                "interpolate-only",
-                "-q",
-                "-y",
-                "--device",
-                "cpu",
-            ])
-            .args(["--interpolator", "blend", "--extra-models"])
-            .arg(&manifest)
-            .args(["--chunk-seconds", chunk, "--encoder-preset", "ultrafast"])
-            .env("AINIMOTION_FAIL_STAGE", &point)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if started.elapsed() > Duration::from_secs(90) {
-                let _ = child.kill();
-                panic!("{point} --chunk-seconds {chunk}: still running after 90 s");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let mut err = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        let mut cmd = bin();
+        cmd.args([
+            "enhance",
+            clip.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .args([
+            "--preset",
+            "interpolate-only",
+            "-q",
+            "-y",
+            "--device",
+            "cpu",
+        ])
+        .args(["--interpolator", "blend", "--extra-models"])
+        .arg(&manifest)
+        .args(["--chunk-seconds", chunk, "--encoder-preset", "ultrafast"])
+        .env("AINIMOTION_FAIL_STAGE", &point);
+        let (code, err) = run_within(
+            cmd,
+            Duration::from_secs(90),
+            &format!("{point} --chunk-seconds {chunk}"),
+        );
         let stage = point.split(':').next().unwrap();
         eprintln!(
             "{point} --chunk-seconds {chunk}: exit {:?} after {:.2} s",
-            status.code(),
+            code,
             started.elapsed().as_secs_f64()
         );
-        assert_eq!(status.code(), Some(3), "{point}: {err}");
+        assert_eq!(code, Some(3), "{point}: {err}");
         let last = err.trim().lines().last().unwrap_or_default();
         assert!(
             last.starts_with("error: ") && last.contains(stage) && last.contains("bug"),

@@ -321,3 +321,34 @@ description = "50/50 blend for tests"
     .unwrap();
     manifest
 }
+
+/// Run `cmd` with its stderr captured and a deadline: a run still going
+/// after `limit` is killed and fails the test (a hang). Returns the exit
+/// code (None when killed by a signal) and stderr.
+pub fn run_within(
+    mut cmd: Command,
+    limit: std::time::Duration,
+    what: &str,
+) -> (Option<i32>, String) {
+    use std::io::Read;
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{what}: still running after {limit:?} (hang)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    (status.code(), err)
+}
