@@ -69,6 +69,54 @@ pub fn warp_blend_rgb(a: &RgbImage, b: &RgbImage, flow: &Flow) -> Result<RgbImag
     Ok(out)
 }
 
+/// Where the interpolator's two warps disagree: the share of the picture
+/// (sampled every `step` pixels each way) at which the earlier frame
+/// sampled at `p + d0` and the later one sampled at `p + d1` differ by more
+/// than `level` (mean over the three channels, 0..1 units). Where the flow
+/// carries one drawing onto the other, both warps land on the same
+/// in-between and agree almost everywhere (occlusions are small); where no
+/// motion joins the two frames (a cut, or a motion the flow lost) they
+/// disagree wherever the pictures differ, and whatever the mask makes of
+/// two disagreeing pictures is a morph. `flow` must be at the images' size
+/// (the interpolator's own output); None otherwise.
+pub fn warp_disagreement(
+    a: &RgbImage,
+    b: &RgbImage,
+    flow: &Flow,
+    step: usize,
+    level: f32,
+) -> Option<f32> {
+    let (w, h) = (a.width, a.height);
+    let sizes_match = (b.width, b.height) == (w, h) && (flow.width, flow.height) == (w, h);
+    if !sizes_match || w == 0 || h == 0 || check_flow(flow).is_err() {
+        return None;
+    }
+    let step = step.max(1);
+    let n = w * h;
+    let planes_a: Vec<Plane<f32>> = (0..3).map(|c| Plane::new(a.plane(c), w, h)).collect();
+    let planes_b: Vec<Plane<f32>> = (0..3).map(|c| Plane::new(b.plane(c), w, h)).collect();
+    let (x0, y0, x1, y1) = (flow.plane(0), flow.plane(1), flow.plane(2), flow.plane(3));
+    let (mut sampled, mut apart) = (0usize, 0usize);
+    for y in (0..h).step_by(step) {
+        for x in (0..w).step_by(step) {
+            let i = y * w + x;
+            let (xf, yf) = (x as f32, y as f32);
+            let mut d = 0.0;
+            for (pa, pb) in planes_a.iter().zip(&planes_b) {
+                let va = pa.sample(xf + x0[i], yf + y0[i]);
+                let vb = pb.sample(xf + x1[i], yf + y1[i]);
+                d += (va - vb).abs();
+            }
+            sampled += 1;
+            // NaN offsets or pictures count as disagreeing.
+            let agree = (d / 3.0).partial_cmp(&level).is_some_and(|o| o.is_le());
+            apart += usize::from(!agree);
+        }
+    }
+    debug_assert!(sampled <= n);
+    Some(apart as f32 / sampled.max(1) as f32)
+}
+
 fn check_flow(flow: &Flow) -> Result<(), String> {
     if flow.width == 0 || flow.height == 0 || flow.data.len() != 5 * flow.width * flow.height {
         return Err(format!(
@@ -211,6 +259,52 @@ mod tests {
             height: h,
             data,
         }
+    }
+
+    /// An RGB image whose three channels are `f(x, y)`.
+    fn rgb(w: usize, h: usize, f: impl Fn(usize, usize) -> f32) -> RgbImage {
+        let mut img = RgbImage::new(w, h);
+        for c in 0..3 {
+            for y in 0..h {
+                for x in 0..w {
+                    img.data[c * w * h + y * w + x] = f(x, y);
+                }
+            }
+        }
+        img
+    }
+
+    /// A square moved 4 px right: the true flow makes both warps agree
+    /// (the in-between at t = 0.5 samples 2 px back in the earlier frame and
+    /// 2 px ahead in the later); a zero flow leaves them apart where the
+    /// square was and went; two unrelated pictures disagree everywhere.
+    #[test]
+    fn warps_agree_where_the_flow_carries_the_motion() {
+        let square = |x0: usize| {
+            move |x: usize, y: usize| -> f32 {
+                if (x0..x0 + 8).contains(&x) && (8..16).contains(&y) {
+                    1.0
+                } else {
+                    0.2
+                }
+            }
+        };
+        let (a, b) = (rgb(32, 24, square(8)), rgb(32, 24, square(12)));
+        let right = flow(32, 24, [-2.0, 0.0, 2.0, 0.0, 0.5]);
+        assert_eq!(warp_disagreement(&a, &b, &right, 1, 0.1), Some(0.0));
+        let still = warp_disagreement(&a, &b, &flow(32, 24, [0.0; 5]), 1, 0.1).unwrap();
+        assert!((still - 64.0 / 768.0).abs() < 1e-6, "{still}");
+        let other = rgb(32, 24, |x, y| ((x + y) % 2) as f32);
+        let apart = warp_disagreement(&a, &other, &flow(32, 24, [0.0; 5]), 1, 0.1).unwrap();
+        assert!(apart > 0.45, "{apart}");
+        // A flow of another size, or a broken one, is not judged.
+        assert_eq!(
+            warp_disagreement(&a, &b, &flow(16, 12, [0.0; 5]), 1, 0.1),
+            None
+        );
+        let mut nan = right.clone();
+        nan.data[0] = f32::NAN;
+        assert!(warp_disagreement(&a, &b, &nan, 1, 0.1).unwrap() > 0.0);
     }
 
     #[test]
