@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::guard::{judge, Guard, Verdict};
 use super::Stage;
 use crate::color::{from_rgb, to_rgb, Colorimetry};
 use crate::error::{Error, Result};
-use crate::gate::edges::edge_change;
-use crate::gate::{compare, is_break, thumbnail_of, GateParams};
+use crate::gate::GateParams;
 use crate::model::{Interpolate, ModelError};
 use crate::picture::{Flow, Frame, Picture, RgbImage};
 use crate::timing::{Decision, OutFrame, Planner};
@@ -73,86 +73,12 @@ impl InterpCounts {
     }
 }
 
-/// Mean absolute difference of two RGB images on a sparse grid (every 2nd
-/// pixel and row): cheap, and enough to judge plausibility.
-fn mad(a: &RgbImage, b: &RgbImage) -> f32 {
-    let (w, h) = (a.width, a.height);
-    let n = w * h;
-    let mut sum = 0.0f64;
-    let mut count = 0usize;
-    for y in (0..h).step_by(2) {
-        for x in (0..w).step_by(2) {
-            let i = y * w + x;
-            for c in 0..3 {
-                sum += (a.data[c * n + i] - b.data[c * n + i]).abs() as f64;
-            }
-            count += 3;
-        }
-    }
-    (sum / count.max(1) as f64) as f32
-}
-
-/// What the guard makes of one in-between.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Verdict {
-    /// Kept.
-    Keep,
-    /// Further from both neighbours than they are from each other, or
-    /// holding non-finite values: a broken model output.
-    Implausible,
-    /// A morph of two pictures that differ strongly: a missed cut or a flow
-    /// that failed on a large motion.
-    Ghost,
-}
-
-/// Guard tolerance: 2/255 of mean absolute difference.
-pub const GUARD_TOLERANCE: f32 = 2.0 / 255.0;
-
-/// Across a structural break, an in-between is kept only when it is a
-/// copy of one neighbour: within this mean absolute difference (0..1
-/// units, 3 levels) of it. Anything else there mixes two pictures.
-pub const GHOST_COPY: f32 = 3.0 / 255.0;
-
-/// Edge change (see [`crate::gate::edges::edge_change`]) of two frames
-/// above which no flow can carry one drawing into the other: their line
-/// art is unrelated, so whatever the model makes between them mixes two
-/// pictures. 0.8: every labelled cut of the public clips with line art on
-/// both sides measures 0.85 or more (the same-room cuts 0.82-0.97 by this
-/// guard's own thumbnails), while 0.58% of the in-shot MOTION transitions
-/// there do (6195 transitions over 16 clips; violent camera shakes, wipes
-/// and Bad Apple's morphing silhouettes); Big Buck Bunny's none.
-pub const GUARD_EDGE_CHANGE: f32 = 0.8;
-
-/// The guard's judgement of an in-between `mid` of `a` and `b`. Broken
-/// output (non-finite, or further from both neighbours than they are from
-/// each other) is [`Verdict::Implausible`]. When the neighbours themselves
-/// are a structural break of the whole picture (`pair`: the gate's scores
-/// of the two input frames, judged with the gate's break test; a missed
-/// cut, or a motion too large for any flow), no model can in-between them
-/// and what it makes is a morph of two pictures: unless it is a copy of
-/// one of them ([`GHOST_COPY`]), it is a [`Verdict::Ghost`].
-pub fn judge(a: &RgbImage, b: &RgbImage, mid: &RgbImage, pair_is_break: bool) -> Verdict {
-    if mid.data.iter().any(|v| !v.is_finite()) {
-        return Verdict::Implausible;
-    }
-    let d_ab = mad(a, b);
-    let nearest = mad(a, mid).min(mad(b, mid));
-    if nearest > d_ab + GUARD_TOLERANCE {
-        return Verdict::Implausible;
-    }
-    if pair_is_break && nearest > GHOST_COPY {
-        return Verdict::Ghost;
-    }
-    Verdict::Keep
-}
-
 pub struct InterpStage {
     planner: Planner,
     model: Box<dyn Interpolate>,
     colorimetry: Colorimetry,
-    /// The ghost guard, with the gate's thresholds for its break test
-    /// (None: no guard).
-    guard: Option<GateParams>,
+    /// The bad-in-between guard (None: no guard).
+    guard: Option<Guard>,
     frames: VecDeque<Gated>,
     rgb: HashMap<u64, Arc<RgbImage>>,
     last_pts: Option<i64>,
@@ -196,7 +122,7 @@ impl InterpStage {
             planner,
             model,
             colorimetry,
-            guard,
+            guard: guard.map(Guard::new),
             frames: VecDeque::new(),
             rgb: HashMap::new(),
             last_pts: None,
@@ -339,7 +265,10 @@ impl InterpStage {
                     }
                     let ia = self.rgb_of(a)?;
                     let ib = self.rgb_of(b)?;
-                    let mids = if self.warp {
+                    // Flows serve the warp at output size and the guard's
+                    // failed-flow test.
+                    let with_flow = self.warp || (self.guard.is_some() && self.model.has_flow());
+                    let mids = if with_flow {
                         self.model.interpolate_with_flow(&ia, &ib, &ts)?
                     } else {
                         let mids = self.model.interpolate(&ia, &ib, &ts)?;
@@ -354,27 +283,18 @@ impl InterpStage {
                         .into());
                     }
                     let template = self.frame(a)?.frame.picture.clone();
-                    let thumbs = match &self.guard {
-                        Some(_) => {
+                    let pair_is_break = match &self.guard {
+                        Some(guard) => {
                             let pb = self.frame(b)?.frame.picture.clone();
-                            Some((thumbnail_of(&template), thumbnail_of(&pb)))
+                            guard.pair_is_break(&template, &pb)
                         }
-                        None => None,
-                    };
-                    // A structural break by the gate's own rule, or line art
-                    // that no flow can carry across.
-                    let pair_is_break = match (&self.guard, &thumbs) {
-                        (Some(params), Some((ta, tb))) => {
-                            is_break(params, &compare(ta, tb))
-                                || edge_change(ta.edges(), tb.edges()) >= GUARD_EDGE_CHANGE
-                        }
-                        _ => false,
+                        None => false,
                     };
                     for (n, (mid, flow)) in mids.into_iter().enumerate() {
                         let out = outs[i + n];
                         let t = ts[n];
                         if self.guard.is_some()
-                            && judge(&ia, &ib, &mid, pair_is_break) != Verdict::Keep
+                            && judge(&ia, &ib, &mid, pair_is_break, flow.as_ref()) != Verdict::Keep
                         {
                             self.counts.rejected += u64::from(self.owns(out.k));
                             let nearer = if t < 0.5 { a } else { b };
@@ -385,7 +305,7 @@ impl InterpStage {
                         let pic = from_rgb(&mid, template.chroma, template.depth, self.colorimetry);
                         let id = self.next_synthetic;
                         self.next_synthetic += 1;
-                        let warp = match flow {
+                        let warp = match flow.filter(|_| self.warp) {
                             Some(flow) => {
                                 let (ga, gb) = (self.frame(a)?, self.frame(b)?);
                                 Some(Arc::new(WarpJob {
@@ -614,55 +534,6 @@ mod tests {
         let mut s = stage(Box::new(Broken), false);
         run(&mut s, &[(60, None), (70, Some(Class::Motion))]);
         assert_eq!(s.counts.inferred, 1);
-    }
-
-    #[test]
-    fn guard_keeps_in_shot_in_betweens_and_rejects_morphs_across_breaks() {
-        // 16x8 grey pictures with a bright bar moving 4 px per frame.
-        let bar = |x0: usize, level: f32| RgbImage {
-            width: 16,
-            height: 8,
-            data: (0..3 * 128)
-                .map(|i| {
-                    let x = i % 16;
-                    if (x0..x0 + 4).contains(&x) {
-                        level
-                    } else {
-                        0.2
-                    }
-                })
-                .collect(),
-        };
-        let (a, b) = (bar(2, 0.9), bar(10, 0.9));
-        let fade = RgbImage {
-            width: 16,
-            height: 8,
-            data: a
-                .data
-                .iter()
-                .zip(&b.data)
-                .map(|(x, y)| 0.5 * (x + y))
-                .collect(),
-        };
-        // Within a shot (no break) the in-between is kept, true or blended.
-        assert_eq!(judge(&a, &b, &bar(6, 0.9), false), Verdict::Keep);
-        assert_eq!(judge(&a, &b, &fade, false), Verdict::Keep);
-        // Across a break (a missed cut) anything but a neighbour is a ghost.
-        assert_eq!(judge(&a, &b, &fade, true), Verdict::Ghost);
-        assert_eq!(judge(&a, &b, &bar(6, 0.9), true), Verdict::Ghost);
-        // Showing one of the neighbours is never rejected.
-        assert_eq!(judge(&a, &b, &a, true), Verdict::Keep);
-        let nan = RgbImage {
-            width: 8,
-            height: 8,
-            data: vec![f32::NAN; 192],
-        };
-        let grey = RgbImage {
-            width: 8,
-            height: 8,
-            data: vec![0.5; 192],
-        };
-        assert_eq!(judge(&grey, &grey, &nan, false), Verdict::Implausible);
     }
 
     /// [`Blend`] that tells how it blended: no motion, weight 1 - t.

@@ -9,6 +9,7 @@
 //! - The encode stage commits the output only if nothing was aborted.
 
 pub mod gate;
+pub mod guard;
 pub mod interp;
 pub mod report;
 pub mod runner;
