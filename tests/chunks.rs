@@ -794,3 +794,76 @@ fn killed_three_times_at_random_moments_the_run_still_gives_the_same_frames() {
         a.len()
     );
 }
+
+/// Issue 25: an input that disappears or is cut short while a chunked run
+/// works on it stops the run with one line (exit 2) and no output. Gone:
+/// the line says the chunks done are kept and the same command resumes;
+/// put back, it does, and gives the frames of an uninterrupted run. Cut
+/// short: the line says it changed, and no short chunk is kept for a
+/// later run on the restored file to reuse.
+#[test]
+fn an_input_that_disappears_or_is_cut_short_mid_run_stops_with_one_line() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(&input, "320x180", "24", "40", &[]);
+    let args = |out: &Path| {
+        let mut a = reencode_args(&input, out, "4");
+        a.push("--lossless".into());
+        a
+    };
+    let reference = dir.path().join("reference.mkv");
+    let (code, _, err) = run(&args(&reference)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert_eq!(code, 0, "{err}");
+    for cut_short in [false, true] {
+        let out = dir.path().join(format!("out_{cut_short}.mkv"));
+        let work = dir.path().join(format!(".out_{cut_short}.mkv.ainimotion"));
+        let aside = dir.path().join("in.aside");
+        std::fs::copy(&input, &aside).unwrap();
+        let mut child = bin()
+            .args(args(&out))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("binary runs");
+        assert!(
+            wait_for(&work.join("chunk-0000.json"), Duration::from_secs(300)),
+            "the first chunk never finished"
+        );
+        if cut_short {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&input)
+                .unwrap();
+            f.set_len(f.metadata().unwrap().len() / 2).unwrap();
+        } else {
+            std::fs::remove_file(&input).unwrap();
+        }
+        let status = wait_at_most(&mut child, Duration::from_secs(120));
+        let err = stderr_of(&mut child);
+        eprintln!("cut short {cut_short}: exit {:?}: {err}", status.code());
+        std::fs::rename(&aside, &input).unwrap();
+        assert_eq!(status.code(), Some(2), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(s(&input)), "{err}");
+        assert!(!out.exists(), "an output was left: {err}");
+        assert!(stray_files(dir.path(), &[])
+            .iter()
+            .all(|f| !f.contains("partial")));
+        if cut_short {
+            assert!(err.contains("changed during the run"), "{err}");
+        } else {
+            assert!(work.join("plan.json").exists(), "work folder not kept");
+            assert!(
+                err.contains("disappeared during the run") && err.contains("the same command"),
+                "{err}"
+            );
+        }
+        // Every chunk kept is whole: the rerun on the restored file (which
+        // reuses them) gives exactly the uninterrupted run's frames.
+        let (code, _, err) = run(&args(&out).iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(frame_hashes(&out), frame_hashes(&reference));
+    }
+}

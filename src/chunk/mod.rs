@@ -566,6 +566,11 @@ pub fn run_chunk_reusing(
         .map_err(|e| Error::output(&plan.work_dir, format!("cannot create the folder: {e}")))?;
     let report = crate::stage::runner::enhance_reusing(&opts, progress, abort, loaded)?;
     let file = plan.chunk_file(k);
+    // An input cut short or replaced while the chunk ran would leave a
+    // short chunk that a later run on the restored file would reuse.
+    plan.check_input(input).inspect_err(|_| {
+        let _ = std::fs::remove_file(&file);
+    })?;
     let sha256 = File::open(&file)
         .and_then(crate::model::sha256_reader)
         .map_err(|e| Error::output(&file, format!("cannot read back: {e}")))?;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{join::join, make_plan, run_chunk_reusing, Plan, PlanRequest};
+use super::{join::join, make_plan, run_chunk_reusing, InputIdentity, Plan, PlanRequest};
 use crate::error::{Error, Result};
 use crate::media::mux::check_output;
 use crate::output_lock::OutputLock;
@@ -140,7 +140,11 @@ pub fn enhance_in_chunks(
             &mut models,
         ) {
             Err(Error::Interrupted) => return Err(stopped(done)),
-            ran => ran?,
+            Err(e) => {
+                input_unchanged(&plan, &opts.input, &work, done)?;
+                return Err(e);
+            }
+            Ok(ran) => ran,
         };
         done += 1;
         let Some(r) = ran else {
@@ -155,6 +159,8 @@ pub fn enhance_in_chunks(
     if abort.load(Ordering::SeqCst) {
         return Err(stopped(done));
     }
+    // The join copies audio and subtitles from the input.
+    input_unchanged(&plan, &opts.input, &work, done)?;
     progress.info(&format!(
         "joining {total} chunks into {}",
         opts.output.display()
@@ -189,6 +195,31 @@ pub fn enhance_in_chunks(
         done: pending.len() as u64,
     });
     Ok(report)
+}
+
+/// After a chunk failed: whether the input went away or changed during
+/// the run, said in the words of a plain `enhance` (the plan's own check
+/// speaks to `--plan` users). Ok when it is still the planned file.
+fn input_unchanged(plan: &Plan, input: &Path, work: &Path, done: usize) -> Result<()> {
+    let total = plan.chunks.len();
+    match InputIdentity::of(input) {
+        Err(_) if !input.exists() => Err(Error::input(
+            input,
+            format!(
+                "disappeared during the run; {done} of {total} chunks are done and kept in {}: put the file back and run the same command to resume",
+                work.display()
+            ),
+        )),
+        Err(e) => Err(e),
+        Ok(now) if !now.same_content(&plan.input) => Err(Error::input(
+            input,
+            format!(
+                "changed during the run (was {} bytes, now {}); chunks made of the old file are never reused for another",
+                plan.input.size, now.size
+            ),
+        )),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// Give memory freed by the chunk's threads back to the system. Each
