@@ -10,7 +10,6 @@ pub mod chunk;
 pub mod cli;
 pub mod clip;
 pub mod color;
-pub mod compare;
 pub mod config;
 pub mod error;
 pub mod fields;
@@ -23,8 +22,6 @@ pub mod picture;
 pub mod progress;
 pub mod rational;
 pub mod resize;
-pub mod size;
-pub mod slurm;
 pub mod stage;
 #[cfg(test)]
 pub(crate) mod testutil;

@@ -1,7 +1,7 @@
 //! `compare`: a PNG sheet of input and output frames at the same times.
 
 use ainimotion::cli::CompareArgs;
-use ainimotion::compare::{compare, CompareOptions};
+use ainimotion::lab::compare::{compare, CompareOptions};
 
 use super::out;
 

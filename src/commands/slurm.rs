@@ -4,8 +4,8 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 
+use ainimotion::chunk::slurm::{render, submit, JobOptions, SlurmOptions};
 use ainimotion::cli::{Cli, SlurmArgs};
-use ainimotion::slurm::{render, submit, JobOptions, SlurmOptions};
 
 use super::{out, progress_for};
 
