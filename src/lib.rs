@@ -1,8 +1,9 @@
 //! ainimotion: anime-aware frame interpolation and super-resolution.
 //!
-//! The library does all the work; `main.rs` only parses arguments, draws
-//! progress and maps errors to exit codes. Entry points: [`enhance`] and
-//! [`probe`].
+//! The library does all the work; the binary only parses arguments
+//! (`main.rs`) and, one file per subcommand (`src/commands/`), calls the
+//! library, draws progress and maps errors to exit codes. Entry points:
+//! [`enhance`] and [`probe`].
 
 pub mod analyze;
 pub mod batch;
