@@ -18,8 +18,10 @@
 //!   with `--recursive`, inside it (its outputs would become inputs).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
+use crate::stage::report::Report;
 
 /// Extensions (lower case) taken as video files.
 pub const VIDEO_EXTENSIONS: &[&str] = &[
@@ -133,6 +135,79 @@ fn output_name(rel: &Path) -> PathBuf {
         Some(e) if KEPT_EXTENSIONS.contains(&e.as_str()) => rel.to_path_buf(),
         _ => rel.with_extension("mkv"),
     }
+}
+
+/// Every item in turn through `enhance` (the rules above): an existing
+/// output is skipped unless `overwrite`; a failure gets its one-line error
+/// (stderr) and the next item starts; an interruption ends the run.
+pub fn run(
+    items: Vec<Item>,
+    overwrite: bool,
+    quiet: bool,
+    abort: &AtomicBool,
+    mut enhance: impl FnMut(&Item) -> Result<Report>,
+) -> Result<Vec<(Item, Outcome)>> {
+    let total = items.len();
+    let mut rows = Vec::with_capacity(total);
+    for (k, item) in items.into_iter().enumerate() {
+        if abort.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted);
+        }
+        if item.output.exists() && !overwrite {
+            rows.push((item, Outcome::Skipped));
+            continue;
+        }
+        if !quiet {
+            eprintln!("[{}/{total}] {}", k + 1, item.input.display());
+        }
+        let outcome = match make_parent(&item.output).and_then(|()| enhance(&item)) {
+            Ok(report) => Outcome::Done {
+                frames_out: report.frames_out,
+                wall_s: report.wall_s,
+            },
+            Err(e) if e.is_interrupted() => return Err(e),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Outcome::Failed {
+                    error: e.to_string(),
+                    exit_code: e.exit_code(),
+                }
+            }
+        };
+        rows.push((item, outcome));
+    }
+    Ok(rows)
+}
+
+/// The output's folder, created if missing.
+fn make_parent(output: &Path) -> Result<()> {
+    match output.parent() {
+        Some(dir) => std::fs::create_dir_all(dir)
+            .map_err(|e| Error::output(dir, format!("cannot create the folder: {e}"))),
+        None => Ok(()),
+    }
+}
+
+/// How the run failed, if any file did: the count and the first failure's
+/// exit code.
+pub fn failure(rows: &[(Item, Outcome)]) -> Option<FolderFailed> {
+    let mut failed = rows.iter().filter_map(|(_, o)| match o {
+        Outcome::Failed { exit_code, .. } => Some(*exit_code),
+        _ => None,
+    });
+    let exit_code = failed.next()?;
+    Some(FolderFailed {
+        failed: 1 + failed.count(),
+        total: rows.len(),
+        exit_code,
+    })
+}
+
+/// `--report` of a folder run: each file's input, output and outcome.
+pub fn report_json(rows: &[(Item, Outcome)]) -> serde_json::Value {
+    rows.iter()
+        .map(|(item, outcome)| serde_json::json!({"input": item.input, "output": item.output, "outcome": outcome}))
+        .collect()
 }
 
 /// The folder run ended with `failed` of `total` files failed; the first

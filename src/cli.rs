@@ -7,6 +7,8 @@ use serde::{Serialize, Serializer};
 
 use crate::clip::ClipRange;
 use crate::config::{CadenceMode, FlowMode, InbetweenMode};
+use crate::lab::image::StillFormat;
+use crate::lab::TripletOptions;
 use crate::media::encode::Codec;
 use crate::model::{Device, PrecisionMode};
 
@@ -480,33 +482,8 @@ pub struct TripletsArgs {
     #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
 
-    /// Height of the written pictures; smaller sources keep theirs (never upscaled)
-    #[arg(long, value_name = "PX", default_value_t = crate::lab::triplets::DEFAULT_HEIGHT)]
-    pub height: usize,
-
-    /// Seconds left out at the start (an opening)
-    #[arg(long, value_name = "S", default_value_t = 0.0)]
-    pub skip_start: f64,
-
-    /// Seconds left out at the end (credits)
-    #[arg(long, value_name = "S", default_value_t = 0.0)]
-    pub skip_end: f64,
-
-    /// Fraction of the height cut off at the top (burned-in subtitles)
-    #[arg(long, value_name = "F", default_value_t = 0.0)]
-    pub crop_top: f64,
-
-    /// Fraction of the height cut off at the bottom (burned-in subtitles)
-    #[arg(long, value_name = "F", default_value_t = 0.0)]
-    pub crop_bottom: f64,
-
-    /// Skip near-static triplets: a pair of the three (im1-im2, im2-im3, im1-im3) whose mean absolute luma difference (0..255, gate thumbnails) is below this
-    #[arg(long, value_name = "MAD", default_value_t = crate::lab::triplets::DEFAULT_MIN_MOTION)]
-    pub min_motion: f32,
-
-    /// Skip near-cut triplets (whip pans, smears, glows): a pair whose mean absolute difference is above this
-    #[arg(long, value_name = "MAD", default_value_t = crate::lab::triplets::DEFAULT_MAX_MOTION)]
-    pub max_motion: f32,
+    #[command(flatten)]
+    pub cut: CutArgs,
 
     /// At most N triplets per shot (the first N)
     #[arg(long, value_name = "N")]
@@ -537,8 +514,38 @@ pub struct TripletsArgs {
     pub config: Option<PathBuf>,
 }
 
-/// `eval`: the models scored on triplets of your own clips.
+impl TripletsArgs {
+    /// The options of this run.
+    pub fn options(&self) -> TripletOptions {
+        let mut opts = self
+            .cut
+            .triplet_options(self.inputs.clone(), self.out.clone());
+        opts.max_per_shot = self.max_per_shot;
+        opts.every = self.every;
+        opts.format = match self.format {
+            StillFormatArg::Jpg => StillFormat::Jpg,
+            StillFormatArg::Png => StillFormat::Png,
+        };
+        opts.quality = self.quality;
+        opts.test_fraction = self.test_fraction;
+        opts
+    }
+}
+
+/// `eval`: the models scored on triplets of your own clips. The cutting
+/// flags are `triplets`' own, with eval's height and a pointer to them.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("height", |a| a
+        .help("Height the triplets are cut at (as `triplets --height`)")
+        .default_value("480")),
+    mut_arg("skip_start", as_triplets),
+    mut_arg("skip_end", as_triplets),
+    mut_arg("crop_top", as_triplets),
+    mut_arg("crop_bottom", as_triplets),
+    mut_arg("min_motion", as_triplets),
+    mut_arg("max_motion", as_triplets)
+)]
 pub struct EvalArgs {
     /// Input videos
     #[arg(required = true)]
@@ -580,33 +587,8 @@ pub struct EvalArgs {
     #[arg(long, value_name = "DIR")]
     pub work: Option<PathBuf>,
 
-    /// Height the triplets are cut at (as `triplets --height`)
-    #[arg(long, value_name = "PX", default_value_t = 480)]
-    pub height: usize,
-
-    /// As `triplets`
-    #[arg(long, value_name = "S", default_value_t = 0.0)]
-    pub skip_start: f64,
-
-    /// As `triplets`
-    #[arg(long, value_name = "S", default_value_t = 0.0)]
-    pub skip_end: f64,
-
-    /// As `triplets`
-    #[arg(long, value_name = "F", default_value_t = 0.0)]
-    pub crop_top: f64,
-
-    /// As `triplets`
-    #[arg(long, value_name = "F", default_value_t = 0.0)]
-    pub crop_bottom: f64,
-
-    /// As `triplets`
-    #[arg(long, value_name = "MAD", default_value_t = crate::lab::triplets::DEFAULT_MIN_MOTION)]
-    pub min_motion: f32,
-
-    /// As `triplets`
-    #[arg(long, value_name = "MAD", default_value_t = crate::lab::triplets::DEFAULT_MAX_MOTION)]
-    pub max_motion: f32,
+    #[command(flatten)]
+    pub cut: CutArgs,
 
     /// Built-in preset whose [gate] thresholds apply
     #[arg(long, default_value = crate::config::DEFAULT_PRESET, value_name = "NAME")]
@@ -618,6 +600,58 @@ pub struct EvalArgs {
 
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+/// How triplets are cut from the clips (`triplets`, and `eval` before it scores).
+#[derive(Debug, Args, Clone)]
+pub struct CutArgs {
+    /// Height of the written pictures; smaller sources keep theirs (never upscaled)
+    #[arg(long, value_name = "PX", default_value_t = crate::lab::triplets::DEFAULT_HEIGHT)]
+    pub height: usize,
+
+    /// Seconds left out at the start (an opening)
+    #[arg(long, value_name = "S", default_value_t = 0.0)]
+    pub skip_start: f64,
+
+    /// Seconds left out at the end (credits)
+    #[arg(long, value_name = "S", default_value_t = 0.0)]
+    pub skip_end: f64,
+
+    /// Fraction of the height cut off at the top (burned-in subtitles)
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub crop_top: f64,
+
+    /// Fraction of the height cut off at the bottom (burned-in subtitles)
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub crop_bottom: f64,
+
+    /// Skip near-static triplets: a pair of the three (im1-im2, im2-im3, im1-im3) whose mean absolute luma difference (0..255, gate thumbnails) is below this
+    #[arg(long, value_name = "MAD", default_value_t = crate::lab::triplets::DEFAULT_MIN_MOTION)]
+    pub min_motion: f32,
+
+    /// Skip near-cut triplets (whip pans, smears, glows): a pair whose mean absolute difference is above this
+    #[arg(long, value_name = "MAD", default_value_t = crate::lab::triplets::DEFAULT_MAX_MOTION)]
+    pub max_motion: f32,
+}
+
+impl CutArgs {
+    /// The triplet options these flags give, the rest at their defaults.
+    pub fn triplet_options(&self, inputs: Vec<PathBuf>, out: PathBuf) -> TripletOptions {
+        let mut opts = TripletOptions::new(inputs, out);
+        opts.height = self.height;
+        opts.skip_start = self.skip_start;
+        opts.skip_end = self.skip_end;
+        opts.crop_top = self.crop_top;
+        opts.crop_bottom = self.crop_bottom;
+        opts.min_motion = self.min_motion;
+        opts.max_motion = self.max_motion;
+        opts
+    }
+}
+
+/// `eval`'s help for a cutting flag: it works as in `triplets`.
+fn as_triplets(arg: clap::Arg) -> clap::Arg {
+    arg.help("As `triplets`")
 }
 
 /// `--format` of `triplets`.

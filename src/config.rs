@@ -282,8 +282,8 @@ impl Config {
 
     /// The output size asked for, when upscaling is (`--height`, else
     /// `--width`, else `--scale`).
-    pub fn size_request(&self) -> Option<crate::size::SizeRequest> {
-        use crate::size::SizeRequest;
+    pub fn size_request(&self) -> Option<crate::resize::size::SizeRequest> {
+        use crate::resize::size::SizeRequest;
         if !self.upscales() {
             return None;
         }
@@ -532,7 +532,7 @@ pub fn resolve(preset: &str, config_file: Option<&Path>, flags: &impl Serialize)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::SizeRequest;
+    use crate::resize::size::SizeRequest;
 
     #[test]
     fn every_builtin_preset_resolves() {

@@ -49,8 +49,11 @@ pub enum Error {
     Config(String),
 
     /// A model or the ONNX Runtime failed; the model layer's own message.
+    /// It holds a `model::ModelError` (downcast to branch on it), made by
+    /// the `From` in `src/model/error.rs`, so that this file, below every
+    /// other module, names none of them.
     #[error(transparent)]
-    Model(#[from] crate::model::ModelError),
+    Model(Box<dyn std::error::Error + Send + Sync>),
 
     /// Our own bug (a stage thread panicked, frames out of order): not the
     /// user's input or settings. Exit code 3.

@@ -1,8 +1,9 @@
 //! ainimotion: anime-aware frame interpolation and super-resolution.
 //!
-//! The library does all the work; `main.rs` only parses arguments, draws
-//! progress and maps errors to exit codes. Entry points: [`enhance`] and
-//! [`probe`].
+//! The library does all the work; the binary only parses arguments
+//! (`main.rs`) and, one file per subcommand (`src/commands/`), calls the
+//! library, draws progress and maps errors to exit codes. Entry points:
+//! [`enhance`] and [`probe`].
 
 pub mod analyze;
 pub mod batch;
@@ -10,7 +11,6 @@ pub mod chunk;
 pub mod cli;
 pub mod clip;
 pub mod color;
-pub mod compare;
 pub mod config;
 pub mod error;
 pub mod fields;
@@ -23,8 +23,6 @@ pub mod picture;
 pub mod progress;
 pub mod rational;
 pub mod resize;
-pub mod size;
-pub mod slurm;
 pub mod stage;
 #[cfg(test)]
 pub(crate) mod testutil;

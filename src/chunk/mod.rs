@@ -13,11 +13,12 @@
 //! fonts, chapters and metadata, exactly as a single run copies them.
 //!
 //! Chunks may run in any order, on any machine that sees the same input
-//! and work folder (Slurm array tasks, Kubernetes indexed jobs); each
+//! and work folder (Slurm array tasks, [`slurm`]; Kubernetes indexed jobs); each
 //! writes only its own two files.
 
 pub mod join;
 pub mod resume;
+pub mod slurm;
 pub mod split;
 
 use std::fs::File;

@@ -336,7 +336,37 @@ pub fn eval(
     if opts.max_triplets == 0 {
         return Err(Error::Config("--max-triplets 0 (expected >= 1)".into()));
     }
-    let names = match &opts.interpolators {
+    let names = interpolator_names(opts)?;
+    let mut topts = opts.triplets.clone();
+    topts.format = StillFormat::Png;
+    topts.test_fraction = 0.0;
+    topts.validate()?;
+    // Models first: a bad name or a missing file fails in the first second.
+    let mut models = Models::load(opts, config, &names)?;
+    progress.info(&models.device);
+    let records = cut_and_pick(opts, &topts, config, progress, abort)?;
+    // `--interpolators none` (upscalers only) leaves the peer out too.
+    let none = opts
+        .interpolators
+        .as_ref()
+        .is_some_and(|_| names.is_empty());
+    let mut tally = Tally::new(&models, none, opts.sheet_rows, progress);
+    progress.start(Some(records.len() as u64), "triplets");
+    for (k, r) in records.iter().enumerate() {
+        if abort.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::Interrupted);
+        }
+        tally.triplet(r, &mut models, &topts.out)?;
+        progress.update(k as u64 + 1, &format!("{} scored", tally.scored));
+    }
+    progress.finish();
+    Ok(tally.report(models))
+}
+
+/// The interpolation models to score: those named (`none`: no model), else
+/// the manifest's default set.
+fn interpolator_names(opts: &EvalOptions) -> Result<Vec<String>> {
+    Ok(match &opts.interpolators {
         // `--interpolators none`: upscalers only.
         Some(n) => n
             .iter()
@@ -344,32 +374,57 @@ pub fn eval(
             .cloned()
             .collect(),
         None => default_interpolators(&opts.models)?,
-    };
-    let mut topts = opts.triplets.clone();
-    topts.format = StillFormat::Png;
-    topts.test_fraction = 0.0;
-    topts.validate()?;
+    })
+}
 
-    // Models first: a bad name or a missing file fails in the first second.
-    let mut device = String::from("none");
-    let mut interpolators: Vec<Box<dyn Interpolate>> = Vec::new();
-    for name in &names {
-        let mut cfg = config.clone();
-        cfg.interpolate.model = name.clone();
-        cfg.interpolate.flow = FlowMode::Full;
-        let m = load(&cfg, &opts.models, true, false, (0, 0))?;
-        device = m.device;
-        interpolators.extend(m.interpolator);
+/// The models of a run, loaded as `enhance` loads them.
+struct Models {
+    /// Where the last one loaded runs.
+    device: String,
+    interpolators: Vec<Box<dyn Interpolate>>,
+    upscalers: Vec<Box<dyn Upscale>>,
+    /// `--at-output-size`: its upscaler and the first interpolator's flow.
+    output_size: Option<OutputSize>,
+}
+
+impl Models {
+    fn load(opts: &EvalOptions, config: &Config, names: &[String]) -> Result<Models> {
+        let mut device = String::from("none");
+        let mut interpolators: Vec<Box<dyn Interpolate>> = Vec::new();
+        for name in names {
+            let mut cfg = config.clone();
+            cfg.interpolate.model = name.clone();
+            cfg.interpolate.flow = FlowMode::Full;
+            let m = load(&cfg, &opts.models, true, false, (0, 0))?;
+            device = m.device;
+            interpolators.extend(m.interpolator);
+        }
+        let mut upscalers: Vec<Box<dyn Upscale>> = Vec::new();
+        for name in &opts.upscalers {
+            let mut cfg = config.clone();
+            cfg.upscale.model = name.clone();
+            let m = load(&cfg, &opts.models, false, true, (0, 0))?;
+            device = m.device;
+            upscalers.extend(m.upscaler);
+        }
+        let output_size = output_size(opts, config, interpolators.first().map(|b| b.as_ref()))?;
+        Ok(Models {
+            device,
+            interpolators,
+            upscalers,
+            output_size,
+        })
     }
-    let mut upscalers: Vec<Box<dyn Upscale>> = Vec::new();
-    for name in &opts.upscalers {
-        let mut cfg = config.clone();
-        cfg.upscale.model = name.clone();
-        let m = load(&cfg, &opts.models, false, true, (0, 0))?;
-        device = m.device;
-        upscalers.extend(m.upscaler);
-    }
-    let mut output_size = match (&opts.at_output_size, interpolators.first()) {
+}
+
+/// `--at-output-size NAME`: that upscaler, with the first interpolator,
+/// which must give its flow.
+fn output_size(
+    opts: &EvalOptions,
+    config: &Config,
+    first: Option<&dyn Interpolate>,
+) -> Result<Option<OutputSize>> {
+    match (&opts.at_output_size, first) {
         (Some(name), Some(first)) => {
             let mut cfg = config.clone();
             cfg.upscale.model = name.clone();
@@ -383,19 +438,26 @@ pub fn eval(
                     first.name()
                 )));
             }
-            Some(OutputSize::new(up, first.name()))
+            Ok(Some(OutputSize::new(up, first.name())))
         }
-        (Some(_), None) => {
-            return Err(Error::Config(
-                "--at-output-size needs an interpolation model (--interpolators)".into(),
-            ))
-        }
-        _ => None,
-    };
-    progress.info(&device);
+        (Some(_), None) => Err(Error::Config(
+            "--at-output-size needs an interpolation model (--interpolators)".into(),
+        )),
+        _ => Ok(None),
+    }
+}
 
+/// Cut the inputs' triplets into the work folder and pick those to score:
+/// this run's inputs only, at most `max_triplets`, evenly spread.
+fn cut_and_pick(
+    opts: &EvalOptions,
+    topts: &TripletOptions,
+    config: &Config,
+    progress: &mut dyn Progress,
+    abort: &AtomicBool,
+) -> Result<Vec<Record>> {
     progress.info(&format!("cutting triplets into {}", topts.out.display()));
-    triplets(&topts, config, progress, abort)?;
+    triplets(topts, config, progress, abort)?;
     let text = std::fs::read_to_string(topts.out.join(MANIFEST))
         .map_err(|e| Error::output(topts.out.join(MANIFEST), format!("cannot read: {e}")))?;
     let mut records: Vec<Record> = text
@@ -420,38 +482,60 @@ pub fn eval(
             .map(|k| records[(k as f64 * step) as usize].clone())
             .collect();
     }
+    Ok(records)
+}
 
-    let mut methods: Vec<Method> = interpolators
-        .iter()
-        .map(|m| Method::new(m.name(), "model"))
-        .collect();
-    // `--interpolators none` (upscalers only) leaves the peer out too.
-    let none = opts
-        .interpolators
-        .as_ref()
-        .is_some_and(|_| names.is_empty());
-    let peer = !none && ffmpeg_cli();
-    if peer {
-        methods.push(Method::new("minterpolate", "peer"));
-    } else if !none {
-        progress.warn("the ffmpeg command is not installed: no minterpolate row");
-    }
-    methods.push(Method::new("blend", "baseline"));
-    methods.push(Method::new("nearest", "baseline"));
-    let mut up_methods: Vec<Method> = upscalers
-        .iter()
-        .map(|m| Method::new(m.name(), "model"))
-        .collect();
-    let mut lanczos: BTreeMap<u32, Method> = BTreeMap::new();
-    let mut sheet: Vec<SheetRow> = Vec::new();
-    let mut scored = 0u64;
-    let mut repeats = 0u64;
-    progress.start(Some(records.len() as u64), "triplets");
-    for (k, r) in records.iter().enumerate() {
-        if abort.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(Error::Interrupted);
+/// The scores so far: every method's, the sheet's worst rows, the counts.
+struct Tally {
+    /// The interpolation models, then `minterpolate` (with `peer`), then
+    /// `blend` and `nearest`.
+    methods: Vec<Method>,
+    peer: bool,
+    up_methods: Vec<Method>,
+    /// The Lanczos3 baseline of each upscaling factor.
+    lanczos: BTreeMap<u32, Method>,
+    sheet: Vec<SheetRow>,
+    sheet_rows: usize,
+    scored: u64,
+    repeats: u64,
+}
+
+impl Tally {
+    fn new(models: &Models, none: bool, sheet_rows: usize, progress: &mut dyn Progress) -> Tally {
+        let mut methods: Vec<Method> = models
+            .interpolators
+            .iter()
+            .map(|m| Method::new(m.name(), "model"))
+            .collect();
+        let peer = !none && ffmpeg_cli();
+        if peer {
+            methods.push(Method::new("minterpolate", "peer"));
+        } else if !none {
+            progress.warn("the ffmpeg command is not installed: no minterpolate row");
         }
-        let dir = topts.out.join("sequences").join(&r.id);
+        methods.push(Method::new("blend", "baseline"));
+        methods.push(Method::new("nearest", "baseline"));
+        let up_methods = models
+            .upscalers
+            .iter()
+            .map(|m| Method::new(m.name(), "model"))
+            .collect();
+        Tally {
+            methods,
+            peer,
+            up_methods,
+            lanczos: BTreeMap::new(),
+            sheet: Vec::new(),
+            sheet_rows,
+            scored: 0,
+            repeats: 0,
+        }
+    }
+
+    /// Score one triplet (of the work folder `out`) by every method; one
+    /// whose middle repeats a neighbour is only counted.
+    fn triplet(&mut self, r: &Record, models: &mut Models, out: &Path) -> Result<()> {
+        let dir = out.join("sequences").join(&r.id);
         let [a, truth, b] = [1, 2, 3].map(|i| dir.join(format!("im{i}.png")));
         let (a, truth, b) = (
             to_image(decode(&a)?),
@@ -461,24 +545,49 @@ pub fn eval(
         if mean_abs_levels(&a, &truth) <= SAME_PICTURE
             || mean_abs_levels(&b, &truth) <= SAME_PICTURE
         {
-            repeats += 1;
-            continue;
+            self.repeats += 1;
+            return Ok(());
         }
-        scored += 1;
+        self.scored += 1;
+        let (mut pictures, at_output) = self.interpolate(r, models, (&a, &truth, &b), out)?;
+        // With --at-output-size the sheet shows those pictures instead,
+        // worst by the warp way's PSNR.
+        if let Some([up_truth, via_model, warped]) = at_output {
+            pictures = vec![up_truth, via_model, warped];
+        }
+        self.keep_if_worst(r, pictures, &truth, models.output_size.is_some());
+        self.upscale(r, &truth, &mut models.upscalers)
+    }
+
+    /// The in-between by every interpolation method, scored: the truth and
+    /// each method's picture, and with `--at-output-size` its pictures.
+    fn interpolate(
+        &mut self,
+        r: &Record,
+        models: &mut Models,
+        (a, truth, b): (&RgbImage, &RgbImage, &RgbImage),
+        out: &Path,
+    ) -> Result<(Vec<RgbImage>, Option<[RgbImage; 3]>)> {
         let t = r.timestep as f32;
         let mut pictures = vec![truth.clone()];
         let mut at_output = None;
-        for (i, (m, method)) in interpolators.iter_mut().zip(methods.iter_mut()).enumerate() {
+        let output_size = &mut models.output_size;
+        for (i, (m, method)) in models
+            .interpolators
+            .iter_mut()
+            .zip(self.methods.iter_mut())
+            .enumerate()
+        {
             let t0 = Instant::now();
-            let pred = match (&mut output_size, i) {
+            let pred = match (&mut *output_size, i) {
                 (Some(os), 0) => {
-                    let (mid, flow) = with_flow(m.as_mut(), &a, &b, t)?;
+                    let (mid, flow) = with_flow(m.as_mut(), a, b, t)?;
                     method.seconds += t0.elapsed().as_secs_f64();
-                    at_output = Some(os.score(r, (&a, &truth, &b), &mid, &flow)?);
+                    at_output = Some(os.score(r, (a, truth, b), &mid, &flow)?);
                     mid
                 }
                 _ => m
-                    .interpolate(&a, &b, &[t])?
+                    .interpolate(a, b, &[t])?
                     .into_iter()
                     .next()
                     .ok_or_else(|| Error::Internal(format!("{} gave no picture", method.name)))?,
@@ -486,15 +595,15 @@ pub fn eval(
             if i > 0 || output_size.is_none() {
                 method.seconds += t0.elapsed().as_secs_f64();
             }
-            method.add(r, score(&pred, &truth));
+            method.add(r, score(&pred, truth));
             pictures.push(pred);
         }
-        let mut n = interpolators.len();
-        if peer {
+        let mut n = models.interpolators.len();
+        if self.peer {
             let t0 = Instant::now();
-            let pred = minterpolate(&a, &b, t, &topts.out.join("minterpolate"))?;
-            methods[n].seconds += t0.elapsed().as_secs_f64();
-            methods[n].add(r, score(&pred, &truth));
+            let pred = minterpolate(a, b, t, &out.join("minterpolate"))?;
+            self.methods[n].seconds += t0.elapsed().as_secs_f64();
+            self.methods[n].add(r, score(&pred, truth));
             pictures.push(pred);
             n += 1;
         }
@@ -502,33 +611,51 @@ pub fn eval(
         for (o, &y) in blend.data.iter_mut().zip(&b.data) {
             *o = 0.5 * (*o + y);
         }
-        methods[n].add(r, score(&blend, &truth));
+        self.methods[n].add(r, score(&blend, truth));
         pictures.push(blend);
         let nearest = if t <= 0.5 { a.clone() } else { b.clone() };
-        methods[n + 1].add(r, score(&nearest, &truth));
+        self.methods[n + 1].add(r, score(&nearest, truth));
         pictures.push(nearest);
-        // With --at-output-size the sheet shows those pictures instead,
-        // worst by the warp way's PSNR.
-        if let Some([up_truth, via_model, warped]) = at_output {
-            pictures = vec![up_truth, via_model, warped];
+        Ok((pictures, at_output))
+    }
+
+    /// Keep the sheet's worst rows by the first method's PSNR (with
+    /// `--at-output-size`: by the warp way's).
+    fn keep_if_worst(
+        &mut self,
+        r: &Record,
+        pictures: Vec<RgbImage>,
+        truth: &RgbImage,
+        at_output_size: bool,
+    ) {
+        if self.sheet_rows == 0 {
+            return;
         }
-        // The worst rows by the first method's PSNR.
-        if opts.sheet_rows > 0 {
-            let key = match output_size {
-                Some(_) => psnr(&pictures[2], &pictures[0]),
-                None => psnr(&pictures[1], &truth),
-            };
-            sheet.push(SheetRow {
-                id: r.id.clone(),
-                psnr: key,
-                pictures,
-            });
-            sheet.sort_by(|x, y| x.psnr.total_cmp(&y.psnr));
-            sheet.truncate(opts.sheet_rows);
-        }
-        for (m, method) in upscalers.iter_mut().zip(up_methods.iter_mut()) {
+        let key = if at_output_size {
+            psnr(&pictures[2], &pictures[0])
+        } else {
+            psnr(&pictures[1], truth)
+        };
+        self.sheet.push(SheetRow {
+            id: r.id.clone(),
+            psnr: key,
+            pictures,
+        });
+        self.sheet.sort_by(|x, y| x.psnr.total_cmp(&y.psnr));
+        self.sheet.truncate(self.sheet_rows);
+    }
+
+    /// The middle picture downscaled and upscaled back by every upscaling
+    /// model, and by Lanczos3 once per factor.
+    fn upscale(
+        &mut self,
+        r: &Record,
+        truth: &RgbImage,
+        upscalers: &mut [Box<dyn Upscale>],
+    ) -> Result<()> {
+        for (m, method) in upscalers.iter_mut().zip(self.up_methods.iter_mut()) {
             let s = m.scale() as usize;
-            let hr = crop_to_multiple(&truth, s);
+            let hr = crop_to_multiple(truth, s);
             let lr = resized(&hr, hr.width / s, hr.height / s)?;
             let t0 = Instant::now();
             let up = m.upscale(&lr)?;
@@ -539,7 +666,8 @@ pub fn eval(
                 resized(&up, hr.width, hr.height)?
             };
             method.add(r, score(&up, &hr));
-            let base = lanczos
+            let base = self
+                .lanczos
                 .entry(m.scale())
                 .or_insert_with(|| Method::new(&format!("lanczos3-x{s}"), "baseline"));
             if base.all.n < method.all.n {
@@ -549,27 +677,31 @@ pub fn eval(
                 base.add(r, score(&back, &hr));
             }
         }
-        progress.update(k as u64 + 1, &format!("{scored} scored"));
+        Ok(())
     }
-    progress.finish();
-    let mut upscaling: Vec<MethodScores> = up_methods.iter().map(Method::report).collect();
-    upscaling.extend(lanczos.values().map(Method::report));
-    let report = EvalReport {
-        device,
-        triplets: scored,
-        repeats_left_out: repeats,
-        interpolation: methods.iter().map(Method::report).collect(),
-        upscaling,
-        at_output_size: output_size
-            .iter()
-            .flat_map(|os| [os.upscale.report(), os.warp.report()])
-            .collect(),
-        at_output_size_of: output_size
-            .as_ref()
-            .map_or(String::new(), |os| os.title.clone()),
-        worst: sheet.iter().map(|r| r.id.clone()).collect(),
-    };
-    Ok((report, sheet))
+
+    /// The report, and the sheet's rows.
+    fn report(self, models: Models) -> (EvalReport, Vec<SheetRow>) {
+        let mut upscaling: Vec<MethodScores> = self.up_methods.iter().map(Method::report).collect();
+        upscaling.extend(self.lanczos.values().map(Method::report));
+        let output_size = models.output_size;
+        let report = EvalReport {
+            device: models.device,
+            triplets: self.scored,
+            repeats_left_out: self.repeats,
+            interpolation: self.methods.iter().map(Method::report).collect(),
+            upscaling,
+            at_output_size: output_size
+                .iter()
+                .flat_map(|os| [os.upscale.report(), os.warp.report()])
+                .collect(),
+            at_output_size_of: output_size
+                .as_ref()
+                .map_or(String::new(), |os| os.title.clone()),
+            worst: self.sheet.iter().map(|r| r.id.clone()).collect(),
+        };
+        (report, self.sheet)
+    }
 }
 
 /// The table printed on the terminal.

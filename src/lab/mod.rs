@@ -13,9 +13,11 @@
 //! - [`metrics`]: PSNR, SSIM and the line-art chamfer distance,
 //! - [`eval`]: drop-and-reconstruct on the triplets, every model and two baselines,
 //! - [`chart`]: the bar chart of `eval --chart`,
-//! - [`cut_sheet`]: `info --gate --sheet`, every cut and flash as a strip of thumbnails.
+//! - [`cut_sheet`]: `info --gate --sheet`, every cut and flash as a strip of thumbnails,
+//! - [`compare`]: the `compare` sheet, input and output frames at the same times.
 
 pub mod chart;
+pub mod compare;
 pub mod cut_sheet;
 pub mod dataset;
 pub mod eval;

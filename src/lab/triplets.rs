@@ -44,7 +44,7 @@ use crate::color::Colorimetry;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::gate::{compare, thumbnail_of, Thumb};
-use crate::media::decode::VideoDecoder;
+use crate::media::decode::{VideoDecoder, VideoFormat};
 use crate::media::ts_seconds;
 use crate::picture::Picture;
 use crate::progress::Progress;
@@ -399,66 +399,21 @@ fn cut_source(
     let t0 = Instant::now();
     let decoder = VideoDecoder::open(path, None, crate::fields::FieldsMode::Auto)?;
     let fmt = decoder.format().clone();
-    let sar = f64::from(fmt.sample_aspect_ratio.numerator())
-        / f64::from(fmt.sample_aspect_ratio.denominator().max(1));
-    let geometry = Geometry::new(
-        fmt.width,
-        fmt.height,
-        sar,
-        opts.crop_top,
-        opts.crop_bottom,
-        opts.height,
-    )
-    .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-    let end_s = if opts.skip_end > 0.0 {
-        let d = fmt.expected_duration_s.ok_or_else(|| {
-            Error::input(
-                path,
-                "--skip-end needs the video's duration, which the file does not state",
-            )
-        })?;
-        d - opts.skip_end
-    } else {
-        f64::INFINITY
-    };
-    if end_s <= opts.skip_start {
-        return Err(Error::Config(format!(
-            "{}: --skip-start {} and --skip-end {} leave nothing of its {:.1} s",
-            path.display(),
-            opts.skip_start,
-            opts.skip_end,
-            fmt.expected_duration_s.unwrap_or(0.0)
-        )));
-    }
+    let geometry = geometry_of(path, &fmt, opts)?;
+    let end_s = end_of(path, &fmt, opts)?;
     let time_of = {
         let (tb, start) = (fmt.time_base, fmt.container_start_s);
         move |pts: i64| ts_seconds(pts, tb) - start
     };
 
     let decode = DecodeAhead::spawn(decoder, move |f| time_of(f.pts) < end_s)?;
-
-    let ctx = WriteCtx {
+    let writer = Writer::spawn(WriteCtx {
         root: ds.root.clone(),
         format: opts.format,
         quality: opts.quality,
         cm: fmt.colorimetry(),
         geometry,
-    };
-    let (jobs_tx, jobs_rx) = crossbeam_channel::bounded::<Job>(2 * rayon::current_num_threads());
-    let (done_tx, done_rx) = crossbeam_channel::unbounded::<(Record, Result<()>)>();
-    let write = std::thread::Builder::new()
-        .name("write".into())
-        .spawn(move || {
-            jobs_rx
-                .into_iter()
-                .par_bridge()
-                .for_each_with(done_tx, |done, job| {
-                    let r = ctx.write(&job);
-                    let _ = done.send((job.record, r));
-                });
-        })
-        .map_err(|e| Error::Internal(format!("cannot start the write thread: {e}")))?;
-
+    })?;
     let mut cutter = Cutter {
         ds,
         abs,
@@ -468,7 +423,7 @@ fn cut_source(
         picker: Picker::new(config.interpolate.max_cadence_hold_s, fmt.fps()),
         shot: ShotCount::default(),
         next: first_number,
-        jobs: Some(jobs_tx),
+        jobs: Some(writer.jobs),
         s: SourceSummary {
             path: abs.to_path_buf(),
             ..Default::default()
@@ -478,40 +433,14 @@ fn cut_source(
         time_of,
     };
     progress.start(fmt.expected_frames, "frames");
-    let mut gate = GateStage::new(config.gate.clone());
-    let mut read = 0u64;
-    let mut stopped = false;
-    for frame in decode.frames.iter() {
-        read += 1;
-        if abort.load(Ordering::SeqCst) {
-            stopped = true;
-            break;
-        }
-        if time_of(frame.pts) >= opts.skip_start {
-            // The gate numbers frames from 0 as it sees them: hand it
-            // frames numbered from the first one after --skip-start.
-            let first = *cutter.first_index.get_or_insert(frame.index);
-            let mut frame = frame;
-            frame.index -= first;
-            let gated = gate.push(frame)?;
-            cutter.take(gated);
-        }
-        cutter.collect(&done_rx);
-        if cutter.first_error.is_some() {
-            break;
-        }
-        progress.update(read, &cutter.status());
-    }
-    if !stopped && cutter.first_error.is_none() {
-        let gated = gate.finish()?;
-        cutter.take(gated);
-    }
+    let (read, stopped) = cutter.read_all(&decode.frames, config, &writer.done, progress, abort)?;
     let decoded = decode.join();
     cutter.jobs = None;
-    write
+    writer
+        .thread
         .join()
         .map_err(|_| Error::Internal("the write stage panicked".into()))?;
-    cutter.collect(&done_rx);
+    cutter.collect(&writer.done);
     progress.update(read, &cutter.status());
     progress.finish();
     if let Some(e) = cutter.first_error.take() {
@@ -534,6 +463,76 @@ fn cut_source(
     Ok(s)
 }
 
+/// The written pictures' geometry for this source: `--crop-*` and
+/// `--height` on its size and sample aspect ratio.
+fn geometry_of(path: &Path, fmt: &VideoFormat, opts: &TripletOptions) -> Result<Geometry> {
+    let sar = f64::from(fmt.sample_aspect_ratio.numerator())
+        / f64::from(fmt.sample_aspect_ratio.denominator().max(1));
+    Geometry::new(
+        fmt.width,
+        fmt.height,
+        sar,
+        opts.crop_top,
+        opts.crop_bottom,
+        opts.height,
+    )
+    .map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+}
+
+/// Where `--skip-end` ends the source, in seconds (infinite without it);
+/// an error when nothing is left after `--skip-start`.
+fn end_of(path: &Path, fmt: &VideoFormat, opts: &TripletOptions) -> Result<f64> {
+    let end_s = if opts.skip_end > 0.0 {
+        let d = fmt.expected_duration_s.ok_or_else(|| {
+            Error::input(
+                path,
+                "--skip-end needs the video's duration, which the file does not state",
+            )
+        })?;
+        d - opts.skip_end
+    } else {
+        f64::INFINITY
+    };
+    if end_s <= opts.skip_start {
+        return Err(Error::Config(format!(
+            "{}: --skip-start {} and --skip-end {} leave nothing of its {:.1} s",
+            path.display(),
+            opts.skip_start,
+            opts.skip_end,
+            fmt.expected_duration_s.unwrap_or(0.0)
+        )));
+    }
+    Ok(end_s)
+}
+
+/// The `write` thread: each job's pictures encoded and written on rayon's
+/// pool; each result comes back on `done`.
+struct Writer {
+    jobs: crossbeam_channel::Sender<Job>,
+    done: crossbeam_channel::Receiver<(Record, Result<()>)>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Writer {
+    fn spawn(ctx: WriteCtx) -> Result<Writer> {
+        let (jobs, jobs_rx) = crossbeam_channel::bounded::<Job>(2 * rayon::current_num_threads());
+        let (done_tx, done) = crossbeam_channel::unbounded::<(Record, Result<()>)>();
+        let thread = std::thread::Builder::new()
+            .name("write".into())
+            .spawn(move || {
+                jobs_rx
+                    .into_iter()
+                    .par_bridge()
+                    .for_each_with(done_tx, |done, job| {
+                        let r = ctx.write(&job);
+                        let _ = done.send((job.record, r));
+                    });
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the write thread: {e}")))?;
+        Ok(Writer { jobs, done, thread })
+    }
+}
+
 /// The main thread's side: picking, filtering, numbering, the manifest.
 struct Cutter<'a, T: Fn(i64) -> f64> {
     ds: &'a mut Dataset,
@@ -553,6 +552,49 @@ struct Cutter<'a, T: Fn(i64) -> f64> {
 }
 
 impl<T: Fn(i64) -> f64> Cutter<'_, T> {
+    /// Gate every decoded frame from `--skip-start` on and cut what the
+    /// gate decides, taking in finished writes as it goes; stops at the
+    /// first failed write or when aborted. Returns the frames read and
+    /// whether it was aborted.
+    fn read_all(
+        &mut self,
+        frames: &crossbeam_channel::Receiver<crate::picture::Frame>,
+        config: &Config,
+        done: &crossbeam_channel::Receiver<(Record, Result<()>)>,
+        progress: &mut dyn Progress,
+        abort: &AtomicBool,
+    ) -> Result<(u64, bool)> {
+        let mut gate = GateStage::new(config.gate.clone());
+        let mut read = 0u64;
+        let mut stopped = false;
+        for frame in frames.iter() {
+            read += 1;
+            if abort.load(Ordering::SeqCst) {
+                stopped = true;
+                break;
+            }
+            if (self.time_of)(frame.pts) >= self.opts.skip_start {
+                // The gate numbers frames from 0 as it sees them: hand it
+                // frames numbered from the first one after --skip-start.
+                let first = *self.first_index.get_or_insert(frame.index);
+                let mut frame = frame;
+                frame.index -= first;
+                let gated = gate.push(frame)?;
+                self.take(gated);
+            }
+            self.collect(done);
+            if self.first_error.is_some() {
+                break;
+            }
+            progress.update(read, &self.status());
+        }
+        if !stopped && self.first_error.is_none() {
+            let gated = gate.finish()?;
+            self.take(gated);
+        }
+        Ok((read, stopped))
+    }
+
     fn status(&self) -> String {
         format!(
             "{} triplets written, {} there already",

@@ -143,6 +143,13 @@ pub(crate) fn one_line(text: &str) -> String {
     out
 }
 
+/// A model error as the library's error, its message unchanged.
+impl From<ModelError> for crate::error::Error {
+    fn from(e: ModelError) -> Self {
+        crate::error::Error::Model(Box::new(e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

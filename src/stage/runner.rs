@@ -33,7 +33,7 @@ use crate::model::RunModels;
 use crate::output_lock::OutputLock;
 use crate::picture::{Family, Frame};
 use crate::progress::Progress;
-use crate::size::output_size;
+use crate::resize::size::output_size;
 use crate::timing::{output_time_base, resolve_rate, PlanParams, Planner};
 
 /// Everything `enhance` needs, already resolved by the config.

@@ -98,16 +98,36 @@ pub fn submit(
     let sbatch = if opts.dry_run {
         None
     } else {
-        Some(find_program("sbatch").ok_or_else(|| {
-            Error::Config(
-                "sbatch not found on PATH: run this on a Slurm login node, or install Slurm's \
-                 client commands (Debian: apt-get install slurm-client); --dry-run writes the \
-                 scripts without it"
-                    .into(),
-            )
-        })?)
+        Some(find_sbatch()?)
     };
     check_job_options(&opts.jobs)?;
+    let (input, output) = checked_paths(opts)?;
+    let exe = absolute(&opts.exe)?;
+    let _lock = lock_output(&output, progress)?;
+    // The folder a plain `enhance` of the same output resumes from.
+    let work_dir = crate::chunk::resume::work_dir_for(&output);
+    let (plan, plan_reused) = plan_in(&work_dir, opts, &input, progress, abort)?;
+    let mut submission = write_scripts(opts, &plan, plan_reused, &exe, &input, output, work_dir)?;
+    if let Some(sbatch) = sbatch {
+        send(&sbatch, &mut submission)?;
+    }
+    Ok(submission)
+}
+
+/// `sbatch` on the PATH, or what to do without it.
+fn find_sbatch() -> Result<PathBuf> {
+    find_program("sbatch").ok_or_else(|| {
+        Error::Config(
+            "sbatch not found on PATH: run this on a Slurm login node, or install Slurm's \
+             client commands (Debian: apt-get install slurm-client); --dry-run writes the \
+             scripts without it"
+                .into(),
+        )
+    })
+}
+
+/// The input (one video file) and the output (new, or `-y`), absolute.
+fn checked_paths(opts: &SlurmOptions) -> Result<(PathBuf, PathBuf)> {
     let input = absolute(&opts.input)?;
     if !input.is_file() {
         let reason = if input.exists() {
@@ -124,50 +144,76 @@ pub fn submit(
             "already exists (use -y to overwrite)",
         ));
     }
-    let exe = absolute(&opts.exe)?;
-    // Not while an `enhance` (or another `slurm`) plans or writes this
-    // output's work folder: the lock is held until the jobs are submitted
-    // (the array tasks run in parallel by design and take none). Its file
-    // goes beside the output, so that folder is made first, as making the
-    // work folder always did.
+    Ok((input, output))
+}
+
+/// Not while an `enhance` (or another `slurm`) plans or writes this
+/// output's work folder: the lock is held until the jobs are submitted
+/// (the array tasks run in parallel by design and take none). Its file
+/// goes beside the output, so that folder is made first, as making the
+/// work folder always did.
+fn lock_output(
+    output: &Path,
+    progress: &mut dyn Progress,
+) -> Result<crate::output_lock::OutputLock> {
     if let Some(dir) = output.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::output(dir, format!("cannot create the folder: {e}")))?;
     }
-    let lock = crate::output_lock::OutputLock::acquire(&output)?;
+    let lock = crate::output_lock::OutputLock::acquire(output)?;
     if let Some(w) = lock.warning() {
         progress.warn(w);
     }
-    // The folder a plain `enhance` of the same output resumes from.
-    let work_dir = crate::chunk::resume::work_dir_for(&output);
-    let plan_path = work_dir.join("plan.json");
-    let logs = work_dir.join("logs");
+    Ok(lock)
+}
 
+/// The work folder's plan: the one there if it matches (see
+/// [`reuse_plan`]), else a new one, written. True when reused.
+fn plan_in(
+    work_dir: &Path,
+    opts: &SlurmOptions,
+    input: &Path,
+    progress: &mut dyn Progress,
+    abort: &AtomicBool,
+) -> Result<(Plan, bool)> {
+    let plan_path = work_dir.join("plan.json");
     let request = PlanRequest {
-        input: input.clone(),
+        input: input.to_path_buf(),
         clip: opts.clip,
         chunk_seconds: opts.chunk_seconds,
         config: opts.config.clone(),
         models: opts.models.clone(),
-        work_dir: work_dir.clone(),
+        work_dir: work_dir.to_path_buf(),
     };
-    let plan_reused = plan_path.exists();
-    let plan = if plan_reused {
-        reuse_plan(&plan_path, &request)?
-    } else {
-        let plan = crate::chunk::make_plan(&request, progress, abort)?;
-        std::fs::create_dir_all(&work_dir)
-            .map_err(|e| Error::output(&work_dir, format!("cannot create the folder: {e}")))?;
-        plan.write(&plan_path)?;
-        plan
-    };
+    if plan_path.exists() {
+        return Ok((reuse_plan(&plan_path, &request)?, true));
+    }
+    let plan = crate::chunk::make_plan(&request, progress, abort)?;
+    std::fs::create_dir_all(work_dir)
+        .map_err(|e| Error::output(work_dir, format!("cannot create the folder: {e}")))?;
+    plan.write(&plan_path)?;
+    Ok((plan, false))
+}
+
+/// The logs folder and the two scripts (the array's only when chunks are
+/// left), written into the work folder; nothing submitted yet.
+fn write_scripts(
+    opts: &SlurmOptions,
+    plan: &Plan,
+    plan_reused: bool,
+    exe: &Path,
+    input: &Path,
+    output: PathBuf,
+    work_dir: PathBuf,
+) -> Result<Submission> {
+    let plan_path = work_dir.join("plan.json");
+    let logs = work_dir.join("logs");
     std::fs::create_dir_all(&logs)
         .map_err(|e| Error::output(&logs, format!("cannot create the folder: {e}")))?;
-
     let pending = plan.pending();
     let job = Job {
-        exe: &exe,
-        input: &input,
+        exe,
+        input,
         plan: &plan_path,
         output: &output,
         logs: &logs,
@@ -188,16 +234,15 @@ pub fn submit(
         write_file(&array_script_path, text)?;
     }
     write_file(&join_script_path, &join_text)?;
-
-    let mut submission = Submission {
-        work_dir: work_dir.clone(),
+    Ok(Submission {
+        work_dir,
         plan: plan_path,
         plan_reused,
         total_chunks: plan.chunks.len(),
         pending,
         array_spec,
-        array_script: array_text.as_ref().map(|_| array_script_path.clone()),
-        join_script: join_script_path.clone(),
+        array_script: array_text.as_ref().map(|_| array_script_path),
+        join_script: join_script_path,
         array_text,
         join_text,
         array_job: None,
@@ -205,24 +250,26 @@ pub fn submit(
         logs,
         output,
         dry_run: opts.dry_run,
-    };
-    let Some(sbatch) = sbatch else {
-        return Ok(submission);
-    };
+    })
+}
 
-    let jobs_file = work_dir.join("jobs.txt");
+/// Submit the array (when it has chunks) and the join after it, recording
+/// the job ids in the work folder's `jobs.txt` as they come.
+fn send(sbatch: &Path, submission: &mut Submission) -> Result<()> {
+    let jobs_file = submission.work_dir.join("jobs.txt");
     refuse_if_still_queued(&jobs_file)?;
-    if submission.array_text.is_some() {
-        let id = run_sbatch(&sbatch, &[], &array_script_path)?;
+    if let Some(script) = &submission.array_script {
+        let id = run_sbatch(sbatch, &[], script)?;
         // Recorded at once: a rerun must see it even if the join is refused.
         write_file(&jobs_file, &format!("{id}\n"))?;
         submission.array_job = Some(id);
     }
+    let join_script_path = &submission.join_script;
     let dependency = submission
         .array_job
         .as_ref()
         .map(|id| format!("--dependency=afterok:{id}"));
-    let join_id = run_sbatch(&sbatch, dependency.as_slice(), &join_script_path).map_err(|e| {
+    let join_id = run_sbatch(sbatch, dependency.as_slice(), join_script_path).map_err(|e| {
         match (&submission.array_job, e) {
             (Some(id), Error::Refused { path, reason }) => Error::Refused {
                 path,
@@ -241,7 +288,7 @@ pub fn submit(
         .map(String::as_str)
         .collect();
     write_file(&jobs_file, &format!("{}\n", ids.join(",")))?;
-    Ok(submission)
+    Ok(())
 }
 
 /// The plan already in the work folder, if it describes the same job as
