@@ -867,3 +867,55 @@ fn an_input_that_disappears_or_is_cut_short_mid_run_stops_with_one_line() {
         assert_eq!(frame_hashes(&out), frame_hashes(&reference));
     }
 }
+
+/// Issue 25: a single (unchunked) run whose input is cut short while it
+/// reads it stops with one line (exit 2) and leaves no output: the decoder
+/// would stop at the new end and the output would be silently short.
+#[test]
+fn a_single_run_whose_input_is_cut_short_leaves_no_output() {
+    let dir = tmpdir();
+    let input = dir.path().join("in.mkv");
+    make_clip(&input, "320x180", "24", "60", &[]);
+    let out = dir.path().join("out.mkv");
+    let mut args = reencode_args(&input, &out, "0");
+    args.push("--lossless".into());
+    let mut child = bin()
+        .args(&args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    // Cut it short once the output has started (its temporary file exists).
+    let t = Instant::now();
+    let started = loop {
+        let writing = stray_files(dir.path(), &[])
+            .iter()
+            .any(|f| f.contains("partial"));
+        if writing || t.elapsed() > Duration::from_secs(120) {
+            break writing;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&input)
+        .unwrap();
+    f.set_len(f.metadata().unwrap().len() / 2).unwrap();
+    let status = wait_at_most(&mut child, Duration::from_secs(120));
+    let err = stderr_of(&mut child);
+    eprintln!("exit {:?}: {err}", status.code());
+    assert!(started, "the output never started");
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("changed during the run") && err.contains(s(&input)),
+        "{err}"
+    );
+    assert_eq!(
+        err.trim()
+            .lines()
+            .filter(|l| l.starts_with("error"))
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(!out.exists(), "a short output was left");
+}

@@ -98,6 +98,7 @@ pub fn enhance_reusing(
     models: &mut Option<RunModels>,
 ) -> Result<Report> {
     let started = Instant::now();
+    let input_bytes = std::fs::metadata(&opts.input).map(|m| m.len()).ok();
     let preloaded = models.take();
     let reused = preloaded.is_some();
     let mut job = Prepared::new(opts, preloaded)?;
@@ -117,6 +118,7 @@ pub fn enhance_reusing(
     let done = pipeline.join();
     progress.finish();
     let done = done?;
+    input_unchanged(opts, input_bytes)?;
     let late = done.output.warnings.iter().cloned();
     for w in decode_warnings(opts, &job.fmt, &done.decode)
         .into_iter()
@@ -128,6 +130,27 @@ pub fn enhance_reusing(
     let (report, back) = Report::new(opts, job, done, started.elapsed().as_secs_f64());
     *models = Some(back);
     Ok(report)
+}
+
+/// After a run: an input cut short or rewritten while it was read (the
+/// decoder stopped at its new end) leaves an output silently short, so the
+/// output is removed and the run fails. An input deleted meanwhile was read
+/// whole through the open file and passes.
+fn input_unchanged(opts: &EnhanceOptions, bytes_at_start: Option<u64>) -> Result<()> {
+    let (Some(before), Ok(now)) = (bytes_at_start, std::fs::metadata(&opts.input)) else {
+        return Ok(());
+    };
+    if now.len() == before {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(&opts.output);
+    Err(Error::input(
+        &opts.input,
+        format!(
+            "changed during the run (was {before} bytes, now {}); its output was removed: run again on the complete file",
+            now.len()
+        ),
+    ))
 }
 
 /// The output's time grid.
