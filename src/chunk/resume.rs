@@ -70,38 +70,7 @@ pub fn enhance_in_chunks(
         models: opts.models.clone(),
         work_dir: work.clone(),
     };
-    // A plan there is reused only when it describes this very job.
-    let reusable = match plan_path.exists().then(|| Plan::read(&plan_path)) {
-        Some(Ok(p)) if p.describes(&req)? => Some(p),
-        _ => None,
-    };
-    let plan = match reusable {
-        Some(p) => p,
-        None => {
-            if work.exists() {
-                progress.warn(&format!(
-                    "{}: holds an unfinished run that is not this one (another input, other settings or models, or no plan yet); starting over",
-                    work.display()
-                ));
-                std::fs::remove_dir_all(&work).map_err(|e| {
-                    Error::output(&work, format!("cannot clear the old work folder: {e}"))
-                })?;
-            }
-            std::fs::create_dir_all(&work)
-                .map_err(|e| Error::output(&work, format!("cannot create: {e}")))?;
-            progress.info(&format!(
-                "planning: labelling every frame, chunks of at most {chunk_seconds} s (work folder {})",
-                work.display()
-            ));
-            let plan = make_plan(&req, progress, &abort).inspect_err(|_| {
-                // Nothing to resume from: leave no folder that a rerun
-                // would call "an unfinished run that is not this one".
-                let _ = std::fs::remove_dir(&work);
-            })?;
-            plan.write(&plan_path)?;
-            plan
-        }
-    };
+    let plan = plan_to_follow(&req, &plan_path, progress, &abort)?;
     let pending = plan.pending();
     let total = plan.chunks.len();
     let reused = total - pending.len();
@@ -111,56 +80,9 @@ pub fn enhance_in_chunks(
             pending.len()
         ));
     }
-    let mut report: Option<Report> = None;
-    // Loaded by the first chunk, reused by the others.
-    let mut models = None;
-    let mut done = reused;
-    let stopped = |done: usize| Error::InterruptedResumable {
-        work: work.clone(),
-        done,
-        total,
-    };
-    for (n, &k) in pending.iter().enumerate() {
-        let c = &plan.chunks[k];
-        progress.info(&format!(
-            "chunk {}/{} ({} of {total}: {} - {})",
-            n + 1,
-            pending.len(),
-            k + 1,
-            crate::clip::format_time(c.start_s),
-            c.end_s.map_or("end".into(), crate::clip::format_time)
-        ));
-        let ran = match run_chunk_reusing(
-            &plan,
-            &opts.input,
-            k,
-            opts.models.clone(),
-            progress,
-            abort.clone(),
-            &mut models,
-        ) {
-            Err(Error::Interrupted) => return Err(stopped(done)),
-            Err(e) => {
-                input_unchanged(&plan, &opts.input, &work, done)?;
-                return Err(e);
-            }
-            Ok(ran) => ran,
-        };
-        done += 1;
-        let Some(r) = ran else {
-            continue;
-        };
-        match report.as_mut() {
-            Some(all) => all.absorb(&r),
-            None => report = Some(r),
-        }
-        release_freed_memory();
-    }
-    if abort.load(Ordering::SeqCst) {
-        return Err(stopped(done));
-    }
+    let report = run_pending(&plan, &pending, opts, progress, &abort)?;
     // The join copies audio and subtitles from the input.
-    input_unchanged(&plan, &opts.input, &work, done)?;
+    input_unchanged(&plan, &opts.input, &work, total)?;
     progress.info(&format!(
         "joining {total} chunks into {}",
         opts.output.display()
@@ -173,7 +95,6 @@ pub fn enhance_in_chunks(
         let _ = std::fs::remove_dir_all(&work);
     }
     drop(lock);
-    let wall_s = started.elapsed().as_secs_f64();
     let mut report = match report {
         Some(r) => r,
         // Everything was done already: figures from the plan and the join.
@@ -187,13 +108,112 @@ pub fn enhance_in_chunks(
     report.frames_in = plan.frames;
     report.frames_out = summary.frames;
     report.output = summary;
-    report.wall_s = wall_s;
-    report.speed_fps = report.frames_out as f64 / wall_s.max(1e-9);
+    report.wall_s = started.elapsed().as_secs_f64();
+    report.speed_fps = report.frames_out as f64 / report.wall_s.max(1e-9);
     report.chunks = Some(ChunkCounts {
         total: total as u64,
         reused: reused as u64,
         done: pending.len() as u64,
     });
+    Ok(report)
+}
+
+/// The plan in the work folder when it describes this very job, else a
+/// new one (an old folder of another job is cleared, and said so).
+fn plan_to_follow(
+    req: &PlanRequest,
+    plan_path: &Path,
+    progress: &mut dyn Progress,
+    abort: &Arc<AtomicBool>,
+) -> Result<Plan> {
+    let work = &req.work_dir;
+    match plan_path.exists().then(|| Plan::read(plan_path)) {
+        Some(Ok(p)) if p.describes(req)? => return Ok(p),
+        _ => {}
+    }
+    if work.exists() {
+        progress.warn(&format!(
+            "{}: holds an unfinished run that is not this one (another input, other settings or models, or no plan yet); starting over",
+            work.display()
+        ));
+        std::fs::remove_dir_all(work)
+            .map_err(|e| Error::output(work, format!("cannot clear the old work folder: {e}")))?;
+    }
+    std::fs::create_dir_all(work)
+        .map_err(|e| Error::output(work, format!("cannot create: {e}")))?;
+    progress.info(&format!(
+        "planning: labelling every frame, chunks of at most {} s (work folder {})",
+        req.chunk_seconds,
+        work.display()
+    ));
+    let plan = make_plan(req, progress, abort).inspect_err(|_| {
+        // Nothing to resume from: leave no folder that a rerun would call
+        // "an unfinished run that is not this one".
+        let _ = std::fs::remove_dir(work);
+    })?;
+    plan.write(plan_path)?;
+    Ok(plan)
+}
+
+/// Runs the chunks not done yet, one after the other, with the models
+/// loaded once; their reports summed (None when there was none to run).
+/// Stopped by the user: [`Error::InterruptedResumable`] with the count.
+fn run_pending(
+    plan: &Plan,
+    pending: &[usize],
+    opts: &EnhanceOptions,
+    progress: &mut dyn Progress,
+    abort: &Arc<AtomicBool>,
+) -> Result<Option<Report>> {
+    let total = plan.chunks.len();
+    let work = &plan.work_dir;
+    let mut done = total - pending.len();
+    let stopped = |done: usize| Error::InterruptedResumable {
+        work: work.clone(),
+        done,
+        total,
+    };
+    let mut report: Option<Report> = None;
+    // Loaded by the first chunk, reused by the others.
+    let mut models = None;
+    for (n, &k) in pending.iter().enumerate() {
+        let c = &plan.chunks[k];
+        progress.info(&format!(
+            "chunk {}/{} ({} of {total}: {} - {})",
+            n + 1,
+            pending.len(),
+            k + 1,
+            crate::clip::format_time(c.start_s),
+            c.end_s.map_or("end".into(), crate::clip::format_time)
+        ));
+        let ran = match run_chunk_reusing(
+            plan,
+            &opts.input,
+            k,
+            opts.models.clone(),
+            progress,
+            abort.clone(),
+            &mut models,
+        ) {
+            Err(Error::Interrupted) => return Err(stopped(done)),
+            Err(e) => {
+                input_unchanged(plan, &opts.input, work, done)?;
+                return Err(e);
+            }
+            Ok(ran) => ran,
+        };
+        done += 1;
+        if let Some(r) = ran {
+            match report.as_mut() {
+                Some(all) => all.absorb(&r),
+                None => report = Some(r),
+            }
+        }
+        release_freed_memory();
+    }
+    if abort.load(Ordering::SeqCst) {
+        return Err(stopped(done));
+    }
     Ok(report)
 }
 
