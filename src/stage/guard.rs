@@ -59,10 +59,10 @@ pub const GUARD_TOLERANCE: f32 = 2.0 / 255.0;
 
 /// Across a structural break, an in-between is kept only when it is a
 /// copy of one neighbour: within this mean absolute difference (0..1
-/// units, 1 level) of it. Anything else there mixes two pictures: RIFE
-/// across a same-room cut with the gate off gave an in-between 3.7 levels
-/// of luma from the new shot and 110 from the old, a 3% ghost. Showing the
-/// neighbour itself instead also lets the upscaler reuse its picture.
+/// units, 1 level) of it. Anything else there mixes two pictures, however
+/// faintly; showing the neighbour itself costs nothing to the eye and lets
+/// the upscaler reuse its picture (3 levels, the earlier tolerance, let a
+/// model's near-copy through).
 pub const GHOST_COPY: f32 = 1.0 / 255.0;
 
 /// Edge change (see [`crate::gate::edges::edge_change`]) of two frames
