@@ -82,7 +82,7 @@ pub fn enhance_in_chunks(
     }
     let report = run_pending(&plan, &pending, opts, progress, &abort)?;
     // The join copies audio and subtitles from the input.
-    input_unchanged(&plan, &opts.input, &work, total)?;
+    input_unchanged(&plan, &opts.input, total)?;
     progress.info(&format!(
         "joining {total} chunks into {}",
         opts.output.display()
@@ -197,7 +197,7 @@ fn run_pending(
         ) {
             Err(Error::Interrupted) => return Err(stopped(done)),
             Err(e) => {
-                input_unchanged(plan, &opts.input, work, done)?;
+                input_unchanged(plan, &opts.input, done)?;
                 return Err(e);
             }
             Ok(ran) => ran,
@@ -220,8 +220,8 @@ fn run_pending(
 /// After a chunk failed: whether the input went away or changed during
 /// the run, said in the words of a plain `enhance` (the plan's own check
 /// speaks to `--plan` users). Ok when it is still the planned file.
-fn input_unchanged(plan: &Plan, input: &Path, work: &Path, done: usize) -> Result<()> {
-    let total = plan.chunks.len();
+fn input_unchanged(plan: &Plan, input: &Path, done: usize) -> Result<()> {
+    let (total, work) = (plan.chunks.len(), &plan.work_dir);
     match InputIdentity::of(input) {
         Err(_) if !input.exists() => Err(Error::input(
             input,

@@ -100,23 +100,26 @@ fn sample_step(width: usize, height: usize) -> usize {
     (((width * height) as f64 / 60_000.0).sqrt().round() as usize).max(1)
 }
 
-/// Mean absolute deviation of an image from its own mean, sampled.
+/// Mean absolute deviation of an image from its own mean, sampled every
+/// `step` pixels each way (two passes over the samples, nothing stored).
 fn deviation(img: &RgbImage, step: usize) -> f32 {
     let (w, h) = (img.width, img.height);
     let n = w * h;
-    let mut values = Vec::new();
-    for c in 0..3 {
-        for y in (0..h).step_by(step) {
-            for x in (0..w).step_by(step) {
-                values.push(img.data[c * n + y * w + x]);
-            }
-        }
-    }
-    if values.is_empty() {
+    let samples = || {
+        (0..3).flat_map(move |c| {
+            (0..h).step_by(step).flat_map(move |y| {
+                (0..w)
+                    .step_by(step)
+                    .map(move |x| img.data[c * n + y * w + x])
+            })
+        })
+    };
+    let count = samples().count();
+    if count == 0 {
         return 0.0;
     }
-    let mean = values.iter().sum::<f32>() / values.len() as f32;
-    values.iter().map(|v| (v - mean).abs()).sum::<f32>() / values.len() as f32
+    let mean = samples().sum::<f32>() / count as f32;
+    samples().map(|v| (v - mean).abs()).sum::<f32>() / count as f32
 }
 
 /// The guard, with the gate's thresholds for its break test.

@@ -118,7 +118,7 @@ pub fn enhance_reusing(
     let done = pipeline.join();
     progress.finish();
     let done = done?;
-    input_unchanged(opts, input_bytes)?;
+    input_kept_its_size(opts, input_bytes)?;
     let late = done.output.warnings.iter().cloned();
     for w in decode_warnings(opts, &job.fmt, &done.decode)
         .into_iter()
@@ -136,7 +136,7 @@ pub fn enhance_reusing(
 /// decoder stopped at its new end) leaves an output silently short, so the
 /// output is removed and the run fails. An input deleted meanwhile was read
 /// whole through the open file and passes.
-fn input_unchanged(opts: &EnhanceOptions, bytes_at_start: Option<u64>) -> Result<()> {
+fn input_kept_its_size(opts: &EnhanceOptions, bytes_at_start: Option<u64>) -> Result<()> {
     let (Some(before), Ok(now)) = (bytes_at_start, std::fs::metadata(&opts.input)) else {
         return Ok(());
     };
