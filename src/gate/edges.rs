@@ -54,90 +54,9 @@ impl EdgeMap {
         if width < 3 || height < 3 || data.len() < area {
             return EdgeMap::default();
         }
-        // Gradients (Sobel / 4) with replicated borders: squared magnitude,
-        // and whether the gradient is mostly horizontal.
-        let mut mag2 = vec![0f32; area];
-        let mut horizontal = vec![false; area];
-        let row = |y: usize| &data[y * width..(y + 1) * width];
-        // Per row: the vertical smoothing (up + 2 mid + down) and the
-        // vertical difference (down - up), then the horizontal halves of
-        // the two Sobel kernels; simple loops the compiler vectorises.
-        let mut smooth = vec![0f32; width];
-        let mut diff = vec![0f32; width];
-        for y in 0..height {
-            let (up, mid, down) = (
-                row(y.saturating_sub(1)),
-                row(y),
-                row((y + 1).min(height - 1)),
-            );
-            for x in 0..width {
-                smooth[x] = up[x] + 2.0 * mid[x] + down[x];
-                diff[x] = down[x] - up[x];
-            }
-            let out = &mut mag2[y * width..(y + 1) * width];
-            let hor = &mut horizontal[y * width..(y + 1) * width];
-            let mut put = |x: usize, xm: usize, xp: usize| {
-                let gx = (smooth[xp] - smooth[xm]) * 0.25;
-                let gy = (diff[xm] + 2.0 * diff[x] + diff[xp]) * 0.25;
-                out[x] = gx * gx + gy * gy;
-                hor[x] = gx.abs() >= gy.abs();
-            };
-            put(0, 0, 1);
-            for x in 1..width - 1 {
-                put(x, x - 1, x + 1);
-            }
-            put(width - 1, width - 2, width - 1);
-        }
-        // Thinned edges: a local maximum across the edge, strong enough.
-        let floor = level * level;
-        let mut edge = vec![0u8; area];
-        for y in 0..height {
-            for x in 0..width {
-                let i = y * width + x;
-                let v = mag2[i];
-                if v < floor {
-                    continue;
-                }
-                let keep = if horizontal[i] {
-                    (x == 0 || v >= mag2[i - 1]) && (x + 1 == width || v >= mag2[i + 1])
-                } else {
-                    (y == 0 || v >= mag2[i - width]) && (y + 1 == height || v >= mag2[i + width])
-                };
-                edge[i] = u8::from(keep);
-            }
-        }
-        // Dilation by a (2 DILATE + 1) square: rows, then columns.
-        let mut rows = vec![0u8; area];
-        for y in 0..height {
-            let src = &edge[y * width..(y + 1) * width];
-            let dst = &mut rows[y * width..(y + 1) * width];
-            for (x, &e) in src.iter().enumerate() {
-                if e != 0 {
-                    let lo = x.saturating_sub(radius);
-                    let hi = (x + radius).min(width - 1);
-                    dst[lo..=hi].iter_mut().for_each(|d| *d = 1);
-                }
-            }
-        }
-        let mut near = vec![0u8; area];
-        for y in 0..height {
-            let lo = y.saturating_sub(radius);
-            let hi = (y + radius).min(height - 1);
-            let dst = &mut near[y * width..(y + 1) * width];
-            for yy in lo..=hi {
-                let src = &rows[yy * width..(yy + 1) * width];
-                dst.iter_mut().zip(src).for_each(|(d, s)| *d |= s);
-            }
-        }
-        let pack = |v: &[u8]| -> Vec<u64> {
-            v.chunks(64)
-                .map(|c| {
-                    c.iter()
-                        .enumerate()
-                        .fold(0u64, |w, (k, &b)| w | (u64::from(b) << k))
-                })
-                .collect()
-        };
+        let (mag2, horizontal) = gradients(width, height, data);
+        let edge = thinned(width, height, &mag2, &horizontal, level * level);
+        let near = dilated(width, height, &edge, radius);
         let (edges, near) = (pack(&edge), pack(&near));
         EdgeMap {
             n_edges: count(&edges),
@@ -166,6 +85,167 @@ impl EdgeMap {
         let chance = 1.0 - other.n_near as f32 / other.area.max(1) as f32;
         new / chance.max(1e-3)
     }
+}
+
+/// Sobel gradients (/ 4) with replicated borders: the squared magnitude,
+/// and whether the gradient is mostly horizontal (1) or vertical (0).
+///
+/// Per row: the vertical smoothing (up + 2 mid + down) and the vertical
+/// difference (down - up), then the horizontal halves of the two Sobel
+/// kernels, written as zipped slices so the compiler vectorises them.
+fn gradients(width: usize, height: usize, data: &[f32]) -> (Vec<f32>, Vec<u8>) {
+    let area = width * height;
+    let mut mag2 = vec![0f32; area];
+    let mut horizontal = vec![0u8; area];
+    let row = |y: usize| &data[y * width..(y + 1) * width];
+    let mut smooth = vec![0f32; width];
+    let mut diff = vec![0f32; width];
+    let grad = |sm: f32, sp: f32, dm: f32, d: f32, dp: f32| {
+        let gx = (sp - sm) * 0.25;
+        let gy = (dm + 2.0 * d + dp) * 0.25;
+        (gx * gx + gy * gy, u8::from(gx.abs() >= gy.abs()))
+    };
+    for y in 0..height {
+        let (up, mid, down) = (
+            row(y.saturating_sub(1)),
+            row(y),
+            row((y + 1).min(height - 1)),
+        );
+        for (((s, d), (&u, &m)), &dn) in smooth
+            .iter_mut()
+            .zip(diff.iter_mut())
+            .zip(up.iter().zip(mid))
+            .zip(down)
+        {
+            *s = u + 2.0 * m + dn;
+            *d = dn - u;
+        }
+        let out = &mut mag2[y * width..(y + 1) * width];
+        let hor = &mut horizontal[y * width..(y + 1) * width];
+        let w = width;
+        (out[0], hor[0]) = grad(smooth[0], smooth[1], diff[0], diff[0], diff[1]);
+        (out[w - 1], hor[w - 1]) = grad(
+            smooth[w - 2],
+            smooth[w - 1],
+            diff[w - 2],
+            diff[w - 1],
+            diff[w - 1],
+        );
+        for ((((o, h), (&sm, &sp)), (&dm, &d)), &dp) in out[1..w - 1]
+            .iter_mut()
+            .zip(&mut hor[1..w - 1])
+            .zip(smooth[..w - 2].iter().zip(&smooth[2..]))
+            .zip(diff[..w - 2].iter().zip(&diff[1..w - 1]))
+            .zip(&diff[2..])
+        {
+            (*o, *h) = grad(sm, sp, dm, d, dp);
+        }
+    }
+    (mag2, horizontal)
+}
+
+/// Thinned edges (1 on an edge): squared magnitude at `floor` or more and
+/// a local maximum across the edge, along the gradient's dominant axis (a
+/// neighbour outside the picture never wins).
+fn thinned(width: usize, height: usize, mag2: &[f32], horizontal: &[u8], floor: f32) -> Vec<u8> {
+    let mut edge = vec![0u8; width * height];
+    for y in 0..height {
+        let i = y * width;
+        let cur = &mag2[i..i + width];
+        // The row above and below, or this row itself at the picture's
+        // edge (v >= v holds, as "no neighbour" must).
+        let up = if y == 0 { cur } else { &mag2[i - width..i] };
+        let down = if y + 1 == height {
+            cur
+        } else {
+            &mag2[i + width..i + 2 * width]
+        };
+        let out = &mut edge[i..i + width];
+        let hor = &horizontal[i..i + width];
+        // Branch-free (`&`, not `&&`, and `h` as a 0/1 mask): edges are
+        // too irregular for the branch predictor, and the form vectorises.
+        let keep = |v: f32, h: u8, l: f32, r: f32, u: f32, d: f32| {
+            let along_x = u8::from(v >= l) & u8::from(v >= r);
+            let along_y = u8::from(v >= u) & u8::from(v >= d);
+            u8::from(v >= floor) & ((along_x & h) | (along_y & (h ^ 1)))
+        };
+        let w = width;
+        out[0] = keep(cur[0], hor[0], cur[0], cur[1], up[0], down[0]);
+        out[w - 1] = keep(
+            cur[w - 1],
+            hor[w - 1],
+            cur[w - 2],
+            cur[w - 1],
+            up[w - 1],
+            down[w - 1],
+        );
+        for (((((o, &v), &h), (&l, &r)), &u), &d) in out[1..w - 1]
+            .iter_mut()
+            .zip(&cur[1..w - 1])
+            .zip(&hor[1..w - 1])
+            .zip(cur[..w - 2].iter().zip(&cur[2..]))
+            .zip(&up[1..w - 1])
+            .zip(&down[1..w - 1])
+        {
+            *o = keep(v, h, l, r, u, d);
+        }
+    }
+    edge
+}
+
+/// `edge` dilated by a (2 radius + 1) square: rows, then columns.
+fn dilated(width: usize, height: usize, edge: &[u8], radius: usize) -> Vec<u8> {
+    let mut rows = edge.to_vec();
+    for y in 0..height {
+        let src = &edge[y * width..(y + 1) * width];
+        let dst = &mut rows[y * width..(y + 1) * width];
+        for k in 1..=radius.min(width - 1) {
+            dst[k..]
+                .iter_mut()
+                .zip(&src[..width - k])
+                .for_each(|(d, s)| *d |= s);
+            dst[..width - k]
+                .iter_mut()
+                .zip(&src[k..])
+                .for_each(|(d, s)| *d |= s);
+        }
+    }
+    let mut near = vec![0u8; width * height];
+    for y in 0..height {
+        let lo = y.saturating_sub(radius);
+        let hi = (y + radius).min(height - 1);
+        let dst = &mut near[y * width..(y + 1) * width];
+        for yy in lo..=hi {
+            let src = &rows[yy * width..(yy + 1) * width];
+            dst.iter_mut().zip(src).for_each(|(d, s)| *d |= s);
+        }
+    }
+    near
+}
+
+/// 0/1 bytes packed into bits, 64 per word, byte k of a word's run at bit
+/// k. Eight bytes at a time: one multiply gathers their low bits into the
+/// top byte.
+fn pack(v: &[u8]) -> Vec<u64> {
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    v.chunks(64)
+        .map(|c| {
+            let mut word = 0u64;
+            let mut octets = c.chunks_exact(8);
+            for (k, o) in (&mut octets).enumerate() {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(o);
+                let bits =
+                    (u64::from_le_bytes(b) & 0x0101_0101_0101_0101).wrapping_mul(GATHER) >> 56;
+                word |= bits << (8 * k);
+            }
+            let done = c.len() - octets.remainder().len();
+            for (k, &b) in octets.remainder().iter().enumerate() {
+                word |= u64::from(b & 1) << (done + k);
+            }
+            word
+        })
+        .collect()
 }
 
 /// Chance-normalised edge change between two pictures' line art (module

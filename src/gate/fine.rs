@@ -30,21 +30,54 @@
 //! transition; crf 18: 59 to 97; at 6 levels one crf-28 transition already
 //! drops to 0, so 5 is where both sides keep a margin.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::picture::Picture;
 
 /// Side of a comparison block, in full-resolution samples.
 pub const BLOCK: usize = 4;
 
-/// One frame's full-resolution luma.
+/// One frame's full-resolution luma, and its block sums once a check has
+/// needed them (a held run's first frame is compared with every frame of
+/// the run, so its sums are taken once).
 pub struct Fine {
     pic: Arc<Picture>,
+    sums: OnceLock<Vec<i32>>,
 }
 
 impl Fine {
     pub fn new(pic: Arc<Picture>) -> Fine {
-        Fine { pic }
+        Fine {
+            pic,
+            sums: OnceLock::new(),
+        }
+    }
+
+    /// Sum of the luma samples of every whole [`BLOCK`] x [`BLOCK`] block,
+    /// row-major over [`Fine::grid`] (16 samples of up to 16 bits fit an
+    /// i32). The caller has checked that the plane holds width x height.
+    fn block_sums(&self) -> &[i32] {
+        self.sums.get_or_init(|| {
+            let (bw, bh) = self.grid();
+            let w = self.pic.width;
+            let used = bw * BLOCK;
+            let data = self.luma();
+            let mut out = Vec::with_capacity(bw * bh);
+            let mut cols = vec![0i32; used];
+            for by in 0..bh {
+                cols.iter_mut().for_each(|c| *c = 0);
+                for y in by * BLOCK..(by + 1) * BLOCK {
+                    for (c, &v) in cols.iter_mut().zip(&data[y * w..y * w + used]) {
+                        *c += i32::from(v);
+                    }
+                }
+                out.extend(
+                    cols.chunks_exact(BLOCK)
+                        .map(|c| (c[0] + c[1]) + (c[2] + c[3])),
+                );
+            }
+            out
+        })
     }
 
     /// Blocks across and down (partial blocks at the right and bottom
@@ -81,43 +114,15 @@ impl Fine {
     }
 }
 
-/// Signed sums of `b - a` over each [`BLOCK`]-row band, per column, then
-/// per block, into `out` (one value per block of the band). Samples of up
-/// to 12 bits sum in i16 (4 x 4095 fits), which the compiler vectorises
-/// twice as wide as i32.
-fn band_sums(ra: [&[u16]; BLOCK], rb: [&[u16]; BLOCK], depth: u8, out: &mut [i32]) {
-    let used = out.len() * BLOCK;
-    if depth <= 12 {
-        let mut cols = vec![0i16; used];
-        for (a, b) in ra.iter().zip(&rb) {
-            for ((c, &p), &q) in cols.iter_mut().zip(&a[..used]).zip(&b[..used]) {
-                *c = c.wrapping_add((q as i16).wrapping_sub(p as i16));
-            }
-        }
-        for (o, c) in out.iter_mut().zip(cols.chunks_exact(BLOCK)) {
-            *o = c.iter().map(|&v| i32::from(v)).sum();
-        }
-    } else {
-        let mut cols = vec![0i32; used];
-        for (a, b) in ra.iter().zip(&rb) {
-            for ((c, &p), &q) in cols.iter_mut().zip(&a[..used]).zip(&b[..used]) {
-                *c += i32::from(q) - i32::from(p);
-            }
-        }
-        for (o, c) in out.iter_mut().zip(cols.chunks_exact(BLOCK)) {
-            *o = c.iter().sum();
-        }
-    }
-}
-
 /// Blocks with a visible change between `a` and `b` (see the module doc):
 /// signed mean difference above `levels + texture * min(texture_a,
 /// texture_b)` (0..255 scale), counted only with a changed neighbour.
 /// `None` when the frames differ in size or depth.
 ///
-/// One pass over both frames for the signed sums; the texture is measured
-/// only for the few blocks whose change exceeds `levels` (it can only
-/// raise the allowance), so a held frame costs little more than the pass.
+/// The signed sums come from each frame's block sums, taken once per frame
+/// (one pass over it); the texture is measured only for the few blocks
+/// whose change exceeds `levels`, so a held frame costs little more than
+/// its own pass.
 pub fn changed_blocks(a: &Fine, b: &Fine, levels: f32, texture: f32) -> Option<u32> {
     let (w, h) = (a.pic.width, a.pic.height);
     if (w, h) != (b.pic.width, b.pic.height) || a.pic.depth != b.pic.depth {
@@ -128,43 +133,49 @@ pub fn changed_blocks(a: &Fine, b: &Fine, levels: f32, texture: f32) -> Option<u
         return Some(0);
     }
     let norm = a.scale() / (BLOCK * BLOCK) as f32;
+    // Coherent change per block (the signed sum of b - a is the difference
+    // of the two frames' block sums), compared without a branch so the
+    // pass vectorises; the texture allowance is measured only for the few
+    // blocks over `levels` (it can only raise the allowance).
+    let over: Vec<u8> = a
+        .block_sums()
+        .iter()
+        .zip(b.block_sums())
+        .map(|(&p, &q)| u8::from((q - p).unsigned_abs() as f32 * norm > levels))
+        .collect();
     let mut changed = vec![false; bw * bh];
-    let mut sums = vec![0i32; bw];
-    let (da, db) = (a.luma(), b.luma());
-    fn rows(d: &[u16], w: usize, by: usize) -> [&[u16]; BLOCK] {
-        std::array::from_fn(|i| {
-            let y = by * BLOCK + i;
-            &d[y * w..(y + 1) * w]
+    let mut marked = Vec::new();
+    for i in flagged(&over) {
+        let (bx, by) = (i % bw, i / bw);
+        let coherent = (b.block_sums()[i] - a.block_sums()[i]).unsigned_abs() as f32 * norm;
+        let shared = a.texture(bx, by).min(b.texture(bx, by));
+        if coherent > levels + texture * shared {
+            changed[i] = true;
+            marked.push(i);
+        }
+    }
+    let with_neighbour = marked.iter().filter(|&&i| {
+        let (bx, by) = (i % bw, i / bw);
+        let (y0, y1) = (by.saturating_sub(1), (by + 1).min(bh - 1));
+        let (x0, x1) = (bx.saturating_sub(1), (bx + 1).min(bw - 1));
+        (y0..=y1).any(|y| (x0..=x1).any(|x| (x, y) != (bx, by) && changed[y * bw + x]))
+    });
+    Some(with_neighbour.count() as u32)
+}
+
+/// Indexes of the non-zero bytes of `flags`, skipping zero runs eight
+/// bytes at a time (nearly every block of a held frame is zero).
+fn flagged(flags: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    flags
+        .chunks(8)
+        .enumerate()
+        .filter(|(_, c)| c.iter().fold(0u8, |acc, &f| acc | f) != 0)
+        .flat_map(|(k, c)| {
+            c.iter()
+                .enumerate()
+                .filter(|(_, &f)| f != 0)
+                .map(move |(j, _)| k * 8 + j)
         })
-    }
-    for by in 0..bh {
-        band_sums(rows(da, w, by), rows(db, w, by), a.pic.depth, &mut sums);
-        for (bx, &sum) in sums.iter().enumerate() {
-            let coherent = sum.unsigned_abs() as f32 * norm;
-            if coherent > levels {
-                let shared = a.texture(bx, by).min(b.texture(bx, by));
-                changed[by * bw + bx] = coherent > levels + texture * shared;
-            }
-        }
-    }
-    let mut count = 0u32;
-    for by in 0..bh {
-        for bx in 0..bw {
-            if !changed[by * bw + bx] {
-                continue;
-            }
-            let y0 = by.saturating_sub(1);
-            let y1 = (by + 1).min(bh - 1);
-            let x0 = bx.saturating_sub(1);
-            let x1 = (bx + 1).min(bw - 1);
-            let neighbour =
-                (y0..=y1).any(|y| (x0..=x1).any(|x| (x, y) != (bx, by) && changed[y * bw + x]));
-            if neighbour {
-                count += 1;
-            }
-        }
-    }
-    Some(count)
 }
 
 #[cfg(test)]

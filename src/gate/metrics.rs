@@ -171,22 +171,25 @@ impl Thumb {
     }
 
     fn finish(width: usize, height: usize, data: Vec<f32>) -> Thumb {
-        let mut hist = [0f32; HIST_BINS];
-        let mut sum = 0f64;
-        let bin_scale = HIST_BINS as f32 / 256.0;
-        for &v in &data {
-            // v is clamped to 0..=255, so the bin is < HIST_BINS; `min`
-            // keeps that true without relying on it.
-            let bin = ((v * bin_scale) as usize).min(HIST_BINS - 1);
-            hist[bin] += 1.0;
-            sum += f64::from(v);
-        }
+        Thumb::finish_with(width, height, data, |_| None)
+    }
+
+    /// [`Thumb::finish`] with the chroma samples on the colour grid that
+    /// `chroma` gives for (step, width, height) of that grid (None: grey).
+    fn finish_with(
+        width: usize,
+        height: usize,
+        data: Vec<f32>,
+        chroma: impl FnOnce((usize, usize, usize)) -> Option<(Vec<f32>, Vec<f32>)>,
+    ) -> Thumb {
+        let (counts, sum) = histogram_and_sum(&data);
         let n = data.len();
         let mean = if n > 0 { (sum / n as f64) as f32 } else { 0.0 };
+        let mut hist = [0f32; HIST_BINS];
         if n > 0 {
             let inv = 1.0 / n as f32;
-            for h in &mut hist {
-                *h *= inv;
+            for (h, &c) in hist.iter_mut().zip(&counts) {
+                *h = c as f32 * inv;
             }
         }
         let mut thumb = Thumb {
@@ -199,7 +202,8 @@ impl Thumb {
             edges: super::edges::EdgeMap::default(),
         };
         thumb.edges = super::edges::EdgeMap::of(thumb.width, thumb.height, &thumb.data);
-        thumb.set_chroma(None);
+        let uv = chroma(thumb.color_grid());
+        thumb.set_chroma(uv.as_ref().map(|(u, v)| (u.as_slice(), v.as_slice())));
         thumb
     }
 
@@ -212,42 +216,58 @@ impl Thumb {
         // Values are clamped to 0..=255 by construction; `min` keeps the
         // bin in range without relying on it.
         let bin = |v: f32| ((v as usize) >> SHIFT).min(COLOR_BINS_PER_CHANNEL - 1);
-        let mut color = vec![0f32; COLOR_BINS];
         let index = |y: usize, u: usize, v: usize| {
             (y * COLOR_BINS_PER_CHANNEL + u) * COLOR_BINS_PER_CHANNEL + v
         };
-        let (step, gw, gh) = self.color_grid();
-        let mut luma = Vec::with_capacity(gw * gh);
-        let inv_area = 1.0 / (step * step) as f32;
-        for gy in 0..gh {
-            for gx in 0..gw {
-                let mut sum = 0f32;
-                for y in gy * step..(gy + 1) * step {
-                    let row =
-                        &self.data[y * self.width + gx * step..y * self.width + (gx + 1) * step];
-                    sum += row.iter().sum::<f32>();
-                }
-                luma.push(sum * inv_area);
-            }
-        }
+        let luma = self.color_luma();
         let n = luma.len();
+        // Four interleaved partial histograms, as in `histogram_and_sum`.
+        let mut parts = vec![[0u32; 4]; COLOR_BINS];
         match chroma {
             Some((u, v)) if u.len() == n && v.len() == n => {
-                for ((&y, &u), &v) in luma.iter().zip(u).zip(v) {
-                    color[index(bin(y), bin(u), bin(v))] += 1.0;
+                for (k, ((&y, &u), &v)) in luma.iter().zip(u).zip(v).enumerate() {
+                    parts[index(bin(y), bin(u), bin(v))][k & 3] += 1;
                 }
             }
             _ => {
-                for &y in &luma {
-                    color[index(bin(y), NEUTRAL, NEUTRAL)] += 1.0;
+                for (k, &y) in luma.iter().enumerate() {
+                    parts[index(bin(y), NEUTRAL, NEUTRAL)][k & 3] += 1;
                 }
             }
         }
-        if n > 0 {
-            let inv = 1.0 / n as f32;
-            color.iter_mut().for_each(|c| *c *= inv);
+        let inv = if n > 0 { 1.0 / n as f32 } else { 0.0 };
+        self.color = parts
+            .iter()
+            .map(|p| p.iter().sum::<u32>() as f32 * inv)
+            .collect();
+    }
+
+    /// Mean luma of each sample of the colour grid (its `step` x `step`
+    /// thumbnail samples), row-major.
+    fn color_luma(&self) -> Vec<f32> {
+        let (step, gw, gh) = self.color_grid();
+        let mut luma = Vec::with_capacity(gw * gh);
+        let inv_area = 1.0 / (step * step) as f32;
+        let row = |y: usize| &self.data[y * self.width..y * self.width + gw * step];
+        for gy in 0..gh {
+            if step == 2 {
+                let (r0, r1) = (row(2 * gy), row(2 * gy + 1));
+                luma.extend(
+                    r0.chunks_exact(2)
+                        .zip(r1.chunks_exact(2))
+                        .map(|(a, b)| ((a[0] + a[1]) + (b[0] + b[1])) * inv_area),
+                );
+            } else {
+                for gx in 0..gw {
+                    let mut sum = 0f32;
+                    for y in gy * step..(gy + 1) * step {
+                        sum += row(y)[gx * step..(gx + 1) * step].iter().sum::<f32>();
+                    }
+                    luma.push(sum * inv_area);
+                }
+            }
         }
-        self.color = color;
+        luma
     }
 
     /// (step, width, height) of the colour grid: [`COLOR_STEP`] x
@@ -263,6 +283,43 @@ impl Thumb {
     }
 }
 
+/// Luma histogram counts ([`HIST_BINS`] bins, 8 levels each) and the sum
+/// of 0..255 samples. Four interleaved partial histograms and sums: a flat
+/// drawing puts long runs of samples into one bin, and a single counter
+/// would make each increment wait for the previous one.
+fn histogram_and_sum(data: &[f32]) -> ([u32; HIST_BINS], f64) {
+    let bin_scale = HIST_BINS as f32 / 256.0;
+    let mut parts = [[0u32; HIST_BINS]; 4];
+    let mut sums = [0f64; 4];
+    // Bins a run at a time in a pass of its own (float to integer over a
+    // plain slice vectorises), then counted. Samples are clamped to
+    // 0..=255, so the bin is < HIST_BINS; `min` keeps that true without
+    // relying on it.
+    let mut bins = [0u8; 256];
+    for run in data.chunks(bins.len()) {
+        for (b, &v) in bins.iter_mut().zip(run) {
+            *b = ((v * bin_scale) as u8).min(HIST_BINS as u8 - 1);
+        }
+        let n = run.len();
+        let (quads, rest) = (run.chunks_exact(4), &run[n - n % 4..]);
+        for (b, v) in bins.chunks_exact(4).zip(quads) {
+            for k in 0..4 {
+                parts[k][usize::from(b[k])] += 1;
+                sums[k] += f64::from(v[k]);
+            }
+        }
+        for (&b, &v) in bins[n - n % 4..n].iter().zip(rest) {
+            parts[0][usize::from(b)] += 1;
+            sums[0] += f64::from(v);
+        }
+    }
+    let mut counts = [0u32; HIST_BINS];
+    for (i, c) in counts.iter_mut().enumerate() {
+        *c = parts.iter().map(|p| p[i]).sum();
+    }
+    (counts, (sums[0] + sums[1]) + (sums[2] + sums[3]))
+}
+
 /// Box-downscale factor used for a plane of this size (see [`THUMB_MAX_SIDE`]).
 pub fn thumb_factor(width: usize, height: usize) -> usize {
     width.max(height).div_ceil(THUMB_MAX_SIDE).max(1)
@@ -274,6 +331,15 @@ pub fn thumb_factor(width: usize, height: usize) -> usize {
 /// columns that exist (see [`Luma::check`]); an unusable one gives an empty
 /// thumb, which compares as a cut against anything else.
 pub fn thumbnail(luma: &Luma) -> Thumb {
+    match luma_samples(luma) {
+        Some((tw, th, out)) => Thumb::finish(tw, th, out),
+        None => Thumb::finish(0, 0, Vec::new()),
+    }
+}
+
+/// The box-downscaled luma of [`thumbnail`]: (width, height, samples), or
+/// None for an unusable plane.
+fn luma_samples(luma: &Luma) -> Option<(usize, usize, Vec<f32>)> {
     let width = luma.width.min(luma.stride);
     // The last row only needs `width` samples, not a full stride.
     let rows_in_data = luma.data.len().checked_div(luma.stride).map_or(0, |full| {
@@ -285,13 +351,13 @@ pub fn thumbnail(luma: &Luma) -> Thumb {
     });
     let height = luma.height.min(rows_in_data);
     if width == 0 || height == 0 {
-        return Thumb::finish(0, 0, Vec::new());
+        return None;
     }
     let f = thumb_factor(width, height);
     let tw = width / f;
     let th = height / f;
     if tw == 0 || th == 0 {
-        return Thumb::finish(0, 0, Vec::new());
+        return None;
     }
     let depth = u32::from(luma.bit_depth.clamp(1, 16));
     let max_val = ((1u32 << depth) - 1) as f32;
@@ -325,25 +391,24 @@ pub fn thumbnail(luma: &Luma) -> Thumb {
             ),
         }
     }
-    Thumb::finish(tw, th, out)
+    Some((tw, th, out))
 }
 
 /// The thumbnail of a decoded picture: luma as [`thumbnail`], plus the
 /// chroma averaged over the same blocks for the colour histogram.
 pub fn thumbnail_of(pic: &crate::picture::Picture) -> Thumb {
-    let mut thumb = thumbnail(&Luma::of(pic));
-    if thumb.is_empty() {
-        return thumb;
-    }
+    let Some((tw, th, out)) = luma_samples(&Luma::of(pic)) else {
+        return Thumb::finish(0, 0, Vec::new());
+    };
     let f = thumb_factor(pic.width, pic.height);
     let (sx, sy) = pic.chroma.shift();
     let (cw, ch) = pic.chroma.plane_size(pic.width, pic.height);
-    let (step, gw, gh) = thumb.color_grid();
-    let grid = (f * step, gw, gh);
-    let u = chroma_thumb(&pic.planes[1], (cw, ch), (sx, sy), grid, pic.depth);
-    let v = chroma_thumb(&pic.planes[2], (cw, ch), (sx, sy), grid, pic.depth);
-    thumb.set_chroma(Some((&u, &v)));
-    thumb
+    Thumb::finish_with(tw, th, out, |(step, gw, gh)| {
+        let grid = (f * step, gw, gh);
+        let u = chroma_thumb(&pic.planes[1], (cw, ch), (sx, sy), grid, pic.depth);
+        let v = chroma_thumb(&pic.planes[2], (cw, ch), (sx, sy), grid, pic.depth);
+        Some((u, v))
+    })
 }
 
 /// One chroma plane averaged over the chroma samples under each sample of
@@ -376,10 +441,17 @@ fn chroma_thumb(
                     *a += u32::from(s);
                 }
             }
-            out.extend(
-                acc.chunks_exact(fx)
-                    .map(|c| (c.iter().sum::<u32>() as f32 * scale).min(255.0)),
-            );
+            if fx == 4 {
+                out.extend(
+                    acc.chunks_exact(4)
+                        .map(|c| (((c[0] + c[1]) + (c[2] + c[3])) as f32 * scale).min(255.0)),
+                );
+            } else {
+                out.extend(
+                    acc.chunks_exact(fx)
+                        .map(|c| (c.iter().sum::<u32>() as f32 * scale).min(255.0)),
+                );
+            }
         }
     } else {
         let scale = 255.0 / max_val;
@@ -517,6 +589,31 @@ pub fn compare(a: &Thumb, b: &Thumb) -> Scores {
     }
 }
 
+/// Adds one thumbnail row's samples to its cells (`cell` samples wide)
+/// and returns the row's sum of absolute differences.
+fn add_row(cells: &mut [Cell], ra: &[f32], rb: &[f32], cell: usize) -> f32 {
+    let mut row_ad = 0f32;
+    for ((c, ca), cb) in cells
+        .iter_mut()
+        .zip(ra.chunks_exact(cell))
+        .zip(rb.chunks_exact(cell))
+    {
+        let mut s = Cell::default();
+        for (&x, &y) in ca.iter().zip(cb) {
+            s.sx += x;
+            s.sy += y;
+            s.sxx += x * x;
+            s.syy += y * y;
+            s.sxy += x * y;
+            s.sad += (x - y).abs();
+            s.sd += y - x;
+        }
+        *c += &s;
+        row_ad += s.sad;
+    }
+    row_ad
+}
+
 /// Per-cell sums of two thumbnails, and their mean absolute difference.
 struct CellGrid {
     cells: Vec<Cell>,
@@ -549,25 +646,8 @@ impl CellGrid {
                 let y = cy * cell + dy;
                 let ra = &a.data[y * w..y * w + cw * cell];
                 let rb = &b.data[y * w..y * w + cw * cell];
-                let mut row_ad = 0f32;
-                for ((c, ca), cb) in cells[cy * cw..(cy + 1) * cw]
-                    .iter_mut()
-                    .zip(ra.chunks_exact(cell))
-                    .zip(rb.chunks_exact(cell))
-                {
-                    let mut s = Cell::default();
-                    for (&x, &y) in ca.iter().zip(cb) {
-                        s.sx += x;
-                        s.sy += y;
-                        s.sxx += x * x;
-                        s.syy += y * y;
-                        s.sxy += x * y;
-                        s.sad += (x - y).abs();
-                        s.sd += y - x;
-                    }
-                    *c += &s;
-                    row_ad += s.sad;
-                }
+                let row_cells = &mut cells[cy * cw..(cy + 1) * cw];
+                let mut row_ad = add_row(row_cells, ra, rb, cell);
                 // Columns right of the last full cell still count for `mad`.
                 row_ad += a.data[y * w + cw * cell..(y + 1) * w]
                     .iter()

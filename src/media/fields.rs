@@ -27,7 +27,7 @@ const WINDOWS: usize = 5;
 /// over up to [`SHORT_INPUT_FRAMES`] frames.
 const SHORT_INPUT_S: f64 = 60.0;
 const SHORT_INPUT_FRAMES: usize = 120;
-/// A frame moved when some 32x32 block's mean luma changed by more than
+/// A frame moved when some 16x16 block's mean luma changed by more than
 /// this (0..255): the same measure and level as a telecine repeat, since
 /// anime motion is often one mouth in a still frame.
 const MOVED_LEVELS: f32 = crate::fields::decimate::REPEAT_LEVELS;
