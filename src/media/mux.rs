@@ -198,7 +198,7 @@ pub struct OutputPlan<'a> {
 }
 
 /// Result of a finished output.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct OutputSummary {
     pub path: PathBuf,
     pub bytes: u64,

@@ -7,9 +7,10 @@ use std::collections::{HashMap, VecDeque};
 
 use serde::Serialize;
 
-use super::Stage;
+use super::{Report, Stage};
 use crate::error::{Error, Result};
 use crate::gate::{Class, Gate, GateParams, Sample, Transition};
+use crate::model::RunModels;
 use crate::picture::Frame;
 
 /// An input frame with the gate's verdict: what the gate stage hands on.
@@ -283,5 +284,9 @@ impl Stage for GateStage {
         };
         self.record(transitions);
         Ok(self.emit_ready(true))
+    }
+
+    fn report(self, report: &mut Report, _models: &mut RunModels) {
+        report.gate = Some(self.counts);
     }
 }

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::guard::{judge, Guard, Verdict};
-use super::Stage;
+use super::{Report, Stage};
 use crate::color::{from_rgb, to_rgb, Colorimetry};
 use crate::error::{Error, Result};
 use crate::gate::GateParams;
-use crate::model::{Interpolate, ModelError};
+use crate::model::{Interpolate, ModelError, RunModels};
 use crate::picture::{Flow, Frame, Picture, RgbImage};
 use crate::timing::{Decision, OutFrame, Planner};
 
@@ -384,6 +384,12 @@ impl Stage for InterpStage {
         }
         let outs = self.planner.finish(end);
         self.resolve(outs)
+    }
+
+    fn report(self, report: &mut Report, models: &mut RunModels) {
+        report.model_s += self.model_seconds();
+        report.interpolate = Some(self.counts.clone());
+        models.interpolator = Some(self.into_model());
     }
 }
 

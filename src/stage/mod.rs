@@ -162,6 +162,15 @@ pub trait Stage: Send + 'static {
     fn take_warnings(&mut self) -> Vec<String> {
         Vec::new()
     }
+    /// Once the run has ended cleanly: the stage's figures into `report`
+    /// (its counts, its model time) and its model, if it holds one, back
+    /// into `models` for the next chunk of a plan to reuse. Nothing by
+    /// default.
+    fn report(self, _report: &mut Report, _models: &mut crate::model::RunModels)
+    where
+        Self: Sized,
+    {
+    }
 }
 
 /// How often a stage waiting to hand on an item looks at the abort flag.

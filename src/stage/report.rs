@@ -11,6 +11,7 @@ use super::interp::InterpCounts;
 use super::upscale::UpscaleCounts;
 use crate::media::decode::DecodeStats;
 use crate::media::mux::OutputSummary;
+use crate::model::RunModels;
 
 /// Busy time of one stage.
 #[derive(Clone, Debug, Serialize)]
@@ -60,6 +61,19 @@ pub struct ChunkCounts {
     pub done: u64,
 }
 
+/// A stage's part of the report, handed back by its thread when the run
+/// ends cleanly and folded in by [`Report::new`] (for a [`super::Stage`],
+/// its [`super::Stage::report`]).
+pub(crate) type Outcome = Box<dyn FnOnce(&mut Report, &mut RunModels) + Send>;
+
+/// What the stage threads handed back at the end of a clean run.
+pub(crate) struct Finished {
+    /// Each stage's outcome, in pipeline order.
+    pub(crate) outcomes: Vec<Outcome>,
+    /// Each stage's busy time and item count, under its name.
+    pub(crate) stages: BTreeMap<String, StageReport>,
+}
+
 fn add_to<T: Clone>(into: &mut Option<T>, from: &Option<T>, add: impl Fn(&mut T, &T)) {
     match (into.as_mut(), from) {
         (Some(a), Some(b)) => add(a, b),
@@ -69,17 +83,54 @@ fn add_to<T: Clone>(into: &mut Option<T>, from: &Option<T>, add: impl Fn(&mut T,
 }
 
 impl Report {
+    /// The figures of a finished run: `settled` (the figures known before
+    /// its first frame: size, rate, device, models, warnings, wall time)
+    /// with every stage's outcome folded in; and the run's models back, for
+    /// the next chunk of a plan to reuse. `lookahead`: the run is a chunk
+    /// whose last decoded frame is the next chunk's first, and so the next
+    /// chunk's to count.
+    pub(crate) fn new(settled: Report, done: Finished, lookahead: bool) -> (Report, RunModels) {
+        let mut models = RunModels {
+            interpolator: None,
+            upscaler: None,
+            device: settled.device.clone(),
+        };
+        let mut report = Report {
+            stages: done.stages,
+            ..settled
+        };
+        for outcome in done.outcomes {
+            outcome(&mut report, &mut models);
+        }
+        if lookahead {
+            report.decode.frames = report.decode.frames.saturating_sub(1);
+        }
+        report.frames_in = report.decode.frames;
+        report.frames_out = report.output.frames;
+        report.speed_fps = report.output.frames as f64 / report.wall_s.max(1e-9);
+        (report, models)
+    }
+
     /// The report of a run whose every chunk was done before: only the
     /// join's figures.
     pub fn joined(input: &std::path::Path, output: OutputSummary) -> Report {
         Report {
+            frames_out: output.frames,
+            output,
+            ..Report::blank(input)
+        }
+    }
+
+    /// A report with nothing in it yet but the input.
+    pub(crate) fn blank(input: &std::path::Path) -> Report {
+        Report {
             input: input.to_path_buf(),
             frames_in: 0,
-            frames_out: output.frames,
+            frames_out: 0,
             width: 0,
             height: 0,
             fps_out: 0.0,
-            output,
+            output: OutputSummary::default(),
             gate: None,
             interpolate: None,
             upscale: None,

@@ -7,7 +7,6 @@
 //! `Pipeline::watch` shows progress until they end; `Pipeline::join`
 //! collects what they return; `Report::new` turns that into the figures.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,7 +17,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use super::gate::{GateStage, Gated, Replay};
 use super::interp::{InterpStage, Staged};
-use super::report::{Report, StageReport};
+use super::report::{Finished, Outcome, Report, StageReport};
 use super::upscale::UpscaleStage;
 use super::{run_stage, RunState, Stage, StageMeter, DECODE_QUEUE, GATE_QUEUE, UPSCALE_QUEUE};
 use crate::clip::ClipRange;
@@ -119,15 +118,17 @@ pub fn enhance_reusing(
     progress.finish();
     let done = done?;
     input_kept_its_size(opts, input_bytes)?;
-    let late = done.output.warnings.iter().cloned();
-    for w in decode_warnings(opts, &job.fmt, &done.decode)
+    let settled = settled(opts, &mut job, started.elapsed().as_secs_f64());
+    let lookahead = opts.part.as_ref().is_some_and(|p| p.next.is_some());
+    let (mut report, back) = Report::new(settled, done, lookahead);
+    let late = report.output.warnings.clone();
+    for w in decode_warnings(opts, &job.fmt, &report.decode)
         .into_iter()
         .chain(late)
     {
         progress.warn(&w);
-        job.warnings.push(w);
+        report.warnings.push(w);
     }
-    let (report, back) = Report::new(opts, job, done, started.elapsed().as_secs_f64());
     *models = Some(back);
     Ok(report)
 }
@@ -445,9 +446,6 @@ fn decode_warnings(opts: &EnhanceOptions, fmt: &VideoFormat, stats: &DecodeStats
     warnings
 }
 
-/// Stage names, in pipeline order (thread names, meters, report keys).
-const STAGES: [&str; 5] = ["decode", "gate", "interp", "upscale", "encode"];
-
 /// Reads a channel's (fill, capacity) for the progress line.
 type QueueProbe = Box<dyn Fn() -> (usize, usize) + Send>;
 
@@ -456,38 +454,27 @@ fn probe<T: Send + 'static>(rx: &Receiver<T>, capacity: usize) -> QueueProbe {
     Box::new(move || (r.len(), capacity))
 }
 
-/// The running stage threads.
+/// One stage's thread. Its name is the thread's, its meter's, its
+/// `stages.<name>` report key and its `AINIMOTION_FAIL_STAGE` name.
+struct Running {
+    name: &'static str,
+    meter: Arc<StageMeter>,
+    thread: JoinHandle<Option<Outcome>>,
+}
+
+/// The running stage threads, in pipeline order.
 struct Pipeline {
     state: Arc<RunState>,
     started: Instant,
-    meters: BTreeMap<&'static str, Arc<StageMeter>>,
+    stages: Vec<Running>,
+    /// Each stage's output queue, under the stage's name.
     queues: Vec<(&'static str, QueueProbe)>,
-    decode: JoinHandle<Option<DecodeStats>>,
-    /// Gate, interpolation and upscale; `None` when frames go from decode
-    /// straight to the encoder.
-    models: Option<ModelThreads>,
-    encode: JoinHandle<Option<OutputSummary>>,
-}
-
-struct ModelThreads {
-    gate: JoinHandle<Option<GateStage>>,
-    interp: JoinHandle<Option<Windowed<Either<InterpStage, KeepTiming>>>>,
-    upscale: JoinHandle<Option<Either<UpscaleStage, KeepSize>>>,
-}
-
-/// What the stage threads handed back at the end of a clean run.
-struct Finished {
-    decode: DecodeStats,
-    output: OutputSummary,
-    gate: Option<GateStage>,
-    interp: Option<InterpStage>,
-    upscale: Option<UpscaleStage>,
-    stages: BTreeMap<String, StageReport>,
 }
 
 impl Pipeline {
     /// Start every stage thread; the stages take the decoder, models and
-    /// muxer out of `job`.
+    /// muxer out of `job`. Decode feeds the model stages, or the encoder
+    /// straight when nothing is modelled.
     fn spawn(
         job: &mut Prepared,
         opts: &EnhanceOptions,
@@ -496,56 +483,81 @@ impl Pipeline {
         let (Some(decoder), Some(muxer)) = (job.decoder.take(), job.muxer.take()) else {
             return Err(Error::Internal("the pipeline was started twice".into()));
         };
-        let state = Arc::new(RunState::new(abort));
-        let meters: BTreeMap<&'static str, Arc<StageMeter>> = STAGES
-            .iter()
-            .map(|n| (*n, Arc::new(StageMeter::default())))
-            .collect();
-        let (dec_tx, dec_rx) = bounded::<Frame>(DECODE_QUEUE);
-        let mut queues = vec![("decode", probe(&dec_rx, DECODE_QUEUE))];
-        let decode = {
-            let (st, m) = (state.clone(), meters["decode"].clone());
-            spawn("decode", &state, move || {
-                decode_stage(decoder, dec_tx, &st, &m)
-            })?
-        };
-        let (models, enc_rx) = if job.modelled() {
-            let (threads, rx) = ModelThreads::spawn(job, opts, dec_rx, &state, &meters)?;
-            queues.extend(threads.1);
-            (Some(threads.0), rx)
-        } else {
-            (None, dec_rx)
-        };
-        let encode = {
-            let (st, m) = (state.clone(), meters["encode"].clone());
-            spawn("encode", &state, move || {
-                encode_stage(muxer, enc_rx, &st, &m)
-            })?
-        };
-        Ok(Pipeline {
-            state,
+        let mut p = Pipeline {
+            state: Arc::new(RunState::new(abort)),
             started: Instant::now(),
-            meters,
-            queues,
-            decode,
-            models,
-            encode,
-        })
+            stages: Vec::new(),
+            queues: Vec::new(),
+        };
+        let (tx, mut frames) = bounded::<Frame>(DECODE_QUEUE);
+        p.queues.push(("decode", probe(&frames, DECODE_QUEUE)));
+        p.start("decode", move |st, m| {
+            let stats = decode_stage(decoder, tx, st, m)?;
+            Some(outcome(move |r, _| r.decode = stats))
+        })?;
+        if job.modelled() {
+            frames = p.model_stages(job, opts, frames)?;
+        }
+        p.start("encode", move |st, m| {
+            let summary = encode_stage(muxer, frames, st, m)?;
+            Some(outcome(move |r, _| r.output = summary))
+        })?;
+        p.started = Instant::now();
+        Ok(p)
     }
 
-    /// The stages that run in this pipeline.
-    fn stages(&self) -> impl Iterator<Item = &'static str> + '_ {
-        STAGES
-            .into_iter()
-            .filter(|n| self.models.is_some() || matches!(*n, "decode" | "encode"))
+    /// The stages between decode and encode, in order, one line each: its
+    /// name, the [`Stage`], the queue it reads, its own output queue's
+    /// capacity.
+    fn model_stages(
+        &mut self,
+        job: &mut Prepared,
+        opts: &EnhanceOptions,
+        frames: Receiver<Frame>,
+    ) -> Result<Receiver<Frame>> {
+        let gated = self.stage("gate", gate_stage(opts), frames, GATE_QUEUE)?;
+        let staged = self.stage("interp", interp_stage(job, opts), gated, GATE_QUEUE)?;
+        let frames = self.stage("upscale", upscale_stage(job, opts), staged, UPSCALE_QUEUE)?;
+        Ok(frames)
+    }
+
+    /// Start `stage` on a thread of its own reading `rx`; returns the
+    /// receiving end of its output queue, which holds `capacity` items.
+    fn stage<S: Stage>(
+        &mut self,
+        name: &'static str,
+        stage: S,
+        rx: Receiver<S::In>,
+        capacity: usize,
+    ) -> Result<Receiver<S::Out>> {
+        let (tx, out) = bounded(capacity);
+        self.queues.push((name, probe(&out, capacity)));
+        self.start(name, move |st, m| {
+            let done = run_stage(stage, rx, tx, name, st, m)?;
+            Some(outcome(move |r, models| done.report(r, models)))
+        })?;
+        Ok(out)
+    }
+
+    /// Start the thread of stage `name`, with its meter.
+    fn start(
+        &mut self,
+        name: &'static str,
+        body: impl FnOnce(&RunState, &StageMeter) -> Option<Outcome> + Send + 'static,
+    ) -> Result<()> {
+        let meter = Arc::new(StageMeter::default());
+        let (st, m) = (self.state.clone(), meter.clone());
+        let thread = spawn(name, &self.state, move || body(&st, &m))?;
+        self.stages.push(Running {
+            name,
+            meter,
+            thread,
+        });
+        Ok(())
     }
 
     fn all_finished(&self) -> bool {
-        self.decode.is_finished()
-            && self.encode.is_finished()
-            && self.models.as_ref().is_none_or(|t| {
-                t.gate.is_finished() && t.interp.is_finished() && t.upscale.is_finished()
-            })
+        self.stages.iter().all(|s| s.thread.is_finished())
     }
 
     /// Show progress, and the stages' warnings as they come, until every
@@ -566,10 +578,11 @@ impl Pipeline {
             thread::sleep(Duration::from_millis(100));
             let wall = self.started.elapsed().as_secs_f64().max(1e-9);
             let busy: Vec<String> = self
-                .stages()
-                .map(|n| {
-                    let busy = self.meters[n].busy().as_secs_f64();
-                    format!("{n} {:.0}%", 100.0 * busy / wall)
+                .stages
+                .iter()
+                .map(|s| {
+                    let busy = s.meter.busy().as_secs_f64();
+                    format!("{} {:.0}%", s.name, 100.0 * busy / wall)
                 })
                 .collect();
             let fill: Vec<String> = self
@@ -580,8 +593,13 @@ impl Pipeline {
                     format!("{n}→{len}/{cap}")
                 })
                 .collect();
+            // The last stage writes the output.
+            let written = self
+                .stages
+                .last()
+                .map_or(0, |s| s.meter.frames.load(Ordering::Relaxed));
             progress.update(
-                self.meters["encode"].frames.load(Ordering::Relaxed),
+                written,
                 &format!("busy: {} | queues: {}", busy.join(" "), fill.join(" ")),
             );
         }
@@ -591,98 +609,81 @@ impl Pipeline {
     /// interruption, or everything a report needs.
     fn join(self) -> Result<Finished> {
         let stages = self
-            .stages()
-            .map(|n| {
-                let m = &self.meters[n];
+            .stages
+            .iter()
+            .map(|s| {
                 let report = StageReport {
-                    busy_s: m.busy().as_secs_f64(),
-                    frames: m.frames.load(Ordering::Relaxed),
+                    busy_s: s.meter.busy().as_secs_f64(),
+                    frames: s.meter.frames.load(Ordering::Relaxed),
                 };
-                (n.to_string(), report)
+                (s.name.to_string(), report)
             })
             .collect();
         let state = &self.state;
-        let decode = joined(self.decode, "decode", state);
-        let (gate, interp, upscale) = match self.models {
-            Some(t) => (
-                joined(t.gate, "gate", state),
-                joined(t.interp, "interp", state).and_then(|w| w.inner.on()),
-                joined(t.upscale, "upscale", state).and_then(Either::on),
-            ),
-            None => (None, None, None),
-        };
-        let output = joined(self.encode, "encode", state);
+        let outcomes: Vec<Option<Outcome>> = self
+            .stages
+            .into_iter()
+            .map(|s| joined(s.thread, s.name, state))
+            .collect();
         if let Some(err) = state.take_error() {
             return Err(err);
         }
-        let (false, Some(decode), Some(output)) = (state.aborted(), decode, output) else {
+        // A stage ends without an outcome only when the run was stopped.
+        let (false, Some(outcomes)) = (state.aborted(), outcomes.into_iter().collect()) else {
             return Err(Error::Interrupted);
         };
-        Ok(Finished {
-            decode,
-            output,
-            gate,
-            interp,
-            upscale,
-            stages,
-        })
+        Ok(Finished { outcomes, stages })
     }
 }
 
-impl ModelThreads {
-    /// Gate, interpolate and upscale threads reading decoded frames from
-    /// `rx`; returns them, the receiver of finished frames, and probes of
-    /// their queues.
-    #[allow(clippy::type_complexity)]
-    fn spawn(
-        job: &mut Prepared,
-        opts: &EnhanceOptions,
-        rx: Receiver<Frame>,
-        state: &Arc<RunState>,
-        meters: &BTreeMap<&'static str, Arc<StageMeter>>,
-    ) -> Result<(
-        (ModelThreads, Vec<(&'static str, QueueProbe)>),
-        Receiver<Frame>,
-    )> {
-        let (g_tx, g_rx) = bounded::<Gated>(GATE_QUEUE);
-        let (i_tx, i_rx) = bounded::<Staged>(GATE_QUEUE);
-        let (u_tx, u_rx) = bounded::<Frame>(UPSCALE_QUEUE);
-        let queues = vec![
-            ("interp", probe(&i_rx, GATE_QUEUE)),
-            ("upscale", probe(&u_rx, UPSCALE_QUEUE)),
-        ];
-        let gate = match &opts.part {
-            Some(p) => GateStage::replay(
-                Replay::new(p.labels.clone(), p.pts_digest, opts.input.clone())
-                    .part(p.decode.first_pts == p.origin_pts, p.next.is_some()),
-            ),
-            None if opts.no_gate => GateStage::disabled(),
-            None => GateStage::new(opts.config.gate.clone()),
-        };
-        let timing = Windowed {
-            inner: interp_stage(job, opts),
-            window: job.window,
-        };
-        let threads = ModelThreads {
-            gate: stage_thread("gate", gate, rx, g_tx, state, meters)?,
-            interp: stage_thread("interp", timing, g_rx, i_tx, state, meters)?,
-            upscale: stage_thread(
-                "upscale",
-                upscale_stage(job, opts),
-                i_rx,
-                u_tx,
-                state,
-                meters,
-            )?,
-        };
-        Ok(((threads, queues), u_rx))
+/// A stage's part of the report, as a closure that folds it in.
+fn outcome(fold: impl FnOnce(&mut Report, &mut RunModels) + Send + 'static) -> Outcome {
+    Box::new(fold)
+}
+
+/// The gate the run asks for: the plan's labels replayed for a chunk,
+/// none with `--no-gate`, else the preset's.
+fn gate_stage(opts: &EnhanceOptions) -> GateStage {
+    match &opts.part {
+        Some(p) => GateStage::replay(
+            Replay::new(p.labels.clone(), p.pts_digest, opts.input.clone())
+                .part(p.decode.first_pts == p.origin_pts, p.next.is_some()),
+        ),
+        None if opts.no_gate => GateStage::disabled(),
+        None => GateStage::new(opts.config.gate.clone()),
     }
 }
 
-/// The interpolation stage the settings ask for (or none: input timing).
-fn interp_stage(job: &mut Prepared, opts: &EnhanceOptions) -> Either<InterpStage, KeepTiming> {
+/// The report's figures that the run settled before its first frame
+/// (the warnings taken from `job`), and its wall time.
+fn settled(opts: &EnhanceOptions, job: &mut Prepared, wall_s: f64) -> Report {
+    let (width, height) = job.out_size();
+    let rate = job.frame_rate;
+    Report {
+        width,
+        height,
+        fps_out: rate.numerator() as f64 / rate.denominator().max(1) as f64,
+        wall_s,
+        device: job.models.device.clone(),
+        interpolator: job.interpolator.clone(),
+        upscaler: job.upscaler.clone(),
+        warnings: std::mem::take(&mut job.warnings),
+        ..Report::blank(&opts.input)
+    }
+}
+
+/// Interpolation (or none: input timing), keeping only a chunk's own
+/// output frames.
+type Timed = Windowed<Either<InterpStage, KeepTiming>>;
+
+/// The interpolation stage the settings ask for.
+fn interp_stage(job: &mut Prepared, opts: &EnhanceOptions) -> Timed {
+    let window = job.window;
     let (Some(planner), Some(model)) = (job.planner.take(), job.models.interpolator.take()) else {
-        return Either::Off(KeepTiming);
+        return Windowed {
+            inner: Either::Off(KeepTiming),
+            window,
+        };
     };
     let (cfg, fmt) = (&opts.config, &job.fmt);
     let nominal = seconds_ts(1.0 / fmt.fps(), fmt.time_base).max(1);
@@ -702,10 +703,14 @@ fn interp_stage(job: &mut Prepared, opts: &EnhanceOptions) -> Either<InterpStage
     if let Some(p) = &opts.part {
         stage = stage.with_origin(p.origin_pts);
     }
-    Either::On(stage.with_end_limit(end_limit).with_grid_origin(
+    let stage = stage.with_end_limit(end_limit).with_grid_origin(
         (tb.numerator() as i64, tb.denominator() as i64),
         (rate.numerator() as i64, rate.denominator() as i64),
-    ))
+    );
+    Windowed {
+        inner: Either::On(stage),
+        window,
+    }
 }
 
 /// The upscale stage (or none: frames keep their size).
@@ -721,65 +726,6 @@ fn upscale_stage(job: &mut Prepared, opts: &EnhanceOptions) -> Either<UpscaleSta
         colorimetry,
         reuse,
     ))
-}
-
-impl Report {
-    /// The figures of a finished run, and its models back (for the next
-    /// chunk of a plan to reuse).
-    fn new(
-        opts: &EnhanceOptions,
-        job: Prepared,
-        done: Finished,
-        wall_s: f64,
-    ) -> (Report, RunModels) {
-        let model_s = done.interp.as_ref().map_or(0.0, |s| s.model_seconds())
-            + done.upscale.as_ref().map_or(0.0, |s| s.model_seconds());
-        let (width, height) = job.out_size();
-        let fps_out =
-            job.frame_rate.numerator() as f64 / job.frame_rate.denominator().max(1) as f64;
-        let (interpolate, interpolator) = match done.interp {
-            Some(s) => (Some(s.counts.clone()), Some(s.into_model())),
-            None => (None, None),
-        };
-        let (upscale, upscaler) = match done.upscale {
-            Some(s) => (Some(s.counts.clone()), s.into_model()),
-            None => (None, None),
-        };
-        let models = RunModels {
-            interpolator,
-            upscaler,
-            device: job.models.device.clone(),
-        };
-        // A chunk decodes the next chunk's first frame too (its lookahead):
-        // that frame is the next chunk's to count, so the chunks add up.
-        let mut decode = done.decode;
-        if opts.part.as_ref().is_some_and(|p| p.next.is_some()) {
-            decode.frames = decode.frames.saturating_sub(1);
-        }
-        let report = Report {
-            input: opts.input.clone(),
-            frames_in: decode.frames,
-            frames_out: done.output.frames,
-            width,
-            height,
-            fps_out,
-            speed_fps: done.output.frames as f64 / wall_s.max(1e-9),
-            output: done.output,
-            gate: done.gate.map(|g| g.counts),
-            interpolate,
-            upscale,
-            stages: done.stages,
-            model_s,
-            wall_s,
-            device: job.models.device,
-            interpolator: job.interpolator,
-            upscaler: job.upscaler,
-            decode,
-            warnings: job.warnings,
-            chunks: None,
-        };
-        (report, models)
-    }
 }
 
 /// Start a stage thread. A panic in it fails the run like an error does:
@@ -806,19 +752,6 @@ fn spawn<T: Send + 'static>(
             })
         })
         .map_err(|e| Error::Internal(format!("cannot start the {name} thread: {e}")))
-}
-
-/// A thread running one [`Stage`] between two channels.
-fn stage_thread<S: Stage>(
-    name: &'static str,
-    stage: S,
-    rx: Receiver<S::In>,
-    tx: Sender<S::Out>,
-    state: &Arc<RunState>,
-    meters: &BTreeMap<&'static str, Arc<StageMeter>>,
-) -> Result<JoinHandle<Option<S>>> {
-    let (st, m) = (state.clone(), meters[name].clone());
-    spawn(name, state, move || run_stage(stage, rx, tx, name, &st, &m))
 }
 
 /// No interpolation: input frames keep their timing.
@@ -881,21 +814,15 @@ impl<S: Stage<Out = Staged>> Stage for Windowed<S> {
         let out = self.inner.finish()?;
         Ok(self.keep(out))
     }
+    fn report(self, report: &mut Report, models: &mut RunModels) {
+        self.inner.report(report, models);
+    }
 }
 
 /// A stage that may be switched off.
 enum Either<A, B> {
     On(A),
     Off(B),
-}
-
-impl<A, B> Either<A, B> {
-    fn on(self) -> Option<A> {
-        match self {
-            Either::On(a) => Some(a),
-            Either::Off(_) => None,
-        }
-    }
 }
 
 impl<A: Stage, B: Stage<In = A::In, Out = A::Out>> Stage for Either<A, B> {
@@ -911,6 +838,12 @@ impl<A: Stage, B: Stage<In = A::In, Out = A::Out>> Stage for Either<A, B> {
         match self {
             Either::On(a) => a.finish(),
             Either::Off(b) => b.finish(),
+        }
+    }
+    fn report(self, report: &mut Report, models: &mut RunModels) {
+        match self {
+            Either::On(a) => a.report(report, models),
+            Either::Off(b) => b.report(report, models),
         }
     }
 }

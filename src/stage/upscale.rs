@@ -7,10 +7,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::interp::Staged;
-use super::Stage;
+use super::{Report, Stage};
 use crate::color::{from_rgb, to_rgb, Colorimetry};
 use crate::error::{Error, Result};
-use crate::model::{ModelError, Upscale};
+use crate::model::{ModelError, RunModels, Upscale};
 use crate::picture::RgbImage;
 use crate::picture::{Frame, Picture};
 use crate::resize::warp::warp_blend;
@@ -217,6 +217,12 @@ impl Stage for UpscaleStage {
         self.model
             .as_mut()
             .map_or_else(Vec::new, |m| m.take_warnings())
+    }
+
+    fn report(self, report: &mut Report, models: &mut RunModels) {
+        report.model_s += self.model_seconds();
+        report.upscale = Some(self.counts.clone());
+        models.upscaler = self.into_model();
     }
 }
 
