@@ -251,86 +251,103 @@ impl InterpStage {
                     i += 1;
                 }
                 Decision::Interp { a, b, .. } => {
-                    // Batch every consecutive in-between of the same pair.
-                    let mut j = i;
-                    let mut ts = Vec::new();
-                    while j < outs.len() {
-                        match outs[j].decision {
-                            Decision::Interp { a: a2, b: b2, t } if a2 == a && b2 == b => {
-                                ts.push(t);
-                                j += 1;
-                            }
-                            _ => break,
-                        }
-                    }
-                    let ia = self.rgb_of(a)?;
-                    let ib = self.rgb_of(b)?;
-                    // Flows serve the warp at output size and the guard's
-                    // failed-flow test.
-                    let with_flow = self.warp || (self.guard.is_some() && self.model.has_flow());
-                    let mids = if with_flow {
-                        self.model.interpolate_with_flow(&ia, &ib, &ts)?
-                    } else {
-                        let mids = self.model.interpolate(&ia, &ib, &ts)?;
-                        mids.into_iter().map(|m| (m, None)).collect()
+                    // Every consecutive in-between of the same pair, in one
+                    // model call.
+                    let same_pair = |o: &&OutFrame| {
+                        matches!(o.decision,
+                            Decision::Interp { a: a2, b: b2, .. } if (a2, b2) == (a, b))
                     };
-                    self.counts.model_calls += 1;
-                    if mids.len() != ts.len() {
-                        return Err(ModelError::BadOutput {
-                            model: "interpolation model",
-                            what: format!("{} frames for {} timesteps", mids.len(), ts.len()),
-                        }
-                        .into());
-                    }
-                    let template = self.frame(a)?.frame.picture.clone();
-                    let pair_is_break = match &self.guard {
-                        Some(guard) => {
-                            let pb = self.frame(b)?.frame.picture.clone();
-                            guard.pair_is_break(&template, &pb)
-                        }
-                        None => false,
-                    };
-                    for (n, (mid, flow)) in mids.into_iter().enumerate() {
-                        let out = outs[i + n];
-                        let t = ts[n];
-                        if self.guard.is_some()
-                            && judge(&ia, &ib, &mid, pair_is_break, flow.as_ref()) != Verdict::Keep
-                        {
-                            self.counts.rejected += u64::from(self.owns(out.k));
-                            let nearer = if t < 0.5 { a } else { b };
-                            result.push(self.copy_of(out.k, out.pts, nearer)?);
-                            continue;
-                        }
-                        self.counts.inferred += u64::from(self.owns(out.k));
-                        let pic = from_rgb(&mid, template.chroma, template.depth, self.colorimetry);
-                        let id = self.next_synthetic;
-                        self.next_synthetic += 1;
-                        let warp = match flow.filter(|_| self.warp) {
-                            Some(flow) => {
-                                let (ga, gb) = (self.frame(a)?, self.frame(b)?);
-                                Some(Arc::new(WarpJob {
-                                    a: (ga.picture_id, ga.frame.picture.clone()),
-                                    b: (gb.picture_id, gb.frame.picture.clone()),
-                                    flow,
-                                }))
-                            }
-                            None => None,
-                        };
-                        result.push(Staged {
-                            frame: Frame {
-                                index: out.k,
-                                pts: out.pts + self.pts_offset,
-                                sub: 0,
-                                picture: Arc::new(pic),
-                            },
-                            picture_id: id,
-                            warp,
-                        });
-                    }
-                    i = j;
+                    let run = outs[i..].iter().take_while(same_pair).count();
+                    result.extend(self.in_betweens(&outs[i..i + run], a, b)?);
+                    i += run;
                 }
             }
         }
+        self.forget_passed();
+        Ok(result)
+    }
+
+    /// The in-betweens `outs` (all of the pair `a`, `b`) from one model
+    /// call, each kept, or replaced by the nearer input frame where the
+    /// ghost guard rejects it.
+    fn in_betweens(&mut self, outs: &[OutFrame], a: u64, b: u64) -> Result<Vec<Staged>> {
+        let ts: Vec<f32> = outs
+            .iter()
+            .map(|o| match o.decision {
+                Decision::Interp { t, .. } => t,
+                _ => 0.5,
+            })
+            .collect();
+        let mut result = Vec::with_capacity(outs.len());
+        let ia = self.rgb_of(a)?;
+        let ib = self.rgb_of(b)?;
+        // Flows serve the warp at output size and the guard's
+        // failed-flow test.
+        let with_flow = self.warp || (self.guard.is_some() && self.model.has_flow());
+        let mids = if with_flow {
+            self.model.interpolate_with_flow(&ia, &ib, &ts)?
+        } else {
+            let mids = self.model.interpolate(&ia, &ib, &ts)?;
+            mids.into_iter().map(|m| (m, None)).collect()
+        };
+        self.counts.model_calls += 1;
+        if mids.len() != ts.len() {
+            return Err(ModelError::BadOutput {
+                model: "interpolation model",
+                what: format!("{} frames for {} timesteps", mids.len(), ts.len()),
+            }
+            .into());
+        }
+        let template = self.frame(a)?.frame.picture.clone();
+        let pair_is_break = match &self.guard {
+            Some(guard) => {
+                let pb = self.frame(b)?.frame.picture.clone();
+                guard.pair_is_break(&template, &pb)
+            }
+            None => false,
+        };
+        for (n, (mid, flow)) in mids.into_iter().enumerate() {
+            let out = outs[n];
+            let t = ts[n];
+            if self.guard.is_some()
+                && judge(&ia, &ib, &mid, pair_is_break, flow.as_ref()) != Verdict::Keep
+            {
+                self.counts.rejected += u64::from(self.owns(out.k));
+                let nearer = if t < 0.5 { a } else { b };
+                result.push(self.copy_of(out.k, out.pts, nearer)?);
+                continue;
+            }
+            self.counts.inferred += u64::from(self.owns(out.k));
+            let pic = from_rgb(&mid, template.chroma, template.depth, self.colorimetry);
+            let id = self.next_synthetic;
+            self.next_synthetic += 1;
+            let warp = match flow.filter(|_| self.warp) {
+                Some(flow) => {
+                    let (ga, gb) = (self.frame(a)?, self.frame(b)?);
+                    Some(Arc::new(WarpJob {
+                        a: (ga.picture_id, ga.frame.picture.clone()),
+                        b: (gb.picture_id, gb.frame.picture.clone()),
+                        flow,
+                    }))
+                }
+                None => None,
+            };
+            result.push(Staged {
+                frame: Frame {
+                    index: out.k,
+                    pts: out.pts + self.pts_offset,
+                    sub: 0,
+                    picture: Arc::new(pic),
+                },
+                picture_id: id,
+                warp,
+            });
+        }
+        Ok(result)
+    }
+
+    /// Drops the decoded frames and RGB copies no later output needs.
+    fn forget_passed(&mut self) {
         let keep_from = self.planner.oldest_needed();
         while self
             .frames
@@ -340,7 +357,6 @@ impl InterpStage {
             self.frames.pop_front();
         }
         self.rgb.retain(|&idx, _| idx >= keep_from);
-        Ok(result)
     }
 }
 
