@@ -11,6 +11,7 @@ use crate::media::decode::VideoDecoder;
 use crate::media::describe;
 use crate::media::encode::{EncodeSettings, VideoShape};
 use crate::media::mux::{check_output, Muxer, OutputPlan, OutputSummary};
+use crate::timing::OutputGrid;
 
 /// Chunks the join cannot use yet, as one line naming them and the fix.
 fn missing_error(plan: &Plan, plan_path: &Path, missing: &[usize]) -> Error {
@@ -55,7 +56,8 @@ pub fn join(
     let fmt = VideoDecoder::open(input, clip, cfg.decode.fields)?
         .format()
         .clone();
-    let (time_base, frame_rate) = crate::stage::runner::output_timing(cfg, &fmt)?;
+    let grid = OutputGrid::new(cfg.grid_request(), &fmt, None)?;
+    let (time_base, frame_rate) = (grid.time_base, grid.frame_rate);
     let first = plan.chunk_file(0);
     let ictx = open_chunk(&first)?;
     let stream = ictx
