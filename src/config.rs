@@ -16,7 +16,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
-use crate::media::encode::Codec;
+use crate::media::encode::{Codec, EncodeSettings};
 
 /// Built-in presets: (name, TOML source). The files live in `presets/`.
 pub const PRESETS: &[(&str, &str)] = &[
@@ -193,6 +193,16 @@ impl EncodeConfig {
         match &self.preset {
             Some(p) => p.clone(),
             None => self.codec.default_preset().to_string(),
+        }
+    }
+
+    /// What the encoder is opened with.
+    pub fn settings(&self) -> EncodeSettings {
+        EncodeSettings {
+            codec: self.codec,
+            crf: self.effective_crf(),
+            lossless: self.lossless,
+            preset: self.effective_preset(),
         }
     }
 }

@@ -9,7 +9,6 @@ use super::Plan;
 use crate::error::{Error, Result};
 use crate::media::decode::VideoDecoder;
 use crate::media::describe;
-use crate::media::encode::{EncodeSettings, VideoShape};
 use crate::media::mux::{check_output, Muxer, OutputPlan, OutputSummary};
 use crate::timing::OutputGrid;
 
@@ -71,37 +70,12 @@ pub fn join(
         let p = params.as_ptr();
         ((*p).width as usize, (*p).height as usize)
     };
-    let e = &cfg.encode;
-    let settings = EncodeSettings {
-        codec: e.codec,
-        crf: e.effective_crf(),
-        lossless: e.lossless,
-        preset: e.effective_preset(),
-    };
     let mut muxer = Muxer::create_copying(
-        &OutputPlan {
-            target: out,
-            input,
-            video_stream_index: fmt.stream_index,
-            shape: VideoShape {
-                width,
-                height,
-                time_base,
-                frame_rate,
-                sample_aspect_ratio: fmt.sample_aspect_ratio,
-            },
-            family: fmt.family,
-            colorimetry: fmt.colorimetry(),
-            chroma: fmt.chroma,
-            depth: fmt.depth,
-            colors: fmt.colors,
-            settings: &settings,
-            origin_s: fmt.origin_s,
-            end_s: clip
-                .and_then(|c| c.end)
-                .map(|end| end + (fmt.origin_s - clip.map_or(0.0, |c| c.start))),
-            video_only: false,
-        },
+        &OutputPlan::new(out, input, &fmt, clip, cfg.encode.settings()).shaped(
+            (width, height),
+            time_base,
+            frame_rate,
+        ),
         &params,
     )?;
     drop(ictx);

@@ -26,7 +26,6 @@ use crate::config::{Config, InbetweenMode};
 use crate::error::{Error, Result};
 use crate::gate::Class;
 use crate::media::decode::{DecodePart, DecodeStats, VideoDecoder, VideoFormat};
-use crate::media::encode::{EncodeSettings, VideoShape};
 use crate::media::mux::{check_output, Muxer, OutputPlan, OutputSummary};
 use crate::media::{seconds_ts, Rational};
 use crate::model::RunModels;
@@ -283,37 +282,13 @@ impl Prepared {
         grid: &OutputGrid,
         size: Option<(usize, usize)>,
     ) -> Result<Muxer> {
-        let e = &opts.config.encode;
-        let (width, height) = size.unwrap_or((fmt.width, fmt.height));
-        Muxer::create(&OutputPlan {
-            target: &opts.output,
-            input: &opts.input,
-            video_stream_index: fmt.stream_index,
-            shape: VideoShape {
-                width,
-                height,
-                time_base: grid.time_base,
-                frame_rate: grid.frame_rate,
-                sample_aspect_ratio: fmt.sample_aspect_ratio,
-            },
-            family: fmt.family,
-            colorimetry: fmt.colorimetry(),
-            chroma: fmt.chroma,
-            depth: fmt.depth,
-            colors: fmt.colors,
-            settings: &EncodeSettings {
-                codec: e.codec,
-                crf: e.effective_crf(),
-                lossless: e.lossless,
-                preset: e.effective_preset(),
-            },
-            origin_s: fmt.origin_s,
-            end_s: opts
-                .clip
-                .and_then(|c| c.end)
-                .map(|end| end + (fmt.origin_s - opts.clip.map_or(0.0, |c| c.start))),
-            video_only: opts.part.is_some(),
-        })
+        let settings = opts.config.encode.settings();
+        let size = size.unwrap_or((fmt.width, fmt.height));
+        Muxer::create(
+            &OutputPlan::new(&opts.output, &opts.input, fmt, opts.clip, settings)
+                .shaped(size, grid.time_base, grid.frame_rate)
+                .video_only(opts.part.is_some()),
+        )
     }
 
     /// Whether frames go through the model stages at all (else decode
