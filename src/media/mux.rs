@@ -18,6 +18,7 @@ use super::decode::VideoFormat;
 use super::encode::{
     negotiate_layout, open_encoder, EncodeSettings, EncoderLayout, EncoderSpec, VideoShape,
 };
+use super::packets::VideoPackets;
 use super::pixels::{convert_picture, picture_to_frame};
 use super::stream::StreamFacts;
 use super::{describe, open_input, rescale, seconds_ts, ts_seconds, ColorTags, Rational};
@@ -319,9 +320,9 @@ impl Muxer {
 
     /// Like [`Muxer::create`], for video that is already encoded (the
     /// chunks of a plan): its packets come through [`Muxer::write_packet`]
-    /// and `video` describes their stream.
-    pub fn create_copying(plan: &OutputPlan, video: &ff::codec::Parameters) -> Result<Muxer> {
-        Self::create_with(plan, Some(video))
+    /// ([`VideoPackets::copy_into`]) and have the stream of `video`.
+    pub fn create_copying(plan: &OutputPlan, video: &VideoPackets) -> Result<Muxer> {
+        Self::create_with(plan, Some(video.parameters()))
     }
 
     fn create_with(plan: &OutputPlan, video: Option<&ff::codec::Parameters>) -> Result<Muxer> {
