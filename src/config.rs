@@ -16,7 +16,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
-use crate::media::encode::Codec;
+use crate::media::encode::{Codec, EncodeSettings};
 
 /// Built-in presets: (name, TOML source). The files live in `presets/`.
 pub const PRESETS: &[(&str, &str)] = &[
@@ -34,8 +34,8 @@ pub const PRESETS: &[(&str, &str)] = &[
 pub const DEFAULT_PRESET: &str = "anime-clean";
 
 use crate::gate::GateParams;
-use crate::timing::FpsTarget;
 pub use crate::timing::{CadenceMode, FlowMode, InbetweenMode};
+use crate::timing::{FpsTarget, GridRequest};
 
 /// The whole resolved configuration. Field names are the TOML keys.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -195,6 +195,16 @@ impl EncodeConfig {
             None => self.codec.default_preset().to_string(),
         }
     }
+
+    /// What the encoder is opened with.
+    pub fn settings(&self) -> EncodeSettings {
+        EncodeSettings {
+            codec: self.codec,
+            crf: self.effective_crf(),
+            lossless: self.lossless,
+            preset: self.effective_preset(),
+        }
+    }
 }
 
 /// The `fps` setting, parsed once when the settings are read. In TOML and
@@ -278,6 +288,19 @@ impl Config {
     /// The output frame rate asked for.
     pub fn fps(&self) -> FpsSetting {
         self.interpolate.fps
+    }
+
+    /// What the output time grid is built from; `None` keeps the input's
+    /// frame timing.
+    pub fn grid_request(&self) -> Option<GridRequest> {
+        let FpsSetting::Target(fps) = self.fps() else {
+            return None;
+        };
+        Some(GridRequest {
+            fps,
+            cadence: self.interpolate.cadence,
+            max_cadence_hold_s: self.interpolate.max_cadence_hold_s,
+        })
     }
 
     /// The output size asked for, when upscaling is (`--height`, else

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod encode;
 pub mod fields;
 pub mod mux;
+pub mod packets;
 pub mod pixels;
 pub mod probe;
 pub mod still;

@@ -14,12 +14,15 @@ use std::sync::Mutex;
 use ffmpeg_next as ff;
 
 use super::carry::{add_other_streams, Carried, CopiedStream, Outcome, StreamOutcome};
+use super::decode::VideoFormat;
 use super::encode::{
     negotiate_layout, open_encoder, EncodeSettings, EncoderLayout, EncoderSpec, VideoShape,
 };
+use super::packets::VideoPackets;
 use super::pixels::{convert_picture, picture_to_frame};
 use super::stream::StreamFacts;
 use super::{describe, open_input, rescale, seconds_ts, ts_seconds, ColorTags, Rational};
+use crate::clip::ClipRange;
 use crate::color::{from_rgb, to_rgb, Colorimetry};
 use crate::error::{Error, Result};
 use crate::picture::{Chroma, Family, Frame};
@@ -187,7 +190,7 @@ pub struct OutputPlan<'a> {
     pub chroma: Chroma,
     pub depth: u8,
     pub colors: ColorTags,
-    pub settings: &'a EncodeSettings,
+    pub settings: EncodeSettings,
     /// Input-timeline seconds that become output time 0.
     pub origin_s: f64,
     /// Input-timeline seconds where copying stops (clip end), if any.
@@ -195,6 +198,68 @@ pub struct OutputPlan<'a> {
     /// Only the video: no copied streams, chapters or metadata (a chunk of
     /// a plan, joined later with everything else).
     pub video_only: bool,
+}
+
+impl<'a> OutputPlan<'a> {
+    /// The output of a run over the video `fmt` of `input` (within `clip`),
+    /// written to `target` with `settings`: the pictures' layout, colours
+    /// and aspect ratio as decoded, every other stream copied over the same
+    /// range. Its size and timing are the input's until
+    /// [`OutputPlan::shaped`] gives the run's own.
+    pub fn new(
+        target: &'a Path,
+        input: &'a Path,
+        fmt: &VideoFormat,
+        clip: Option<ClipRange>,
+        settings: EncodeSettings,
+    ) -> OutputPlan<'a> {
+        OutputPlan {
+            target,
+            input,
+            video_stream_index: fmt.stream_index,
+            shape: VideoShape {
+                width: fmt.width,
+                height: fmt.height,
+                time_base: fmt.time_base,
+                frame_rate: fmt.frame_rate,
+                sample_aspect_ratio: fmt.sample_aspect_ratio,
+            },
+            family: fmt.family,
+            colorimetry: fmt.colorimetry(),
+            chroma: fmt.chroma,
+            depth: fmt.depth,
+            colors: fmt.colors,
+            settings,
+            origin_s: fmt.origin_s,
+            end_s: clip
+                .and_then(|c| c.end)
+                .map(|end| end + (fmt.origin_s - clip.map_or(0.0, |c| c.start))),
+            video_only: false,
+        }
+    }
+
+    /// The output video's size and time grid.
+    pub fn shaped(
+        mut self,
+        (width, height): (usize, usize),
+        time_base: Rational,
+        frame_rate: Rational,
+    ) -> OutputPlan<'a> {
+        self.shape = VideoShape {
+            width,
+            height,
+            time_base,
+            frame_rate,
+            ..self.shape
+        };
+        self
+    }
+
+    /// Write only the video ([`OutputPlan::video_only`]) when `only`.
+    pub fn video_only(mut self, only: bool) -> OutputPlan<'a> {
+        self.video_only = only;
+        self
+    }
 }
 
 /// Result of a finished output.
@@ -255,9 +320,9 @@ impl Muxer {
 
     /// Like [`Muxer::create`], for video that is already encoded (the
     /// chunks of a plan): its packets come through [`Muxer::write_packet`]
-    /// and `video` describes their stream.
-    pub fn create_copying(plan: &OutputPlan, video: &ff::codec::Parameters) -> Result<Muxer> {
-        Self::create_with(plan, Some(video))
+    /// ([`VideoPackets::copy_into`]) and have the stream of `video`.
+    pub fn create_copying(plan: &OutputPlan, video: &VideoPackets) -> Result<Muxer> {
+        Self::create_with(plan, Some(video.parameters()))
     }
 
     fn create_with(plan: &OutputPlan, video: Option<&ff::codec::Parameters>) -> Result<Muxer> {
@@ -306,7 +371,7 @@ impl Muxer {
         let encoder = match video {
             Some(_) => None,
             None => Some(open_encoder(&EncoderSpec {
-                settings: plan.settings,
+                settings: &plan.settings,
                 layout: &layout,
                 shape: plan.shape,
                 colors,

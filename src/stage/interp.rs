@@ -86,14 +86,11 @@ pub struct InterpStage {
     nominal_step: i64,
     /// Where the input ends (`--clip` END), in the input time base.
     end_limit: Option<i64>,
-    /// (input time base, output rate) to place the output grid on the
-    /// input's timeline; None: output pts start at 0.
-    grid: Option<((i64, i64), (i64, i64))>,
-    /// Output pts of grid point 0 (the first input frame's time).
+    /// Place the output grid on the input's timeline; false: output pts
+    /// start at 0.
+    on_timeline: bool,
+    /// Output pts of grid point 0 ([`Planner::origin_output_pts`]).
     pts_offset: i64,
-    /// Pts of the whole run's first frame when this stage sees only a
-    /// part of it (a chunk): the grid's origin.
-    origin_pts: Option<i64>,
     next_synthetic: u64,
     /// Hand each kept in-between on with its flow, to be made at output
     /// size by the upscale stage.
@@ -129,9 +126,8 @@ impl InterpStage {
             last_step: None,
             nominal_step: nominal_step.max(1),
             end_limit: None,
-            grid: None,
+            on_timeline: false,
             pts_offset: 0,
-            origin_pts: None,
             next_synthetic: SYNTHETIC_ID,
             warp: false,
             window: None,
@@ -165,21 +161,12 @@ impl InterpStage {
         self.window.is_none_or(|(lo, hi)| (lo..hi).contains(&k))
     }
 
-    /// Keep the output on the input's timeline: the planner's grid starts at
-    /// the first input frame, so output frame k is written at pts
-    /// `k + round(first_time * rate)` (to the nearest output tick), keeping
-    /// video in sync with the copied audio when the video starts late.
-    pub fn with_grid_origin(mut self, in_tb: (i64, i64), out_rate: (i64, i64)) -> InterpStage {
-        self.grid = Some((in_tb, out_rate));
-        self
-    }
-
-    /// The run's first frame is at `origin_pts`, before the frames this
-    /// stage gets (a chunk of a plan): the output grid and its pts are
-    /// placed from there, as in the whole run. The planner must have been
-    /// made with [`Planner::with_grid`] at the same origin.
-    pub fn with_origin(mut self, origin_pts: i64) -> InterpStage {
-        self.origin_pts = Some(origin_pts);
+    /// Keep the output on the input's timeline: output frame k is written
+    /// at pts `k` plus the planner's [`Planner::origin_output_pts`] (the
+    /// whole run's first frame, also for a chunk), keeping video in sync
+    /// with the copied audio when the video starts late.
+    pub fn with_grid_origin(mut self) -> InterpStage {
+        self.on_timeline = true;
         self
     }
 
@@ -367,14 +354,8 @@ impl Stage for InterpStage {
     /// Feed the next input frame; returns output frames now decided.
     fn push(&mut self, g: Gated) -> Result<Vec<Staged>> {
         let (index, pts, class) = (g.frame.index, g.frame.pts, g.class);
-        if self.last_pts.is_none() {
-            if let Some(((tn, td), (rn, rd))) = self.grid {
-                // pts * tn/td seconds * rn/rd frames per second, rounded.
-                let origin = self.origin_pts.unwrap_or(pts);
-                let num = origin as i128 * tn as i128 * rn as i128;
-                let den = (td as i128 * rd as i128).max(1);
-                self.pts_offset = ((2 * num + den).div_euclid(2 * den)) as i64;
-            }
+        if self.last_pts.is_none() && self.on_timeline {
+            self.pts_offset = self.planner.origin_output_pts(pts);
         }
         if let Some(last) = self.last_pts {
             if pts > last {

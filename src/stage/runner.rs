@@ -21,11 +21,10 @@ use super::report::{Finished, Outcome, Report, StageReport};
 use super::upscale::UpscaleStage;
 use super::{run_stage, RunState, Stage, StageMeter, DECODE_QUEUE, GATE_QUEUE, UPSCALE_QUEUE};
 use crate::clip::ClipRange;
-use crate::config::{Config, FpsSetting, InbetweenMode};
+use crate::config::{Config, InbetweenMode};
 use crate::error::{Error, Result};
 use crate::gate::Class;
 use crate::media::decode::{DecodePart, DecodeStats, VideoDecoder, VideoFormat};
-use crate::media::encode::{EncodeSettings, VideoShape};
 use crate::media::mux::{check_output, Muxer, OutputPlan, OutputSummary};
 use crate::media::{seconds_ts, Rational};
 use crate::model::RunModels;
@@ -33,7 +32,7 @@ use crate::output_lock::OutputLock;
 use crate::picture::{Family, Frame};
 use crate::progress::Progress;
 use crate::resize::size::output_size;
-use crate::timing::{output_time_base, resolve_rate, PlanParams, Planner};
+use crate::timing::{GridPart, OutputGrid, Planner};
 
 /// Everything `enhance` needs, already resolved by the config.
 #[derive(Clone, Debug)]
@@ -67,6 +66,17 @@ pub struct ChunkPart {
     pub origin_pts: i64,
     /// The lookahead frame (index, pts): the next chunk's first.
     pub next: Option<(u64, i64)>,
+}
+
+impl ChunkPart {
+    /// Where this chunk lies on the whole run's output grid.
+    fn grid(&self) -> GridPart {
+        GridPart {
+            origin_pts: self.origin_pts,
+            first: (self.decode.first_index, self.decode.first_pts),
+            next: self.next,
+        }
+    }
 }
 
 /// Run the whole job. `abort` is the process's Ctrl-C flag. The output
@@ -154,52 +164,6 @@ fn input_kept_its_size(opts: &EnhanceOptions, bytes_at_start: Option<u64>) -> Re
     ))
 }
 
-/// The output's time grid.
-struct Timing {
-    time_base: Rational,
-    frame_rate: Rational,
-    planner: Option<Planner>,
-    /// Output frames per input frame (for the progress total).
-    ratio: f64,
-}
-
-impl Timing {
-    fn new(cfg: &Config, fmt: &VideoFormat, part: Option<&ChunkPart>) -> Result<Timing> {
-        let FpsSetting::Target(target) = cfg.fps() else {
-            return Ok(Timing {
-                time_base: fmt.time_base,
-                frame_rate: fmt.frame_rate,
-                planner: None,
-                ratio: 1.0,
-            });
-        };
-        let (num, den) = resolve_rate(target, fmt.nominal_rate())
-            .map_err(|e| Error::Config(format!("--fps: {e}")))?;
-        let mut params = PlanParams::new((num, den), cfg.interpolate.cadence);
-        params.max_cadence_hold_s = cfg.interpolate.max_cadence_hold_s;
-        let tb = (fmt.time_base.numerator(), fmt.time_base.denominator());
-        let mut planner =
-            Planner::try_new(params, tb).map_err(|e| Error::Config(format!("--fps: {e}")))?;
-        if let Some(p) = part {
-            planner = planner.with_grid(p.origin_pts, p.decode.first_pts);
-        }
-        let (tb_num, tb_den) = output_time_base(&params);
-        Ok(Timing {
-            time_base: Rational::new(tb_num, tb_den),
-            frame_rate: Rational::new(num as i32, den as i32),
-            planner: Some(planner),
-            ratio: (num as f64 / den as f64) / fmt.fps(),
-        })
-    }
-}
-
-/// The output video's time base and frame rate for these settings (as
-/// `enhance` writes them; `join` gives the joined stream the same).
-pub fn output_timing(cfg: &Config, fmt: &VideoFormat) -> Result<(Rational, Rational)> {
-    let t = Timing::new(cfg, fmt, None)?;
-    Ok((t.time_base, t.frame_rate))
-}
-
 /// A run with every user error already ruled out: the input open, the
 /// models loaded, the output size decided and the output open.
 struct Prepared {
@@ -238,15 +202,15 @@ impl Prepared {
         if let Some(p) = part {
             fmt.expected_frames = Some(p.labels.len() as u64 - u64::from(p.next.is_some()));
         }
-        let timing = Timing::new(cfg, &fmt, part)?;
-        let modelled = timing.planner.is_some() || cfg.upscales();
+        let grid = OutputGrid::new(cfg.grid_request(), &fmt, part.map(ChunkPart::grid))?;
+        let modelled = grid.planner.is_some() || cfg.upscales();
         let mut warnings = input_warnings(opts, &fmt, modelled);
         let mut models = match preloaded {
             Some(m) => m,
             None => crate::model::load(
                 cfg,
                 &opts.models,
-                timing.planner.is_some(),
+                grid.planner.is_some(),
                 cfg.upscales(),
                 (fmt.width as u32, fmt.height as u32),
             )?,
@@ -264,14 +228,10 @@ impl Prepared {
                 ));
             }
         }
-        let muxer = Self::open_output(opts, &fmt, &timing, size)?;
+        let muxer = Self::open_output(opts, &fmt, &grid, size)?;
         warnings.extend(muxer.warnings.iter().cloned());
         // The grid applies when the interpolation stage runs (planner and model).
-        let planner = timing
-            .planner
-            .as_ref()
-            .filter(|_| models.interpolator.is_some());
-        let window = part.map(|p| output_window(p, planner));
+        let window = grid.window(models.interpolator.is_some());
         Ok(Prepared {
             window,
             decoder: Some(decoder),
@@ -279,9 +239,9 @@ impl Prepared {
             interpolator: models.interpolator.as_ref().map(|m| m.name().to_string()),
             upscaler: models.upscaler.as_ref().map(|m| m.name().to_string()),
             fmt,
-            planner: timing.planner,
-            frame_rate: timing.frame_rate,
-            ratio: timing.ratio,
+            planner: grid.planner,
+            frame_rate: grid.frame_rate,
+            ratio: grid.ratio,
             models,
             size,
             warnings,
@@ -320,40 +280,16 @@ impl Prepared {
     fn open_output(
         opts: &EnhanceOptions,
         fmt: &VideoFormat,
-        timing: &Timing,
+        grid: &OutputGrid,
         size: Option<(usize, usize)>,
     ) -> Result<Muxer> {
-        let e = &opts.config.encode;
-        let (width, height) = size.unwrap_or((fmt.width, fmt.height));
-        Muxer::create(&OutputPlan {
-            target: &opts.output,
-            input: &opts.input,
-            video_stream_index: fmt.stream_index,
-            shape: VideoShape {
-                width,
-                height,
-                time_base: timing.time_base,
-                frame_rate: timing.frame_rate,
-                sample_aspect_ratio: fmt.sample_aspect_ratio,
-            },
-            family: fmt.family,
-            colorimetry: fmt.colorimetry(),
-            chroma: fmt.chroma,
-            depth: fmt.depth,
-            colors: fmt.colors,
-            settings: &EncodeSettings {
-                codec: e.codec,
-                crf: e.effective_crf(),
-                lossless: e.lossless,
-                preset: e.effective_preset(),
-            },
-            origin_s: fmt.origin_s,
-            end_s: opts
-                .clip
-                .and_then(|c| c.end)
-                .map(|end| end + (fmt.origin_s - opts.clip.map_or(0.0, |c| c.start))),
-            video_only: opts.part.is_some(),
-        })
+        let settings = opts.config.encode.settings();
+        let size = size.unwrap_or((fmt.width, fmt.height));
+        Muxer::create(
+            &OutputPlan::new(&opts.output, &opts.input, fmt, opts.clip, settings)
+                .shaped(size, grid.time_base, grid.frame_rate)
+                .video_only(opts.part.is_some()),
+        )
     }
 
     /// Whether frames go through the model stages at all (else decode
@@ -365,23 +301,6 @@ impl Prepared {
 
     fn out_size(&self) -> (usize, usize) {
         self.size.unwrap_or((self.fmt.width, self.fmt.height))
-    }
-}
-
-/// The output frames a chunk writes: with interpolation the grid points
-/// from its first frame's time up to (not including) the lookahead frame's;
-/// without, its own input frames (the lookahead frame is not written).
-fn output_window(part: &ChunkPart, planner: Option<&Planner>) -> (u64, u64) {
-    match planner {
-        Some(pl) => (
-            pl.first_k_at(part.origin_pts, part.decode.first_pts),
-            part.next
-                .map_or(u64::MAX, |(_, pts)| pl.first_k_at(part.origin_pts, pts)),
-        ),
-        None => (
-            part.decode.first_index,
-            part.next.map_or(u64::MAX, |(index, _)| index),
-        ),
     }
 }
 
@@ -692,23 +611,15 @@ fn interp_stage(job: &mut Prepared, opts: &EnhanceOptions) -> Timed {
         .clip
         .and_then(|c| c.duration())
         .map(|d| seconds_ts(d, fmt.time_base));
-    let (tb, rate) = (fmt.time_base, job.frame_rate);
     let guard = cfg.interpolate.guard.then(|| cfg.gate.clone());
     // Warp in-betweens at output size only when an upscaler makes the
     // drawings' output size pictures; otherwise there is nothing to gain.
     let warp = cfg.upscale.inbetweens == InbetweenMode::Warp && job.models.upscaler.is_some();
-    let mut stage = InterpStage::new(planner, model, fmt.colorimetry(), guard, nominal)
+    let stage = InterpStage::new(planner, model, fmt.colorimetry(), guard, nominal)
         .with_warp(warp)
         .with_window(job.window);
-    if let Some(p) = &opts.part {
-        stage = stage.with_origin(p.origin_pts);
-    }
-    let stage = stage.with_end_limit(end_limit).with_grid_origin(
-        (tb.numerator() as i64, tb.denominator() as i64),
-        (rate.numerator() as i64, rate.denominator() as i64),
-    );
     Windowed {
-        inner: Either::On(stage),
+        inner: Either::On(stage.with_end_limit(end_limit).with_grid_origin()),
         window,
     }
 }

@@ -8,8 +8,10 @@
 //!
 //! Everything here is pure and deterministic: no I/O, no model, no pictures.
 //! All timing is exact rational arithmetic in `i128` (see [`plan`] for the
-//! rules, the output-count rule and the lookahead bound).
+//! rules, the output-count rule and the lookahead bound). [`grid`] is the one
+//! entry point that builds a run's output grid (whole run, chunk or join).
 
+pub mod grid;
 pub mod plan;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +20,7 @@ use std::str::FromStr;
 
 use crate::rational::{gcd, reduce};
 
+pub use grid::{GridPart, GridRequest, OutputGrid};
 pub use plan::Planner;
 
 /// Default for [`PlanParams::max_cadence_hold_s`]: hold runs up to a quarter of

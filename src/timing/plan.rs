@@ -156,6 +156,8 @@ pub struct Planner {
     frames: VecDeque<Frame>,
     /// Time of the first frame (units): the grid origin.
     first_at: Option<i128>,
+    /// Pts of the grid origin when placed by [`Planner::with_grid`].
+    origin_pts: Option<i64>,
     /// Index and external pts of the last accepted frame.
     last: Option<(u64, i64)>,
     /// Internal step (units) between the last two accepted frames.
@@ -222,6 +224,7 @@ impl Planner {
             max_run_frames,
             frames: VecDeque::new(),
             first_at: None,
+            origin_pts: None,
             last: None,
             last_step: None,
             last_at: 0,
@@ -271,8 +274,22 @@ impl Planner {
         let origin = i128::from(origin_pts).saturating_mul(self.d);
         let from = i128::from(from_pts).saturating_mul(self.d);
         self.first_at = Some(origin);
+        self.origin_pts = Some(origin_pts);
         self.next_k = first_k_from(from - origin, self.step);
         self
+    }
+
+    /// Output pts of grid point 0 on the input's timeline: the grid's
+    /// origin (the [`Planner::with_grid`] origin, else `first_pts`, the
+    /// first frame pushed) in output frames, rounded to the nearest. Output
+    /// frame k written at pts `k` plus this keeps video in sync with the
+    /// copied audio when the video starts late.
+    pub fn origin_output_pts(&self, first_pts: i64) -> i64 {
+        let origin = i128::from(self.origin_pts.unwrap_or(first_pts));
+        // pts * in_num/in_den seconds * target_num/target_den frames per second.
+        let num = origin * i128::from(self.in_tb.0) * i128::from(self.params.target_num);
+        let den = (i128::from(self.in_tb.1) * i128::from(self.params.target_den)).max(1);
+        (2 * num + den).div_euclid(2 * den) as i64
     }
 
     /// The first output frame at or after input pts `pts` on a grid that

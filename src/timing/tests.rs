@@ -1418,3 +1418,21 @@ fn a_chunk_from_a_drawing_start_decides_as_the_whole_run() {
         }
     }
 }
+
+#[test]
+fn origin_output_pts_rounds_the_origin_onto_the_output_grid() {
+    // 23.976 fps in milliseconds, to 47.952 fps: a video starting at
+    // 1.042 s begins 49.966 output frames in, written from pts 50.
+    let p = params((48000, 1001), CadenceMode::Preserve);
+    let q = Planner::new(p, (1, 1000));
+    assert_eq!(q.origin_output_pts(1042), 50);
+    assert_eq!(q.origin_output_pts(0), 0);
+    // Half a frame rounds up, also before 0.
+    let q = Planner::new(params((2, 1), CadenceMode::Preserve), (1, 4));
+    assert_eq!(q.origin_output_pts(1), 1);
+    assert_eq!(q.origin_output_pts(-1), 0);
+    // A chunk's planner places pts from the whole run's origin, not from
+    // its own first frame.
+    let q = Planner::new(p, (1, 1000)).with_grid(1042, 90_000);
+    assert_eq!(q.origin_output_pts(90_000), 50);
+}
