@@ -310,7 +310,8 @@ fn progressive_video_flagged_interlaced_passes_bit_exact() {
     assert_eq!(f["found"], "progressive", "{f}");
     assert_eq!(f["flagged_interlaced"], true, "{f}");
     let out = dir.path().join("out.mkv");
-    enhance_ok(&src, &out, "reencode", &["--lossless"]);
+    let err = enhance_ok(&src, &out, "reencode", &["--lossless"]);
+    assert!(err.contains("show no combing"), "{err}");
     let md5 = |p: &Path| -> Vec<String> {
         framemd5(p, &["-map", "0:v"])
             .into_iter()
@@ -319,6 +320,21 @@ fn progressive_video_flagged_interlaced_passes_bit_exact() {
             .collect()
     };
     assert_eq!(md5(&out), md5(&src));
+    // Told to leave the fields alone, nothing is measured, so the warning
+    // claims nothing about the pictures.
+    let told = dir.path().join("told.mkv");
+    let err = enhance_ok(
+        &src,
+        &told,
+        "reencode",
+        &["--lossless", "--fields", "progressive"],
+    );
+    assert!(
+        err.contains("--fields progressive leaves its frames as decoded")
+            && !err.contains("show no combing"),
+        "{err}"
+    );
+    assert_eq!(md5(&told), md5(&src));
 }
 
 #[test]

@@ -388,21 +388,9 @@ impl Muxer {
             (None, None) => return Err(Error::Internal("no video for the output".into())),
         };
         let video_out = add_video_stream(&mut octx, &copier, plan, params, layout.encoder)?;
-        let mut other = if plan.video_only {
-            Carried::default()
-        } else {
-            let other = add_other_streams(&mut octx, &copier, plan, fmt_name)?;
-            octx.set_metadata(copier.metadata().to_owned());
-            copy_chapters(&mut octx, &copier, plan);
-            other
-        };
+        let mut other =
+            carry_other_streams((&mut octx, &copier), plan, (fmt_name, layout.encoder))?;
         warnings.append(&mut other.warnings);
-        if let Some(ist) = copier.stream(plan.video_stream_index) {
-            let to = layout.encoder.to_string();
-            let video = StreamOutcome::new(&StreamFacts::read(&ist), Outcome::Encoded { to });
-            other.outcomes.push(video);
-        }
-        other.outcomes.sort_by_key(|o| o.index);
         let Carried {
             mut copy_map,
             covers,
@@ -813,6 +801,34 @@ fn keep_video_tags(ist: &ff::format::stream::Stream, ost: &mut ff::format::strea
             }
         }
     }
+}
+
+/// Every stream but the video (unless the plan is video only), the
+/// metadata and chapters, and what became of each input stream, the video
+/// included (it is encoded to `encoder`), in input order.
+fn carry_other_streams(
+    (octx, copier): (
+        &mut ff::format::context::Output,
+        &ff::format::context::Input,
+    ),
+    plan: &OutputPlan,
+    (fmt_name, encoder): (&str, &str),
+) -> Result<Carried> {
+    let mut other = if plan.video_only {
+        Carried::default()
+    } else {
+        let other = add_other_streams(octx, copier, plan, fmt_name)?;
+        octx.set_metadata(copier.metadata().to_owned());
+        copy_chapters(octx, copier, plan);
+        other
+    };
+    if let Some(ist) = copier.stream(plan.video_stream_index) {
+        let to = encoder.to_string();
+        let video = StreamOutcome::new(&StreamFacts::read(&ist), Outcome::Encoded { to });
+        other.outcomes.push(video);
+    }
+    other.outcomes.sort_by_key(|o| o.index);
+    Ok(other)
 }
 
 /// Copy the chapters inside the output's range, re-based to its start.

@@ -23,6 +23,7 @@ use super::{run_stage, RunState, Stage, StageMeter, DECODE_QUEUE, GATE_QUEUE, UP
 use crate::clip::ClipRange;
 use crate::config::{Config, InbetweenMode};
 use crate::error::{Error, Result};
+use crate::fields::FieldsMode;
 use crate::gate::Class;
 use crate::media::decode::{DecodePart, DecodeStats, VideoDecoder, VideoFormat};
 use crate::media::mux::{check_output, Muxer, OutputPlan, OutputSummary};
@@ -308,10 +309,14 @@ impl Prepared {
 fn input_warnings(opts: &EnhanceOptions, fmt: &VideoFormat, modelled: bool) -> Vec<String> {
     let input = opts.input.display();
     let mut warnings = Vec::new();
+    // Still flagged after the fields step: it found nothing to do, or was
+    // told to do nothing (then nothing was measured, so nothing is claimed).
     if fmt.interlaced {
-        warnings.push(format!(
-            "{input}: video is flagged interlaced but its pictures show no combing; frames are left as decoded (use --fields film or --fields deinterlace if the output shows combing)"
-        ));
+        warnings.push(if opts.config.decode.fields == FieldsMode::Progressive {
+            format!("{input}: video is flagged interlaced; --fields progressive leaves its frames as decoded")
+        } else {
+            format!("{input}: video is flagged interlaced but its pictures show no combing; frames are left as decoded (use --fields film or --fields deinterlace if the output shows combing)")
+        });
     }
     if fmt.alpha {
         warnings.push(format!(
