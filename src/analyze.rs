@@ -9,9 +9,7 @@ use crate::error::{Error, Result};
 use crate::gate::{summarise, GateSummary};
 use crate::media::decode::VideoDecoder;
 use crate::media::ts_seconds;
-use crate::stage::gate::GateStage;
-use crate::stage::DecodeAhead;
-use crate::stage::Stage;
+use crate::stage::gate::{gate_file, GateStage, Gated};
 
 /// Label every transition of `path` (decoding in a second thread so the
 /// gate runs beside the decoder, as in `enhance`).
@@ -20,16 +18,11 @@ pub fn analyze(path: &Path, clip: Option<ClipRange>, config: &Config) -> Result<
     params.validate().map_err(Error::Config)?;
     let decoder = VideoDecoder::open(path, clip, config.decode.fields)?;
     let fmt = decoder.format().clone();
-    let decode = DecodeAhead::spawn(decoder, |_| true)?;
     let mut gate = GateStage::new(params.clone()).keep_transitions();
     let mut times = Vec::new();
-    for frame in decode.frames.iter() {
-        times.push(ts_seconds(frame.pts, fmt.time_base));
-        // The pictures themselves are not needed here: drop them at once.
-        drop(gate.push(frame)?);
-    }
-    drop(gate.finish()?);
-    decode.join()?;
+    // The pictures themselves are not needed here: each is dropped at once.
+    let mut time = |g: Gated| times.push(ts_seconds(g.frame.pts, fmt.time_base));
+    gate_file(decoder, |_| true, &mut gate, None, &mut time)?.decoded?;
     Ok(summarise(
         gate.transitions(),
         &times,

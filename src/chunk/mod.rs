@@ -37,9 +37,9 @@ use crate::gate::Class;
 use crate::media::decode::{DecodePart, VideoDecoder};
 use crate::model::ModelOptions;
 use crate::progress::Progress;
-use crate::stage::gate::{pts_digest_of, GateStage};
+use crate::stage::gate::{gate_file, pts_digest_of, GatePass, GateStage, Gated, Next};
 use crate::stage::runner::{ChunkPart, EnhanceOptions};
-use crate::stage::{DecodeAhead, Report, Stage};
+use crate::stage::Report;
 
 /// Longest chunk unless told otherwise: a minute loses at most a minute
 /// of work to a crash, and costs one plan entry and one seam per minute.
@@ -232,29 +232,41 @@ fn label_frames(
 ) -> Result<(crate::media::decode::VideoFormat, Vec<(i64, Class)>)> {
     let decoder = VideoDecoder::open(path, clip, cfg.decode.fields)?;
     let fmt = decoder.format().clone();
-    let decode = DecodeAhead::spawn(decoder, |_| true)?;
     let mut gate = GateStage::new(cfg.gate.clone());
-    let mut frames = Vec::new();
     progress.start(fmt.expected_frames, "frames");
-    let take = |out: Vec<crate::stage::gate::Gated>, frames: &mut Vec<(i64, Class)>| {
-        for g in out {
-            frames.push((g.frame.pts, g.class.unwrap_or(Class::Cut)));
-        }
+    let mut labels = Labels {
+        frames: Vec::new(),
+        progress,
     };
-    for frame in decode.frames.iter() {
-        if abort.load(std::sync::atomic::Ordering::Relaxed) {
-            let _ = decode.join();
-            return Err(Error::Interrupted);
-        }
-        take(gate.push(frame)?, &mut frames);
-        if frames.len() % 50 == 0 {
-            progress.update(frames.len() as u64, "planning: gate");
-        }
+    let end = gate_file(decoder, |_| true, &mut gate, Some(abort), &mut labels)?;
+    if end.aborted {
+        return Err(Error::Interrupted);
     }
-    take(gate.finish()?, &mut frames);
-    progress.finish();
-    decode.join()?;
-    Ok((fmt, frames))
+    labels.progress.finish();
+    end.decoded?;
+    Ok((fmt, labels.frames))
+}
+
+/// The plan's side of [`label_frames`]: each frame's pts and label, with
+/// progress.
+struct Labels<'a> {
+    frames: Vec<(i64, Class)>,
+    progress: &'a mut dyn Progress,
+}
+
+impl GatePass for Labels<'_> {
+    fn gated(&mut self, g: Gated) {
+        self.frames
+            .push((g.frame.pts, g.class.unwrap_or(Class::Cut)));
+    }
+
+    fn after(&mut self, _read: u64) -> Next {
+        if self.frames.len().is_multiple_of(50) {
+            self.progress
+                .update(self.frames.len() as u64, "planning: gate");
+        }
+        Next::Go
+    }
 }
 
 /// Make the plan: label the whole clip, split it, record what it depends on.

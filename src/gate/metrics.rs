@@ -1,7 +1,11 @@
-//! Thumbnails and the raw similarity scores between two of them.
+//! Thumbnails and the raw similarity scores between two of them; the
+//! project's one SSIM ([`ssim`]) and one mean difference of full-size
+//! pictures ([`rgb_mean_abs_diff`]), which the guard and the lab use too.
 //!
 //! Everything here is pure arithmetic on downscaled luma and chroma: no thresholds, no
 //! decisions. The classifier in `super` (`gate/mod.rs`) turns [`Scores`] into labels.
+
+use crate::picture::RgbImage;
 
 /// Longest side of a thumbnail, in samples. The integer box-downscale factor
 /// is the smallest one that brings the long side to at most this, so 1080p
@@ -589,6 +593,44 @@ pub fn compare(a: &Thumb, b: &Thumb) -> Scores {
     }
 }
 
+/// Mean SSIM of two planes of `width` x `height` samples (0..255,
+/// row-major, no padding): the gate's windows (8x8 samples every 4, built
+/// from [`CELL`]-sample cells; a plane under 8 samples a side has smaller
+/// ones, see [`Scores::ssim`]) and constants, in f32. The one SSIM of the
+/// project: [`compare`] scores thumbnails with it, the lab's `eval`
+/// full-size luma. Planes of another size
+/// than stated, or empty, score as [`Scores::incomparable`].
+pub fn ssim(width: usize, height: usize, a: &[f32], b: &[f32]) -> f32 {
+    let n = width * height;
+    if n == 0 || a.len() != n || b.len() != n {
+        return Scores::incomparable().ssim;
+    }
+    CellGrid::of_samples(width, height, a, b).windows(0.0).ssim
+}
+
+/// Mean absolute difference of two planar RGB images of one size over all
+/// three channels of every `step`-th pixel of every `step`-th row, in the
+/// images' units. The one mean difference of full-size pictures: the ghost
+/// guard's plausibility test samples every 2nd pixel and row, the lab's
+/// "same picture" test every pixel. (The gate's [`Scores::mad`] is the
+/// same measure on thumbnails, summed in the pass that makes every score.)
+pub fn rgb_mean_abs_diff(a: &RgbImage, b: &RgbImage, step: usize) -> f64 {
+    let (w, h) = (a.width, a.height);
+    let n = w * h;
+    let mut sum = 0.0f64;
+    let mut count = 0usize;
+    for y in (0..h).step_by(step.max(1)) {
+        for x in (0..w).step_by(step.max(1)) {
+            let i = y * w + x;
+            for c in 0..3 {
+                sum += (a.data[c * n + i] - b.data[c * n + i]).abs() as f64;
+            }
+            count += 3;
+        }
+    }
+    sum / count.max(1) as f64
+}
+
 /// Adds one thumbnail row's samples to its cells (`cell` samples wide)
 /// and returns the row's sum of absolute differences.
 fn add_row(cells: &mut [Cell], ra: &[f32], rb: &[f32], cell: usize) -> f32 {
@@ -635,7 +677,13 @@ struct WindowScores {
 
 impl CellGrid {
     fn of(a: &Thumb, b: &Thumb) -> CellGrid {
-        let (w, h, n) = (a.width, a.height, a.data.len());
+        CellGrid::of_samples(a.width, a.height, &a.data, &b.data)
+    }
+
+    /// [`CellGrid::of`] on two planes of `w` x `h` samples (0..255,
+    /// row-major, no padding, `w * h` each).
+    fn of_samples(w: usize, h: usize, a: &[f32], b: &[f32]) -> CellGrid {
+        let n = a.len();
         // A thumb smaller than one cell is one (partial) cell.
         let cell = CELL.min(w).min(h).max(1);
         let (cw, ch) = (w / cell, h / cell);
@@ -644,23 +692,23 @@ impl CellGrid {
         for cy in 0..ch {
             for dy in 0..cell {
                 let y = cy * cell + dy;
-                let ra = &a.data[y * w..y * w + cw * cell];
-                let rb = &b.data[y * w..y * w + cw * cell];
+                let ra = &a[y * w..y * w + cw * cell];
+                let rb = &b[y * w..y * w + cw * cell];
                 let row_cells = &mut cells[cy * cw..(cy + 1) * cw];
                 let mut row_ad = add_row(row_cells, ra, rb, cell);
                 // Columns right of the last full cell still count for `mad`.
-                row_ad += a.data[y * w + cw * cell..(y + 1) * w]
+                row_ad += a[y * w + cw * cell..(y + 1) * w]
                     .iter()
-                    .zip(&b.data[y * w + cw * cell..(y + 1) * w])
+                    .zip(&b[y * w + cw * cell..(y + 1) * w])
                     .map(|(x, y)| (x - y).abs())
                     .sum::<f32>();
                 total_ad += f64::from(row_ad);
             }
         }
         // Rows below the last full cell row still count for `mad`.
-        total_ad += a.data[ch * cell * w..]
+        total_ad += a[ch * cell * w..]
             .iter()
-            .zip(&b.data[ch * cell * w..])
+            .zip(&b[ch * cell * w..])
             .map(|(x, y)| f64::from((x - y).abs()))
             .sum::<f64>();
         CellGrid {

@@ -212,13 +212,7 @@ fn to_image((w, h, rgb): (usize, usize, Vec<u8>)) -> RgbImage {
 }
 
 fn mean_abs_levels(a: &RgbImage, b: &RgbImage) -> f64 {
-    a.data
-        .iter()
-        .zip(&b.data)
-        .map(|(&x, &y)| f64::from((x - y).abs()))
-        .sum::<f64>()
-        * 255.0
-        / a.data.len().max(1) as f64
+    crate::gate::metrics::rgb_mean_abs_diff(a, b, 1) * 255.0
 }
 
 fn resized(img: &RgbImage, w: usize, h: usize) -> Result<RgbImage> {

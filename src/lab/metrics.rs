@@ -3,7 +3,8 @@
 //!
 //! - **PSNR** over the three channels (peak 1).
 //! - **SSIM** on luma (BT.601 weights, 0..255), 8x8 windows every 4 pixels,
-//!   constants of Wang et al. 2004 (K1 0.01, K2 0.03).
+//!   constants of Wang et al. 2004 (K1 0.01, K2 0.03): the gate's own
+//!   ([`crate::gate::metrics::ssim`], f32), on full-size pictures.
 //! - **Chamfer** (pixels, lower is better): the symmetric mean distance
 //!   between the line maps of prediction and truth, as EISAI (Chen & Zwicker
 //!   2022) uses for animation. A line pixel is one whose Sobel gradient
@@ -48,46 +49,13 @@ pub fn psnr(a: &RgbImage, b: &RgbImage) -> f64 {
     }
 }
 
-/// Mean SSIM of the luma planes (module docs).
+/// Mean SSIM of the luma planes (module docs): the gate's SSIM on
+/// full-size luma.
 pub fn ssim(a: &RgbImage, b: &RgbImage) -> f64 {
-    const C1: f64 = (0.01 * 255.0) * (0.01 * 255.0);
-    const C2: f64 = (0.03 * 255.0) * (0.03 * 255.0);
-    let (w, h) = (a.width, a.height);
-    let (ya, yb) = (luma(a), luma(b));
-    let (mut sum, mut count) = (0.0, 0u64);
-    let mut y0 = 0;
-    while y0 + 8 <= h {
-        let mut x0 = 0;
-        while x0 + 8 <= w {
-            let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
-            for y in y0..y0 + 8 {
-                for x in x0..x0 + 8 {
-                    let p = f64::from(ya[y * w + x]) * 255.0;
-                    let q = f64::from(yb[y * w + x]) * 255.0;
-                    sa += p;
-                    sb += q;
-                    saa += p * p;
-                    sbb += q * q;
-                    sab += p * q;
-                }
-            }
-            let n = 64.0;
-            let (ma, mb) = (sa / n, sb / n);
-            let va = (saa / n - ma * ma).max(0.0);
-            let vb = (sbb / n - mb * mb).max(0.0);
-            let cov = sab / n - ma * mb;
-            sum += ((2.0 * ma * mb + C1) * (2.0 * cov + C2))
-                / ((ma * ma + mb * mb + C1) * (va + vb + C2));
-            count += 1;
-            x0 += 4;
-        }
-        y0 += 4;
-    }
-    if count == 0 {
-        1.0
-    } else {
-        sum / count as f64
-    }
+    let levels =
+        |img: &RgbImage| -> Vec<f32> { luma(img).into_iter().map(|v| v * 255.0).collect() };
+    let (la, lb) = (levels(a), levels(b));
+    f64::from(crate::gate::metrics::ssim(a.width, a.height, &la, &lb))
 }
 
 /// The line map of an image (module docs): true where a line is.
@@ -192,6 +160,67 @@ mod tests {
             }
         }
         img
+    }
+
+    /// SSIM as the lab computed it before it used the gate's: the same
+    /// windows and constants over full-size luma, summed in f64.
+    fn ssim_f64(a: &RgbImage, b: &RgbImage) -> f64 {
+        const C1: f64 = (0.01 * 255.0) * (0.01 * 255.0);
+        const C2: f64 = (0.03 * 255.0) * (0.03 * 255.0);
+        let (w, h) = (a.width, a.height);
+        let (ya, yb) = (luma(a), luma(b));
+        let (mut sum, mut count) = (0.0, 0u64);
+        for y0 in (0..h.saturating_sub(7)).step_by(4) {
+            for x0 in (0..w.saturating_sub(7)).step_by(4) {
+                let mut s = [0f64; 5];
+                for y in y0..y0 + 8 {
+                    for x in x0..x0 + 8 {
+                        let p = f64::from(ya[y * w + x]) * 255.0;
+                        let q = f64::from(yb[y * w + x]) * 255.0;
+                        for (k, v) in [p, q, p * p, q * q, p * q].into_iter().enumerate() {
+                            s[k] += v;
+                        }
+                    }
+                }
+                let [ma, mb, saa, sbb, sab] = s.map(|v| v / 64.0);
+                let va = (saa - ma * ma).max(0.0);
+                let vb = (sbb - mb * mb).max(0.0);
+                let cov = sab - ma * mb;
+                sum += ((2.0 * ma * mb + C1) * (2.0 * cov + C2))
+                    / ((ma * ma + mb * mb + C1) * (va + vb + C2));
+                count += 1;
+            }
+        }
+        if count == 0 {
+            1.0
+        } else {
+            sum / count as f64
+        }
+    }
+
+    #[test]
+    fn ssim_is_the_gates_within_a_ten_thousandth_of_the_f64_sums() {
+        let mut rng = crate::testutil::Rng(7);
+        // A soft gradient with grain at an odd size, and a shifted, noisier copy.
+        let (w, h) = (101, 67);
+        let mut a = RgbImage::new(w, h);
+        let mut b = RgbImage::new(w, h);
+        for (i, (p, q)) in a.data.iter_mut().zip(b.data.iter_mut()).enumerate() {
+            let x = (i % w) as f32 / w as f32;
+            *p = (0.2 + 0.6 * x + 0.05 * rng.f()).clamp(0.0, 1.0);
+            *q = (0.25 + 0.55 * x + 0.1 * rng.f()).clamp(0.0, 1.0);
+        }
+        let pairs = [
+            ("line 6 px off", line_at(20), line_at(26)),
+            ("line 1 px off", line_at(20), line_at(21)),
+            ("gradient with grain", a.clone(), b),
+            ("same", a.clone(), a),
+        ];
+        for (name, x, y) in pairs {
+            let (gate, old) = (ssim(&x, &y), ssim_f64(&x, &y));
+            println!("{name}: ssim {gate:.6} (f64 sums {old:.6})");
+            assert!((gate - old).abs() < 1e-4, "{name}: {gate} against {old}");
+        }
     }
 
     #[test]

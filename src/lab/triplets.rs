@@ -46,10 +46,9 @@ use crate::error::{Error, Result};
 use crate::gate::{compare, thumbnail_of, Thumb};
 use crate::media::decode::{VideoDecoder, VideoFormat};
 use crate::media::ts_seconds;
-use crate::picture::Picture;
+use crate::picture::{Frame, Picture};
 use crate::progress::Progress;
-use crate::stage::gate::{GateStage, Gated};
-use crate::stage::{DecodeAhead, Stage};
+use crate::stage::gate::{gate_file, GatePass, GateStage, Gated, Next};
 
 pub const DEFAULT_HEIGHT: usize = 720;
 pub const DEFAULT_MIN_MOTION: f32 = 2.0;
@@ -406,7 +405,6 @@ fn cut_source(
         move |pts: i64| ts_seconds(pts, tb) - start
     };
 
-    let decode = DecodeAhead::spawn(decoder, move |f| time_of(f.pts) < end_s)?;
     let writer = Writer::spawn(WriteCtx {
         root: ds.root.clone(),
         format: opts.format,
@@ -433,20 +431,26 @@ fn cut_source(
         time_of,
     };
     progress.start(fmt.expected_frames, "frames");
-    let (read, stopped) = cutter.read_all(&decode.frames, config, &writer.done, progress, abort)?;
-    let decoded = decode.join();
+    let mut gate = GateStage::new(config.gate.clone());
+    let keep = move |f: &Frame| time_of(f.pts) < end_s;
+    let mut reading = Reading {
+        cutter: &mut cutter,
+        done: &writer.done,
+        progress,
+    };
+    let end = gate_file(decoder, keep, &mut gate, Some(abort), &mut reading)?;
     cutter.jobs = None;
     writer
         .thread
         .join()
         .map_err(|_| Error::Internal("the write stage panicked".into()))?;
     cutter.collect(&writer.done);
-    progress.update(read, &cutter.status());
+    progress.update(end.read, &cutter.status());
     progress.finish();
     if let Some(e) = cutter.first_error.take() {
         return Err(e);
     }
-    if stopped {
+    if end.aborted {
         progress.warn(&format!(
             "stopped in {}: {} triplets are in {}; the same command continues from there",
             path.display(),
@@ -455,9 +459,9 @@ fn cut_source(
         ));
         return Err(Error::Interrupted);
     }
-    decoded?;
+    end.decoded?;
     let mut s = cutter.s;
-    s.frames = read;
+    s.frames = end.read;
     s.shots = cutter.picker.shot() + 1;
     s.wall_s = t0.elapsed().as_secs_f64();
     Ok(s)
@@ -551,50 +555,42 @@ struct Cutter<'a, T: Fn(i64) -> f64> {
     time_of: T,
 }
 
-impl<T: Fn(i64) -> f64> Cutter<'_, T> {
-    /// Gate every decoded frame from `--skip-start` on and cut what the
-    /// gate decides, taking in finished writes as it goes; stops at the
-    /// first failed write or when aborted. Returns the frames read and
-    /// whether it was aborted.
-    fn read_all(
-        &mut self,
-        frames: &crossbeam_channel::Receiver<crate::picture::Frame>,
-        config: &Config,
-        done: &crossbeam_channel::Receiver<(Record, Result<()>)>,
-        progress: &mut dyn Progress,
-        abort: &AtomicBool,
-    ) -> Result<(u64, bool)> {
-        let mut gate = GateStage::new(config.gate.clone());
-        let mut read = 0u64;
-        let mut stopped = false;
-        for frame in frames.iter() {
-            read += 1;
-            if abort.load(Ordering::SeqCst) {
-                stopped = true;
-                break;
-            }
-            if (self.time_of)(frame.pts) >= self.opts.skip_start {
-                // The gate numbers frames from 0 as it sees them: hand it
-                // frames numbered from the first one after --skip-start.
-                let first = *self.first_index.get_or_insert(frame.index);
-                let mut frame = frame;
-                frame.index -= first;
-                let gated = gate.push(frame)?;
-                self.take(gated);
-            }
-            self.collect(done);
-            if self.first_error.is_some() {
-                break;
-            }
-            progress.update(read, &self.status());
+/// A source's frames through the gate for the [`Cutter`]: from
+/// `--skip-start` on, renumbered from 0 as the gate numbers them; finished
+/// writes taken in after each frame; a failed write stops the pass.
+struct Reading<'r, 'a, T: Fn(i64) -> f64> {
+    cutter: &'r mut Cutter<'a, T>,
+    done: &'r crossbeam_channel::Receiver<(Record, Result<()>)>,
+    progress: &'r mut dyn Progress,
+}
+
+impl<T: Fn(i64) -> f64> GatePass for Reading<'_, '_, T> {
+    fn before(&mut self, mut frame: Frame) -> Option<Frame> {
+        let c = &mut *self.cutter;
+        if (c.time_of)(frame.pts) < c.opts.skip_start {
+            return None;
         }
-        if !stopped && self.first_error.is_none() {
-            let gated = gate.finish()?;
-            self.take(gated);
-        }
-        Ok((read, stopped))
+        // The gate numbers frames from 0 as it sees them: hand it frames
+        // numbered from the first one after --skip-start.
+        frame.index -= *c.first_index.get_or_insert(frame.index);
+        Some(frame)
     }
 
+    fn gated(&mut self, gated: Gated) {
+        self.cutter.take(gated);
+    }
+
+    fn after(&mut self, read: u64) -> Next {
+        self.cutter.collect(self.done);
+        if self.cutter.first_error.is_some() {
+            return Next::Stop;
+        }
+        self.progress.update(read, &self.cutter.status());
+        Next::Go
+    }
+}
+
+impl<T: Fn(i64) -> f64> Cutter<'_, T> {
     fn status(&self) -> String {
         format!(
             "{} triplets written, {} there already",
@@ -602,29 +598,27 @@ impl<T: Fn(i64) -> f64> Cutter<'_, T> {
         )
     }
 
-    fn take(&mut self, gated: Vec<Gated>) {
-        for g in gated {
-            if self.first_error.is_some() {
-                return;
+    fn take(&mut self, g: Gated) {
+        if self.first_error.is_some() {
+            return;
+        }
+        let t = (self.time_of)(g.frame.pts);
+        let crop = self.crop;
+        let picture = g.frame.picture;
+        let mut drawing = false;
+        let index = g.frame.index + self.first_index.unwrap_or(0);
+        let found = self.picker.push(index, t, g.class, || {
+            drawing = true;
+            Pic {
+                thumb: Arc::new(cropped_thumb(&picture, crop)),
+                picture: picture.clone(),
+                still: Arc::new(OnceLock::new()),
             }
-            let t = (self.time_of)(g.frame.pts);
-            let crop = self.crop;
-            let picture = g.frame.picture;
-            let mut drawing = false;
-            let index = g.frame.index + self.first_index.unwrap_or(0);
-            let found = self.picker.push(index, t, g.class, || {
-                drawing = true;
-                Pic {
-                    thumb: Arc::new(cropped_thumb(&picture, crop)),
-                    picture: picture.clone(),
-                    still: Arc::new(OnceLock::new()),
-                }
-            });
-            self.s.drawings += u64::from(drawing);
-            if let Some(f) = found {
-                if let Err(e) = self.consider(f) {
-                    self.first_error = Some(e);
-                }
+        });
+        self.s.drawings += u64::from(drawing);
+        if let Some(f) = found {
+            if let Err(e) = self.consider(f) {
+                self.first_error = Some(e);
             }
         }
     }

@@ -1,15 +1,19 @@
 //! Gate stage: labels every transition CUT / HOLD / MOTION / FLASH and
 //! gives each frame the identity of the distinct picture it shows. The
 //! same stage feeds `enhance` and `info --gate`, so what `info --gate`
-//! shows is exactly what `enhance` decides.
+//! shows is exactly what `enhance` decides. [`gate_file`] is the one pass
+//! that decodes and gates a whole file outside `enhance` (`info --gate`,
+//! `plan`, `triplets`).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
-use super::{Report, Stage};
+use super::{DecodeAhead, Report, Stage};
 use crate::error::{Error, Result};
 use crate::gate::{Class, Gate, GateParams, Sample, Transition};
+use crate::media::decode::VideoDecoder;
 use crate::model::RunModels;
 use crate::picture::Frame;
 
@@ -289,4 +293,90 @@ impl Stage for GateStage {
     fn report(self, report: &mut Report, _models: &mut RunModels) {
         report.gate = Some(self.counts);
     }
+}
+
+/// What a [`gate_file`] pass does along the way, frame by frame.
+pub trait GatePass {
+    /// A decoded frame before the gate: the frame to gate (renumbered if
+    /// need be), or None to pass it by ungated.
+    fn before(&mut self, frame: Frame) -> Option<Frame> {
+        Some(frame)
+    }
+    /// A frame with its label, in order.
+    fn gated(&mut self, gated: Gated);
+    /// After each decoded frame (`read` so far, this one included) and
+    /// whatever the gate handed on for it: go on, or stop without
+    /// finishing the gate.
+    fn after(&mut self, _read: u64) -> Next {
+        Next::Go
+    }
+}
+
+/// A closure takes every gated frame and never stops the pass.
+impl<F: FnMut(Gated)> GatePass for F {
+    fn gated(&mut self, gated: Gated) {
+        self(gated)
+    }
+}
+
+/// Whether a [`gate_file`] pass goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    Go,
+    Stop,
+}
+
+/// How a [`gate_file`] pass ended.
+#[derive(Debug)]
+pub struct PassEnd {
+    /// Frames received from the decoder (the one it stopped at included).
+    pub read: u64,
+    /// Stopped by the abort flag.
+    pub aborted: bool,
+    /// Stopped by [`GatePass::after`].
+    pub stopped: bool,
+    /// The decode thread's own end: its error, if any, for the caller to
+    /// rank against its own.
+    pub decoded: Result<()>,
+}
+
+/// Decode `decoder` in a thread of its own (frames until `keep` turns one
+/// away) and run every frame through `gate`, handing the labelled frames
+/// to `pass`: the one "decode and gate a whole file" of `info --gate`,
+/// `plan` and `triplets`. The gate is finished at the end unless the pass
+/// was aborted (`abort`, checked once per frame) or stopped; the decode
+/// thread is joined either way. An error of the gate ends the pass at once.
+pub fn gate_file(
+    decoder: VideoDecoder,
+    keep: impl Fn(&Frame) -> bool + Send + 'static,
+    gate: &mut GateStage,
+    abort: Option<&AtomicBool>,
+    pass: &mut impl GatePass,
+) -> Result<PassEnd> {
+    let decode = DecodeAhead::spawn(decoder, keep)?;
+    let (mut read, mut aborted, mut stopped) = (0u64, false, false);
+    for frame in decode.frames.iter() {
+        read += 1;
+        if abort.is_some_and(|a| a.load(Ordering::SeqCst)) {
+            aborted = true;
+            break;
+        }
+        if let Some(frame) = pass.before(frame) {
+            gate.push(frame)?.into_iter().for_each(|g| pass.gated(g));
+        }
+        if pass.after(read) == Next::Stop {
+            stopped = true;
+            break;
+        }
+    }
+    if !aborted && !stopped {
+        gate.finish()?.into_iter().for_each(|g| pass.gated(g));
+    }
+    let decoded = decode.join();
+    Ok(PassEnd {
+        read,
+        aborted,
+        stopped,
+        decoded,
+    })
 }

@@ -18,6 +18,7 @@
 //! an in-between there is a fade step the source never had.
 
 use crate::gate::edges::edge_change;
+use crate::gate::metrics::rgb_mean_abs_diff;
 use crate::gate::{compare, is_break, thumbnail_of, GateParams};
 use crate::picture::{Flow, Picture, RgbImage};
 use crate::resize::warp::warp_disagreement;
@@ -25,20 +26,7 @@ use crate::resize::warp::warp_disagreement;
 /// Mean absolute difference of two RGB images on a sparse grid (every 2nd
 /// pixel and row): cheap, and enough to judge plausibility.
 fn mad(a: &RgbImage, b: &RgbImage) -> f32 {
-    let (w, h) = (a.width, a.height);
-    let n = w * h;
-    let mut sum = 0.0f64;
-    let mut count = 0usize;
-    for y in (0..h).step_by(2) {
-        for x in (0..w).step_by(2) {
-            let i = y * w + x;
-            for c in 0..3 {
-                sum += (a.data[c * n + i] - b.data[c * n + i]).abs() as f64;
-            }
-            count += 3;
-        }
-    }
-    (sum / count.max(1) as f64) as f32
+    rgb_mean_abs_diff(a, b, 2) as f32
 }
 
 /// What the guard makes of one in-between.
