@@ -89,6 +89,7 @@ pub fn comb(top: Plane, bottom: Plane) -> Comb {
     let shift_of = |y: usize| if y.is_multiple_of(2) { st } else { sb };
     let blocks_x = w.div_ceil(BLOCK);
     let mut counts = vec![0u32; blocks_x];
+    let mut combed = vec![0u8; w];
     let mut max_block = 0u32;
     let mut total = 0u64;
     let t = COMB_LEVELS;
@@ -102,24 +103,23 @@ pub fn comb(top: Plane, bottom: Plane) -> Comb {
         }
         let (a2, a, c, b, b2) = (row(y - 2), row(y - 1), row(y), row(y + 1), row(y + 2));
         let (so, ss) = (shift_of(y + 1), shift_of(y));
-        for (bx, count) in counts.iter_mut().enumerate() {
-            let x0 = bx * BLOCK;
-            let x1 = (x0 + BLOCK).min(w);
-            let mut n = 0u32;
-            for x in x0..x1 {
-                let cv = i32::from(c[x] >> ss);
-                let av = i32::from(a[x] >> so);
-                let bv = i32::from(b[x] >> so);
-                let d1 = cv - av;
-                let d2 = cv - bv;
-                if (d1 > t && d2 > t) || (d1 < -t && d2 < -t) {
-                    let f =
-                        i32::from(a2[x] >> ss) + 4 * cv + i32::from(b2[x] >> ss) - 3 * (av + bv);
-                    if f.abs() > 6 * t {
-                        n += 1;
-                    }
-                }
-            }
+        // Per sample, combed or not (branch-free over zipped rows, which
+        // the compiler vectorises: combing is rare and scattered), then
+        // counted per block.
+        let (a2, a, c, b, b2) = (&a2[..w], &a[..w], &c[..w], &b[..w], &b2[..w]);
+        for (((((m, &cs), &a1s), &b1s), &a2s), &b2s) in
+            combed.iter_mut().zip(c).zip(a).zip(b).zip(a2).zip(b2)
+        {
+            let cv = i32::from(cs >> ss);
+            let av = i32::from(a1s >> so);
+            let bv = i32::from(b1s >> so);
+            let (d1, d2) = (cv - av, cv - bv);
+            let apart = ((d1 > t) & (d2 > t)) | ((d1 < -t) & (d2 < -t));
+            let f = i32::from(a2s >> ss) + 4 * cv + i32::from(b2s >> ss) - 3 * (av + bv);
+            *m = u8::from(apart & (f.abs() > 6 * t));
+        }
+        for (count, block) in counts.iter_mut().zip(combed.chunks(BLOCK)) {
+            let n: u32 = block.iter().map(|&m| u32::from(m)).sum();
             *count += n;
             total += u64::from(n);
         }
