@@ -24,13 +24,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PATHS=0
 if [ "${1:-}" = "--paths" ]; then PATHS=1; shift; fi
-CLIP="${1:-../shared/media/anime/realesrgan_onepiece_demo.mp4}"
-PRESET="${2:-anime-clean}"
-RANGE="${3:-0-2}"
-BIN=target/release/ainimotion
-[ -x "$BIN" ] || cargo build --release --quiet
-[ -f "$CLIP" ] || { echo "no clip $CLIP" >&2; exit 1; }
-TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
+. benches/lib.sh
+bench_start "$@"
 
 if [ "$PATHS" = 1 ]; then
     reports=()

@@ -12,13 +12,8 @@
 # in-betweens warped; then the median wall time of each mode and their ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CLIP="${1:-../shared/media/anime/realesrgan_onepiece_demo.mp4}"
-PRESET="${2:-anime-clean}"
-RANGE="${3:-0-2}"
-BIN=target/release/ainimotion
-[ -x "$BIN" ] || cargo build --release --quiet
-[ -f "$CLIP" ] || { echo "no clip $CLIP" >&2; exit 1; }
-TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
+. benches/lib.sh
+bench_start "$@"
 echo "$(basename "$CLIP") --clip $RANGE --preset $PRESET; $(lscpu | sed -n 's/^Model name: *//p')"
 for ((r = 1; r <= ${ROUNDS:-3}; r++)); do
     for mode in upscale warp; do

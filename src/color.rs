@@ -451,26 +451,13 @@ mod tests {
             .fold(0.0f32, f32::max)
     }
 
-    fn gradient(w: usize, h: usize) -> RgbImage {
-        let mut img = RgbImage::new(w, h);
-        for y in 0..h {
-            for x in 0..w {
-                let i = y * w + x;
-                img.data[i] = x as f32 / w as f32;
-                img.data[w * h + i] = y as f32 / h as f32;
-                img.data[2 * w * h + i] = 0.5;
-            }
-        }
-        img
-    }
-
     #[test]
     fn roundtrip_444_is_exact_to_quantisation() {
         for depth in [8u8, 10] {
             for full in [false, true] {
                 for m in ALL_MATRICES {
                     let cm = Colorimetry::new(m, full);
-                    let img = gradient(37, 21);
+                    let img = crate::testutil::gradient(37, 21);
                     let pic = from_rgb(&img, Chroma::Yuv444, depth, cm);
                     let back = to_rgb(&pic, cm);
                     let step = 1.0 / ((1u32 << depth) - 1) as f32;

@@ -118,3 +118,18 @@ pub fn mutate(text: &str, rng: &mut Rng, max_edits: usize) -> String {
     }
     chars.into_iter().collect()
 }
+
+/// An RGB test picture: red rising left to right, green top to bottom,
+/// blue at half.
+pub fn gradient(w: usize, h: usize) -> crate::picture::RgbImage {
+    let mut img = crate::picture::RgbImage::new(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            img.data[i] = x as f32 / w as f32;
+            img.data[w * h + i] = y as f32 / h as f32;
+            img.data[2 * w * h + i] = 0.5;
+        }
+    }
+    img
+}

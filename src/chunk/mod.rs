@@ -546,22 +546,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Run chunk `k` of `plan` and journal it. Returns the chunk's report, or
 /// `None` when its journal record says it is done already (a requeued
-/// array task or a re-created indexed job then costs nothing).
+/// array task or a re-created indexed job then costs nothing). `loaded`
+/// holds the models of the previous chunk (or `None`: load them) and this
+/// chunk's afterwards, so one process doing chunk after chunk loads its
+/// models once.
 pub fn run_chunk(
-    plan: &Plan,
-    input: &Path,
-    k: usize,
-    models: ModelOptions,
-    progress: &mut dyn Progress,
-    abort: Arc<AtomicBool>,
-) -> Result<Option<Report>> {
-    run_chunk_reusing(plan, input, k, models, progress, abort, &mut None)
-}
-
-/// [`run_chunk`] with the models of the previous chunk in `loaded` (or
-/// `None`: load them); it holds this chunk's models afterwards. One
-/// process doing chunk after chunk then loads its models once.
-pub fn run_chunk_reusing(
     plan: &Plan,
     input: &Path,
     k: usize,

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{join::join, make_plan, run_chunk_reusing, InputIdentity, Plan, PlanRequest};
+use super::{join::join, make_plan, run_chunk, InputIdentity, Plan, PlanRequest};
 use crate::error::{Error, Result};
 use crate::media::mux::check_output;
 use crate::output_lock::OutputLock;
@@ -186,7 +186,7 @@ fn run_pending(
             crate::clip::format_time(c.start_s),
             c.end_s.map_or("end".into(), crate::clip::format_time)
         ));
-        let ran = match run_chunk_reusing(
+        let ran = match run_chunk(
             plan,
             &opts.input,
             k,

@@ -127,8 +127,15 @@ fn run_chunk(
     let plan = ainimotion::chunk::Plan::read(plan_path)?;
     let mut progress = progress_for(cli);
     let progress = progress.as_mut();
-    let Some(report) =
-        ainimotion::chunk::run_chunk(&plan, &args.input, k, args.model.options(), progress, abort)?
+    let Some(report) = ainimotion::chunk::run_chunk(
+        &plan,
+        &args.input,
+        k,
+        args.model.options(),
+        progress,
+        abort,
+        &mut None,
+    )?
     else {
         if !cli.quiet {
             eprintln!(

@@ -205,15 +205,7 @@ mod tests {
     fn jpeg_and_png_round_trip() {
         crate::media::init(0);
         let (w, h) = (48, 32);
-        let mut img = RgbImage::new(w, h);
-        for y in 0..h {
-            for x in 0..w {
-                let i = y * w + x;
-                img.data[i] = x as f32 / w as f32;
-                img.data[w * h + i] = y as f32 / h as f32;
-                img.data[2 * w * h + i] = 0.5;
-            }
-        }
+        let img = crate::testutil::gradient(w, h);
         let dir = tempfile::tempdir().unwrap();
         let want = interleaved(&img);
         for (fmt, tol) in [(StillFormat::Png, 0.0), (StillFormat::Jpg, 2.0)] {
