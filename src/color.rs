@@ -661,11 +661,8 @@ mod tests {
                 }
             });
         Picture {
-            width: w,
-            height: h,
-            chroma,
-            depth,
             planes: [y_plane, u_plane, v_plane],
+            ..Picture::black(w, h, chroma, depth)
         }
     }
 

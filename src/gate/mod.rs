@@ -212,6 +212,8 @@ pub const EDGE_FLOOR: f32 = 0.05;
 /// Most transitions a label waits for: `cut_neighbours` and `flash_frames`
 /// are capped so that labels never wait longer than this.
 pub const LOOKAHEAD: usize = 4;
+/// Largest accepted `gate.hold_fine_blocks`: more blocks than a 4K frame has.
+const MAX_FINE_BLOCKS: u64 = 1_000_000;
 
 impl Default for GateParams {
     /// Defaults chosen from the score distributions of the labelled clips
@@ -253,53 +255,40 @@ impl GateParams {
                 ))
             }
         };
-        let count = |name: &str, v: u64, lo: u64, hi: u64| {
-            if (lo..=hi).contains(&v) {
+        let count = |name: &str, v: u64, range: std::ops::RangeInclusive<u64>| {
+            if range.contains(&v) {
                 Ok(())
             } else {
+                let (lo, hi) = (range.start(), range.end());
                 Err(format!(
                     "gate.{name} = {v} is out of range (expected {lo} to {hi})"
                 ))
             }
         };
+        // The frame counts a label may wait for are bounded by the lookahead.
+        let lookahead = LOOKAHEAD as u64;
+        let (fine_blocks, edge_window) = (
+            u64::from(self.hold_fine_blocks),
+            self.cut_edge_window as u64,
+        );
         check("hold_block_max", self.hold_block_max, 0.0, 255.0)?;
         check("hold_mad", self.hold_mad, 0.0, 255.0)?;
         check("hold_fine_levels", self.hold_fine_levels, 0.0, 255.0)?;
         check("hold_fine_texture", self.hold_fine_texture, 0.0, 10.0)?;
-        count(
-            "hold_fine_blocks",
-            u64::from(self.hold_fine_blocks),
-            0,
-            1_000_000,
-        )?;
+        count("hold_fine_blocks", fine_blocks, 0..=MAX_FINE_BLOCKS)?;
         check("cut_ssim", self.cut_ssim, -1.0, 1.0)?;
         check("cut_changed", self.cut_changed, 0.0, 1.0)?;
         check("cut_color", self.cut_color, 0.0, 1.0)?;
         check("cut_color_contrast", self.cut_color_contrast, 1.0, 100.0)?;
         check("cut_mad", self.cut_mad, 0.0, 255.0)?;
         check("cut_contrast", self.cut_contrast, 1.0, 100.0)?;
-        count(
-            "cut_neighbours",
-            self.cut_neighbours as u64,
-            1,
-            LOOKAHEAD as u64,
-        )?;
+        count("cut_neighbours", self.cut_neighbours as u64, 1..=lookahead)?;
         check("cut_edge", self.cut_edge, 0.0, 10.0)?;
         check("cut_edge_isolation", self.cut_edge_isolation, 1.0, 100.0)?;
-        count(
-            "cut_edge_window",
-            self.cut_edge_window as u64,
-            1,
-            LOOKAHEAD as u64,
-        )?;
-        count(
-            "flash_frames",
-            self.flash_frames as u64,
-            0,
-            (LOOKAHEAD - 1) as u64,
-        )?;
+        count("cut_edge_window", edge_window, 1..=lookahead)?;
+        count("flash_frames", self.flash_frames as u64, 0..=lookahead - 1)?;
         check("black_level", self.black_level, 0.0, 255.0)?;
-        count("black_gap_frames", self.black_gap_frames, 1, 100_000)?;
+        count("black_gap_frames", self.black_gap_frames, 1..=100_000)?;
         Ok(())
     }
 }

@@ -16,6 +16,10 @@ use crate::config::{Config, FlowMode};
 use crate::error::{Error, Result};
 use crate::picture::{Flow, RgbImage};
 
+/// In-betweens, each with the flow and weight it was made from (None from
+/// a model that cannot tell).
+pub type FlowMids = Vec<(RgbImage, Option<Flow>)>;
+
 /// An interpolation model: in-betweens of `a` and `b` at each timestep.
 pub trait Interpolate: Send {
     /// The model's name (manifest name), for the report.
@@ -32,7 +36,7 @@ pub trait Interpolate: Send {
         a: &RgbImage,
         b: &RgbImage,
         ts: &[f32],
-    ) -> Result<Vec<(RgbImage, Option<Flow>)>> {
+    ) -> Result<FlowMids> {
         Ok(self
             .interpolate(a, b, ts)?
             .into_iter()
@@ -269,7 +273,7 @@ impl Interpolate for RifeAdapter {
         a: &RgbImage,
         b: &RgbImage,
         ts: &[f32],
-    ) -> Result<Vec<(RgbImage, Option<Flow>)>> {
+    ) -> Result<FlowMids> {
         let (ba, bb) = (batch_of(a, ts.len())?, batch_of(b, ts.len())?);
         let (out, flow) = self.inner.run_with_flow(ba, bb, ts)?;
         let images = to_images(out);

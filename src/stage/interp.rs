@@ -556,7 +556,7 @@ mod tests {
             a: &RgbImage,
             b: &RgbImage,
             ts: &[f32],
-        ) -> Result<Vec<(RgbImage, Option<Flow>)>> {
+        ) -> Result<crate::model::run::FlowMids> {
             let n = a.width * a.height;
             let mids = self.interpolate(a, b, ts)?;
             Ok(mids

@@ -33,8 +33,10 @@ pub const UPSCALE_QUEUE: usize = 4;
 
 /// Frames decoded ahead in a thread of its own (named "decode"), for the
 /// passes outside `enhance` that read a whole video beside the decoder
-/// (`info --gate`, `plan`, `triplets`). The thread stops at the end of the
-/// video, when `keep` turns a frame away, or when `frames` is dropped.
+/// (`info --gate`, `plan`, `triplets`). The thread runs the same loop as a
+/// run's decode stage ([`decode_into`]) under a state of its own, and
+/// stops at the end of the video, when `keep` turns a frame away, or when
+/// `frames` is dropped.
 pub struct DecodeAhead {
     pub frames: crossbeam_channel::Receiver<crate::picture::Frame>,
     handle: std::thread::JoinHandle<crate::error::Result<()>>,
@@ -49,12 +51,10 @@ impl DecodeAhead {
         let handle = std::thread::Builder::new()
             .name("decode".into())
             .spawn(move || -> crate::error::Result<()> {
-                while let Some(f) = decoder.next_frame()? {
-                    if !keep(&f) || tx.send(f).is_err() {
-                        break;
-                    }
-                }
-                Ok(())
+                let state = RunState::new(Arc::new(AtomicBool::new(false)));
+                let meter = StageMeter::default();
+                decode_into(&mut decoder, &tx, &state, &meter, &keep, None);
+                state.take_error().map_or(Ok(()), Err)
             })
             .map_err(|e| Error::Internal(format!("cannot start the decode thread: {e}")))?;
         Ok(DecodeAhead { frames, handle })
@@ -67,6 +67,49 @@ impl DecodeAhead {
             .join()
             .map_err(|_| Error::Internal("the decode stage panicked".into()))?
     }
+}
+
+/// The one decode loop, for a run's decode stage and for [`DecodeAhead`]:
+/// frames from `decoder` into `tx`, timed into `meter`, until the input
+/// ends (then the decoder's final counts). It stops early, with `None`, on
+/// an abort, a frame `keep` turns away, a closed receiver, a decode error
+/// or the injected failure `fail` (errors are recorded in `state`).
+pub(crate) fn decode_into(
+    decoder: &mut crate::media::decode::VideoDecoder,
+    tx: &crossbeam_channel::Sender<crate::picture::Frame>,
+    state: &RunState,
+    meter: &StageMeter,
+    keep: &dyn Fn(&crate::picture::Frame) -> bool,
+    fail: Option<FailPoint>,
+) -> Option<crate::media::decode::DecodeStats> {
+    for n in 0u64.. {
+        if state.aborted() {
+            return None;
+        }
+        if let Err(e) = FailPoint::check(fail, "decode", n) {
+            state.fail(e);
+            return None;
+        }
+        let t = Instant::now();
+        let next = decoder.next_frame();
+        meter.add_busy(t.elapsed());
+        match next {
+            Ok(Some(frame)) if keep(&frame) => {
+                meter.frames.fetch_add(1, Ordering::Relaxed);
+                if !send_or_abort(tx, frame, state) {
+                    state.fail(Error::Disconnected("decode"));
+                    return None;
+                }
+            }
+            Ok(Some(_)) => return None,
+            Ok(None) => return Some(decoder.final_stats()),
+            Err(e) => {
+                state.fail(e);
+                return None;
+            }
+        }
+    }
+    None
 }
 
 /// Shared state of one run.

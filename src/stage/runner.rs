@@ -780,33 +780,7 @@ fn decode_stage(
 ) -> Option<DecodeStats> {
     let _guard = super::PanicGuard::new(state, "decode");
     let fail = super::FailPoint::for_stage("decode");
-    for n in 0u64.. {
-        if state.aborted() {
-            return None;
-        }
-        if let Err(e) = super::FailPoint::check(fail, "decode", n) {
-            state.fail(e);
-            return None;
-        }
-        let t = Instant::now();
-        let next = decoder.next_frame();
-        meter.add_busy(t.elapsed());
-        match next {
-            Ok(Some(frame)) => {
-                meter.frames.fetch_add(1, Ordering::Relaxed);
-                if !super::send_or_abort(&tx, frame, state) {
-                    state.fail(Error::Disconnected("decode"));
-                    return None;
-                }
-            }
-            Ok(None) => return Some(decoder.final_stats()),
-            Err(e) => {
-                state.fail(e);
-                return None;
-            }
-        }
-    }
-    None
+    super::decode_into(&mut decoder, &tx, state, meter, &|_| true, fail)
 }
 
 fn encode_stage(
