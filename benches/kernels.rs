@@ -173,5 +173,52 @@ fn warp(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, colour, gate, warp);
+criterion_group!(benches, colour, gate, warp, guard);
 criterion_main!(benches);
+
+/// The ghost guard's cost per in-between at 1080p (the model's working
+/// size): its whole verdict on a motion in-between that reaches the flow
+/// test (the dearest path: the mean differences, then both neighbours
+/// warped along the flow and compared on the sampled grid).
+fn guard(c: &mut Criterion) {
+    use ainimotion::picture::{Flow, RgbImage};
+    use ainimotion::stage::guard::{flow_share, judge};
+    let (w, h) = (1920, 1080);
+    let picture = |shift: usize| {
+        let mut img = RgbImage::new(w, h);
+        for (i, v) in img.data.iter_mut().enumerate() {
+            let x = (i % w + shift) % w;
+            *v = if (x / 64 + i / w / 48).is_multiple_of(2) {
+                0.2
+            } else {
+                0.8
+            };
+        }
+        img
+    };
+    let (a, b, mid) = (picture(0), picture(8), picture(4));
+    let mut data = Vec::with_capacity(5 * w * h);
+    for ch in 0..5 {
+        data.extend((0..w * h).map(|_| match ch {
+            0 => 4.0,
+            2 => -4.0,
+            4 => 0.5,
+            _ => 0.0,
+        }));
+    }
+    let flow = Flow {
+        width: w,
+        height: h,
+        data,
+    };
+    let mut g = c.benchmark_group("guard_1080p");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(20);
+    g.bench_function("flow_share", |bch| {
+        bch.iter(|| flow_share(&a, &b, Some(&flow)))
+    });
+    g.bench_function("judge_motion_in_between", |bch| {
+        bch.iter(|| judge(&a, &b, &mid, false, Some(&flow)))
+    });
+    g.finish();
+}
