@@ -143,7 +143,6 @@ fn gate(c: &mut Criterion) {
 /// with a 640x480 flow and blended, against the upscaler call it replaces
 /// (animevideov3 on 640x480: 0.275 s on an AMX Xeon, issue 27).
 fn warp(c: &mut Criterion) {
-    use ainimotion::picture::Flow;
     use ainimotion::resize::warp::warp_blend;
     let mut a = Picture::black(1280, 960, Chroma::Yuv420, 10);
     for (i, v) in a.planes[0].iter_mut().enumerate() {
@@ -152,18 +151,10 @@ fn warp(c: &mut Criterion) {
     let mut b = a.clone();
     b.planes[0].rotate_left(3);
     let (w, h) = (640, 480);
-    let mut data = Vec::with_capacity(5 * w * h);
-    for c in 0..5 {
-        data.extend((0..w * h).map(|i| match c {
-            4 => 0.5,
-            _ => ((i % w) as f32 / w as f32 - 0.5) * 6.0,
-        }));
-    }
-    let flow = Flow {
-        width: w,
-        height: h,
-        data,
-    };
+    let flow = flow_of(w, h, |c, i| match c {
+        4 => 0.5,
+        _ => ((i % w) as f32 / w as f32 - 0.5) * 6.0,
+    });
     let mut g = c.benchmark_group("warp_960p");
     g.throughput(Throughput::Elements(1));
     g.sample_size(20);
@@ -173,15 +164,12 @@ fn warp(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, colour, gate, warp, guard);
-criterion_main!(benches);
-
 /// The ghost guard's cost per in-between at 1080p (the model's working
 /// size): its whole verdict on a motion in-between that reaches the flow
 /// test (the dearest path: the mean differences, then both neighbours
 /// warped along the flow and compared on the sampled grid).
 fn guard(c: &mut Criterion) {
-    use ainimotion::picture::{Flow, RgbImage};
+    use ainimotion::picture::RgbImage;
     use ainimotion::stage::guard::{flow_share, judge};
     let (w, h) = (1920, 1080);
     let picture = |shift: usize| {
@@ -197,20 +185,12 @@ fn guard(c: &mut Criterion) {
         img
     };
     let (a, b, mid) = (picture(0), picture(8), picture(4));
-    let mut data = Vec::with_capacity(5 * w * h);
-    for ch in 0..5 {
-        data.extend((0..w * h).map(|_| match ch {
-            0 => 4.0,
-            2 => -4.0,
-            4 => 0.5,
-            _ => 0.0,
-        }));
-    }
-    let flow = Flow {
-        width: w,
-        height: h,
-        data,
-    };
+    let flow = flow_of(w, h, |ch, _| match ch {
+        0 => 4.0,
+        2 => -4.0,
+        4 => 0.5,
+        _ => 0.0,
+    });
     let mut g = c.benchmark_group("guard_1080p");
     g.throughput(Throughput::Elements(1));
     g.sample_size(20);
@@ -222,3 +202,20 @@ fn guard(c: &mut Criterion) {
     });
     g.finish();
 }
+
+/// A flow field of `w` x `h` (its five channels: two motions and the
+/// mask), sample `i` of channel `c` being `value(c, i)`.
+fn flow_of(w: usize, h: usize, value: impl Fn(usize, usize) -> f32) -> ainimotion::picture::Flow {
+    let data = (0..5)
+        .flat_map(|c| (0..w * h).map(move |i| (c, i)))
+        .map(|(c, i)| value(c, i))
+        .collect();
+    ainimotion::picture::Flow {
+        width: w,
+        height: h,
+        data,
+    }
+}
+
+criterion_group!(benches, colour, gate, warp, guard);
+criterion_main!(benches);
