@@ -137,19 +137,19 @@ pub fn changed_blocks(a: &Fine, b: &Fine, levels: f32, texture: f32) -> Option<u
     // of the two frames' block sums), compared without a branch so the
     // pass vectorises; the texture allowance is measured only for the few
     // blocks over `levels` (it can only raise the allowance).
-    let over: Vec<u8> = a
-        .block_sums()
+    let (sa, sb) = (a.block_sums(), b.block_sums());
+    let coherent = |p: i32, q: i32| (q - p).unsigned_abs() as f32 * norm;
+    let over: Vec<u8> = sa
         .iter()
-        .zip(b.block_sums())
-        .map(|(&p, &q)| u8::from((q - p).unsigned_abs() as f32 * norm > levels))
+        .zip(sb)
+        .map(|(&p, &q)| u8::from(coherent(p, q) > levels))
         .collect();
     let mut changed = vec![false; bw * bh];
     let mut marked = Vec::new();
     for i in flagged(&over) {
         let (bx, by) = (i % bw, i / bw);
-        let coherent = (b.block_sums()[i] - a.block_sums()[i]).unsigned_abs() as f32 * norm;
         let shared = a.texture(bx, by).min(b.texture(bx, by));
-        if coherent > levels + texture * shared {
+        if coherent(sa[i], sb[i]) > levels + texture * shared {
             changed[i] = true;
             marked.push(i);
         }
