@@ -240,12 +240,15 @@ impl InterpStage {
                 Decision::Interp { a, b, .. } => {
                     // Every consecutive in-between of the same pair, in one
                     // model call.
-                    let same_pair = |o: &&OutFrame| {
-                        matches!(o.decision,
-                            Decision::Interp { a: a2, b: b2, .. } if (a2, b2) == (a, b))
-                    };
-                    let run = outs[i..].iter().take_while(same_pair).count();
-                    result.extend(self.in_betweens(&outs[i..i + run], a, b)?);
+                    let ts: Vec<f32> = outs[i..]
+                        .iter()
+                        .map_while(|o| match o.decision {
+                            Decision::Interp { a: a2, b: b2, t } if (a2, b2) == (a, b) => Some(t),
+                            _ => None,
+                        })
+                        .collect();
+                    let run = ts.len();
+                    result.extend(self.in_betweens(&outs[i..i + run], (a, b), &ts)?);
                     i += run;
                 }
             }
@@ -254,17 +257,15 @@ impl InterpStage {
         Ok(result)
     }
 
-    /// The in-betweens `outs` (all of the pair `a`, `b`) from one model
-    /// call, each kept, or replaced by the nearer input frame where the
-    /// ghost guard rejects it.
-    fn in_betweens(&mut self, outs: &[OutFrame], a: u64, b: u64) -> Result<Vec<Staged>> {
-        let ts: Vec<f32> = outs
-            .iter()
-            .map(|o| match o.decision {
-                Decision::Interp { t, .. } => t,
-                _ => 0.5,
-            })
-            .collect();
+    /// The in-betweens `outs` of the pair `(a, b)`, at timesteps `ts`, from
+    /// one model call, each kept, or replaced by the nearer input frame
+    /// where the ghost guard rejects it.
+    fn in_betweens(
+        &mut self,
+        outs: &[OutFrame],
+        (a, b): (u64, u64),
+        ts: &[f32],
+    ) -> Result<Vec<Staged>> {
         let mut result = Vec::with_capacity(outs.len());
         let ia = self.rgb_of(a)?;
         let ib = self.rgb_of(b)?;
@@ -272,9 +273,9 @@ impl InterpStage {
         // failed-flow test.
         let with_flow = self.warp || (self.guard.is_some() && self.model.has_flow());
         let mids = if with_flow {
-            self.model.interpolate_with_flow(&ia, &ib, &ts)?
+            self.model.interpolate_with_flow(&ia, &ib, ts)?
         } else {
-            let mids = self.model.interpolate(&ia, &ib, &ts)?;
+            let mids = self.model.interpolate(&ia, &ib, ts)?;
             mids.into_iter().map(|m| (m, None)).collect()
         };
         self.counts.model_calls += 1;
